@@ -1,0 +1,194 @@
+"""Start and stop the local system: RabbitMQ (if down), the embedded Mongo server
+(nx-27017) and the four services as separate processes.
+
+Used by ``scripts/run-local.sh`` (the demo), the integration tests and the bench, so
+the three run the system exactly the same way.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "remediation", "validation", "notifications")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # noqa: BLE001 - reported on timeout
+            last = exc
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout}s (last error: {last!r})")
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+# --- RabbitMQ ---------------------------------------------------------------------
+
+def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
+    """Start the machine's RabbitMQ if it is local and not answering."""
+    url = urlparse(amqp_uri)
+    host, port = url.hostname or "127.0.0.1", url.port or 5672
+    if _port_open(host, port):
+        return
+    if host not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmq-server"):
+        raise RuntimeError(f"RabbitMQ is not reachable at {host}:{port}")
+    print(f"RabbitMQ not running: starting rabbitmq-server -detached", file=sys.stderr)
+    subprocess.run(["rabbitmq-server", "-detached"], check=False)
+    wait_for(lambda: _port_open(host, port), timeout, "RabbitMQ", interval=0.5)
+    if shutil.which("rabbitmqctl"):   # the port opens before the broker accepts work
+        subprocess.run(["rabbitmqctl", "await_startup"], check=False, capture_output=True, timeout=timeout)
+
+
+# --- embedded MongoDB (nx-27017) -----------------------------------------------------
+
+class EmbeddedMongo:
+    """nx-27017 as its own process; data under ``data_dir`` survives restarts."""
+
+    def __init__(self, data_dir: Path, port: int = 27017, host: str = "127.0.0.1"):
+        self.data_dir, self.port, self.host = Path(data_dir), port, host
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/"
+
+    def start(self) -> "EmbeddedMongo":
+        if _port_open(self.host, self.port):
+            raise RuntimeError(f"port {self.port} is taken: another Mongo server is running there")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("nx-27017", path=str(Path(sys.executable).parent)) or "nx-27017"
+        self.proc = subprocess.Popen(
+            [binary, "--host", self.host, "-p", str(self.port), "--data-dir", str(self.data_dir),
+             "--pid-file", str(self.data_dir / "nx-27017.pid"),
+             "--log-file", str(self.data_dir / "nx-27017.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(self._ping, 20, "nx-27017")
+        return self
+
+    def _ping(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"nx-27017 exited with {self.proc.returncode}; see {self.data_dir}/nx-27017.log")
+        import pymongo
+        with pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=500) as c:
+            return c.admin.command("ping")["ok"] == 1
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --- the services ----------------------------------------------------------------------
+
+def dev_keys(path: Path) -> dict:
+    """Keys for a local run, made once and kept beside the data (never committed)."""
+    names = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{n}={base64.b64encode(os.urandom(32)).decode()}\n" for n in names))
+        path.chmod(0o600)
+    return dict(line.split("=", 1) for line in path.read_text().split())
+
+
+class ServiceProcess:
+    def __init__(self, name: str, env: dict, log_dir: Path):
+        self.name, self.env, self.log_path = name, env, Path(log_dir) / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "ServiceProcess":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self._offset = self.log_path.stat().st_size
+        self.proc = subprocess.Popen([sys.executable, "-m", "shared.runner", self.name], cwd=ROOT,
+                                     env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        def started():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: see {self.log_path}")
+            with open(self.log_path, "rb") as f:
+                f.seek(self._offset)
+                return b'"service_started"' in f.read()
+        wait_for(started, timeout, self.name)
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+            self._log.close()
+
+
+class Stack:
+    """The four services against a broker and a Mongo URI, each its own process."""
+
+    def __init__(self, env: dict, log_dir: Path, http_port: int):
+        self.env, self.log_dir, self.http_port = env, Path(log_dir), http_port
+        self.procs: dict[str, ServiceProcess] = {}
+
+    @property
+    def intake_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def service_env(self, name: str) -> dict:
+        env = dict(self.env)
+        env["HTTP_ADDRESS"] = f"127.0.0.1:{self.http_port}" if name == "intake" else f"127.0.0.1:{free_port()}"
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        return env
+
+    def start(self, *names: str) -> "Stack":
+        names = names or SERVICES
+        for name in names:
+            self.procs[name] = ServiceProcess(name, self.service_env(name), self.log_dir).start()
+        for name in names:
+            self.procs[name].wait_ready()
+        return self
+
+    def stop(self, *names: str) -> None:
+        for name in (names or list(self.procs)):
+            proc = self.procs.get(name)
+            if proc:
+                proc.stop()
+
+    def rpc_config(self) -> dict:
+        return {"AMQP_URI": self.env["AMQP_URI"]}

@@ -1,0 +1,136 @@
+"""Intake's rules: classify a report, and the grievance record with the events it
+raises. Pure: no I/O, no keys (identity arrives already sealed), callers pass ``now``.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from shared.contracts.events import (
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso,
+)
+
+# Reprisal for speaking up (DOMAIN.md "Retaliation"): threat, dismissal, fine or
+# deduction, violence, deportation threat, blacklisting. Staff ticking
+# ``retaliation`` on a hotline call is the primary signal; the text scan is a safety
+# net for self-reported messages. Erring towards an alert is the safe direction.
+RETALIATION_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
+    r"\bthreat(en|ened|ening|s)?\b", r"\bretaliat", r"\breprisal", r"\bpunish",
+    r"\b(fired|dismissed|sacked|terminated)\b", r"\bfine[ds]?\b", r"\bdeduct",
+    r"\bdeport", r"\bblacklist", r"\bbeat(en)?\b", r"\bhit me\b", r"\bfor (complaining|reporting|speaking)",
+    r"ขู่", r"ไล่ออก", r"หักเงิน",            # Thai: threaten, dismiss, deduct pay
+    r"ခြိမ်းခြောက်", r"အလုပ်ထုတ်",           # Burmese: threaten, dismiss
+)]
+# Severity "critical" per DOMAIN.md: retaliation, any forced-labour indicator,
+# violence, child labour.
+CRITICAL_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
+    r"\bchild(ren)?\b.*\bwork", r"\bunder ?age", r"\bviolen", r"\brape|sexual", r"\bbeat(en)?\b",
+)]
+HIGH_AREAS = {"labour_recruitment", "employer_employee_relations"}
+_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"   # no 0/O, 1/I/L: read over a phone
+
+
+def new_case_ref() -> str:
+    return "ILM-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
+
+
+def mentions_retaliation(text: str | None) -> bool:
+    return bool(text) and any(p.search(text) for p in RETALIATION_PATTERNS)
+
+
+def classify(report: dict) -> tuple[str, bool]:
+    """(severity, retaliation) for a validated report."""
+    retaliation = bool(report.get("retaliation")) or mentions_retaliation(report["text"])
+    if retaliation or report.get("forced_labour_indicators") or any(
+            p.search(report["text"]) for p in CRITICAL_PATTERNS):
+        return "critical", retaliation
+    if report["work_area"] in HIGH_AREAS:
+        return "high", retaliation
+    return "normal", retaliation
+
+
+def contact_identifier(contact: dict | None) -> str | None:
+    """The stable handle a worker is recognised by, normalised (digits of a phone)."""
+    if not contact:
+        return None
+    for key in ("phone", "whatsapp"):
+        if contact.get(key):
+            return f"{key}:" + re.sub(r"\D", "", contact[key])
+    for key in ("line_id", "messenger_id", "email"):
+        if contact.get(key):
+            return f"{key}:" + contact[key].strip().lower()
+    return None
+
+
+@dataclass
+class Grievance:
+    case_ref: str
+    worker_key: str
+    channel: str
+    language: str
+    work_area: str
+    forced_labour_indicators: list
+    severity: str
+    retaliation: bool
+    supplier_ref: str | None
+    site_ref: str | None
+    agency_ref: str | None
+    consent_to_share_identity: bool
+    received_at: str
+    sealed_text: str                 # AES-GCM token, bound to case_ref
+    sealed_contact: str | None
+    validation_answers: list = field(default_factory=list)
+    raised: list = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def receive(cls, report: dict, case_ref: str, worker_key: str, sealed_text: str,
+                sealed_contact: str | None, now: datetime) -> "Grievance":
+        severity, retaliation = classify(report)
+        g = cls(case_ref=case_ref, worker_key=worker_key, channel=report["channel"],
+                language=report["language"], work_area=report["work_area"],
+                forced_labour_indicators=list(report.get("forced_labour_indicators") or []),
+                severity=severity, retaliation=retaliation,
+                supplier_ref=report.get("supplier_ref"), site_ref=report.get("site_ref"),
+                agency_ref=report.get("agency_ref"),
+                consent_to_share_identity=bool(report.get("consent_to_share_identity")),
+                received_at=iso(now), sealed_text=sealed_text, sealed_contact=sealed_contact)
+        g.raised.append((GRIEVANCE_RECEIVED, {
+            "worker_key": worker_key, "channel": g.channel, "language": g.language,
+            "work_area": g.work_area, "forced_labour_indicators": g.forced_labour_indicators,
+            "severity": severity, "retaliation": retaliation, "supplier_ref": g.supplier_ref,
+            "site_ref": g.site_ref, "agency_ref": g.agency_ref, "received_at": g.received_at,
+        }))
+        if retaliation:
+            g._raise_retaliation("grievance", now)
+        return g
+
+    def submit_validation_answer(self, answer: str, sealed_text: str | None, flagged: bool,
+                                 text: str | None, now: datetime) -> bool:
+        """Record a worker's answer; returns True when it reports retaliation."""
+        retaliation = flagged or mentions_retaliation(text)
+        self.validation_answers.append({"answer": answer, "sealed_text": sealed_text,
+                                        "retaliation": retaliation, "at": iso(now)})
+        self.raised.append((VALIDATION_ANSWER_SUBMITTED, {
+            "worker_key": self.worker_key, "answer": answer, "retaliation": retaliation,
+            "submitted_at": iso(now)}))
+        if retaliation:
+            self._raise_retaliation("validation_answer", now)
+        return retaliation
+
+    def _raise_retaliation(self, raised_from: str, now: datetime) -> None:
+        self.raised.append((RETALIATION_REPORTED, {
+            "alert_id": secrets.token_hex(16), "raised_from": raised_from,
+            "work_area": self.work_area, "supplier_ref": self.supplier_ref,
+            "site_ref": self.site_ref, "reported_at": iso(now)}))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("raised")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Grievance":
+        names = cls.__dataclass_fields__.keys() - {"raised"}
+        return cls(**{k: data[k] for k in names if k in data})

@@ -1,0 +1,68 @@
+"""Intake: the workers' door. Accepts grievances and validation answers over HTTP,
+seals identity, and raises the events every other service works from."""
+import json
+
+from services.intake.domain import Grievance, new_case_ref
+from services.intake.identity import IdentityVault
+from services.intake.schemas import CaseRefPath, GrievanceReport, ValidationAnswer
+from services.intake.store import GrievanceStore
+from shared.aggregates import change, create
+from shared.context import RequestContext
+from shared.contracts.common import load
+from shared.contracts.events import utc_now
+from shared.http import json_http, json_response, read_json
+from shared.logging import bind, get_logger
+from shared.messaging import EventRelay, OutboxSweep
+from shared.store import Store
+
+log = get_logger(__name__)
+
+
+class IntakeService(OutboxSweep):
+    name = "intake"
+
+    ctx = RequestContext()
+    store = Store(GrievanceStore)
+    relay = EventRelay()
+    vault = IdentityVault()
+
+    @json_http("POST", "/grievances")
+    def submit_grievance(self, request):
+        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
+        report = read_json(request, GrievanceReport())
+        worker_key = self.vault.worker_key(report["contact"])
+        for _ in range(5):   # a fresh reference on the (rare) collision
+            case_ref = new_case_ref()
+            bind(case_id=case_ref)
+            sealed_contact = (self.vault.seal(json.dumps(report["contact"]), case_ref)
+                              if report["contact"] else None)
+            grievance = Grievance.receive(report, case_ref, worker_key,
+                                          self.vault.seal(report["text"], case_ref),
+                                          sealed_contact, utc_now())
+            if create(self.store, self.relay, self.ctx.correlation_id, case_ref, grievance):
+                break
+        log.info("grievance_received", severity=grievance.severity, retaliation=grievance.retaliation)
+        return json_response(201, {"case_ref": case_ref, "status": "received",
+                                   "severity": grievance.severity,
+                                   "retaliation_alert": grievance.retaliation})
+
+    @json_http("POST", "/grievances/<string:case_ref>/validation-answers")
+    def submit_validation_answer(self, request, case_ref):
+        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
+        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
+        body = read_json(request, ValidationAnswer())
+        bind(case_id=case_ref)
+        sealed = self.vault.seal(body["text"], case_ref) if body["text"] else None
+        grievance = change(self.store, self.relay, self.ctx.correlation_id, case_ref, Grievance,
+                           lambda g: g.submit_validation_answer(body["answer"], sealed, body["retaliation"],
+                                                                body["text"], utc_now()))
+        retaliation = grievance.validation_answers[-1]["retaliation"]
+        log.info("validation_answer_received", answer=body["answer"], retaliation=retaliation)
+        return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
+
+    @json_http("GET", "/health")
+    def health(self, request):
+        return json_response(200, {"status": "ok"})
+
+
+SERVICES = [IntakeService]

@@ -1,0 +1,117 @@
+"""Webhook delivery: fan an event out to the subscriptions that want it, then send
+each delivery with at-most-one sender at a time (a lease taken by a revision-guarded
+write), record every attempt, and leave failures for the retry timer."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+import eventlet
+import requests
+from nameko.extensions import DependencyProvider
+
+from services.notifications.domain import (
+    Delivery, Subscription, body_of, delivery_id, payload_for, sign,
+)
+from shared.config import settings
+from shared.contracts.events import iso, utc_now
+from shared.crypto import SealedBox
+from shared.errors import ConcurrentUpdate
+from shared.logging import get_logger
+from shared.store import DuplicateKeyError
+
+log = get_logger(__name__)
+USER_AGENT = "ILM-Webhooks/1"
+
+
+class WebhookSender(DependencyProvider):
+    """HTTP client and the key that opens endpoints' signing secrets."""
+
+    def setup(self):
+        self.box = SealedBox(settings().webhook_secrets_key)
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def seal_secret(self, secret: str, subscription_id: str) -> str:
+        return self.box.seal(secret, subscription_id)
+
+    def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json", "user-agent": USER_AGENT,
+            "webhook-id": delivery_id_, "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, delivery_id_, timestamp, body),
+        }
+        started = time.perf_counter()
+        try:
+            response = self.session.post(url, data=body.encode("utf-8"), headers=headers,
+                                         timeout=settings().webhook_timeout, allow_redirects=False)
+            ok, outcome = 200 <= response.status_code < 300, f"http_{response.status_code}"
+        except requests.RequestException as exc:
+            ok, outcome = False, type(exc).__name__
+        return ok, outcome, (time.perf_counter() - started) * 1000
+
+
+def fan_out(store, sender: WebhookSender, event: dict, urgent: bool = False) -> list[str]:
+    """Create one delivery per interested subscription (idempotent: a redelivered
+    event finds its deliveries already there) and attempt them concurrently."""
+    body = body_of(payload_for(event))
+    ids = []
+    for doc in store.subscriptions_for(event["event_type"]):
+        sub = Subscription(**{k: v for k, v in doc.items() if not k.startswith("_")})
+        if not sub.wants(event):
+            continue
+        delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
+                            subscription_id=sub.subscription_id, event_id=event["event_id"],
+                            case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
+                            body=body, urgent=urgent, created_at=iso(utc_now()), next_attempt_at=iso(utc_now()))
+        try:
+            store.insert({"_id": delivery.delivery_id, **delivery.to_dict()})
+        except DuplicateKeyError:
+            pass
+        ids.append(delivery.delivery_id)
+    pool = eventlet.GreenPool(max(1, min(len(ids), 20)))
+    list(pool.imap(lambda d: attempt(store, sender, d), ids))
+    return ids
+
+
+def attempt(store, sender: WebhookSender, delivery_id_: str) -> str | None:
+    """One delivery attempt, if this worker wins the lease. Returns the new status."""
+    cfg = settings()
+    doc = store.load(delivery_id_)
+    now = utc_now()
+    if doc is None or not _is_due(doc, iso(now)):
+        return None
+    delivery = Delivery.from_dict(doc)
+    delivery.claim(now, lease_seconds=cfg.webhook_timeout + 10)
+    try:
+        doc = store.replace({**doc, **delivery.to_dict()})
+    except ConcurrentUpdate:
+        return None   # another worker holds it
+    sub = store.subscription(delivery.subscription_id)
+    secret = sender.box.open(sub["sealed_secret"], sub["subscription_id"])
+    ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, secret, delivery.body)
+    delivery.record_attempt(utc_now(), ok, outcome, duration_ms, cfg.webhook_max_attempts, cfg.webhook_retry_base)
+    store.replace({**doc, **delivery.to_dict()})
+    log.info("webhook_attempt", delivery_id=delivery_id_, case_id=delivery.case_ref,
+             webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,
+             attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)
+    return delivery.status
+
+
+def _is_due(doc: dict, now_iso: str) -> bool:
+    if doc["status"] == "pending":
+        return (doc.get("next_attempt_at") or "") <= now_iso
+    return doc["status"] == "sending" and (doc.get("lease_until") or "") <= now_iso
+
+
+def retry_due(store, sender: WebhookSender, urgent_only: bool = False) -> int:
+    due = store.due_deliveries(iso(datetime.now(timezone.utc)), urgent_only=urgent_only)
+    # Alerts first: a retaliation alert waiting for retry goes before case updates.
+    due.sort(key=lambda d: (not d.get("urgent"), d.get("next_attempt_at") or ""))
+    return sum(1 for d in due if attempt(store, sender, d["_id"]) is not None)

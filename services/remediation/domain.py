@@ -1,0 +1,247 @@
+"""The case aggregate: state machine, deadlines, audit trail. Pure: no I/O, no clock
+(callers pass ``now``), no broker. Every rule of DOMAIN.md "A case's life" lives here.
+
+    received -> triaged -> referred -> acknowledged -> plan_submitted -> remediating
+             -> remediation_reported -> validating -> closed
+    validating -> remediating            (workers say the fix is not real: reopened)
+    any open state -> withdrawn          (only at the worker's request)
+
+``closed`` is reachable only through ``apply_validation_outcome`` with a
+``confirmed`` outcome for the round currently open: no command, role or override
+closes a case any other way.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from shared.errors import Forbidden, InvalidTransition
+
+SERVICE = "remediation"
+OPEN_STATES = frozenset({"received", "triaged", "referred", "acknowledged", "plan_submitted",
+                         "remediating", "remediation_reported", "validating"})
+STAFF = frozenset({"case_worker", "safeguarding_lead"})
+BUSINESS = frozenset({"supplier", "agency"})
+SYSTEM = frozenset({"system"})
+
+
+@dataclass(frozen=True)
+class Step:
+    sources: frozenset
+    target: str
+    roles: frozenset
+
+
+# The whole state machine: (step name) -> which states it leaves, where it goes, who may.
+STEPS = {
+    "triage": Step(frozenset({"received"}), "triaged", STAFF),
+    "refer": Step(frozenset({"triaged"}), "referred", STAFF),
+    "acknowledge": Step(frozenset({"referred"}), "acknowledged", BUSINESS),
+    "submit_plan": Step(frozenset({"acknowledged"}), "plan_submitted", BUSINESS),
+    "accept_plan": Step(frozenset({"plan_submitted"}), "remediating", STAFF),
+    "report_remediation": Step(frozenset({"remediating"}), "remediation_reported", BUSINESS),
+    "start_validation": Step(frozenset({"remediation_reported"}), "validating", SYSTEM),
+    "close": Step(frozenset({"validating"}), "closed", SYSTEM),
+    "reopen": Step(frozenset({"validating"}), "remediating", SYSTEM),
+    "withdraw": Step(OPEN_STATES, "withdrawn", STAFF),
+}
+
+# Which deadline each step starts (index into the (ack, plan, remediate) day triple),
+# and which deadline it meets.
+STARTS_DEADLINE = {"refer": "acknowledge", "acknowledge": "plan", "accept_plan": "remediation",
+                   "reopen": "remediation"}
+MEETS_DEADLINE = {"acknowledge": "acknowledge", "submit_plan": "plan",
+                  "report_remediation": "remediation"}
+DEADLINE_INDEX = {"acknowledge": 0, "plan": 1, "remediation": 2}
+
+
+def allowed(step: str, status: str) -> bool:
+    return status in STEPS[step].sources
+
+
+@dataclass
+class Case:
+    case_ref: str
+    status: str
+    severity: str
+    work_area: str
+    worker_key: str
+    channel: str
+    language: str
+    retaliation: bool
+    forced_labour_indicators: list
+    supplier_ref: str | None
+    site_ref: str | None
+    agency_ref: str | None
+    opened_at: str
+    business_ref: str | None = None
+    business_type: str | None = None
+    version: int = 0
+    deadlines: dict = field(default_factory=dict)   # name -> {due, done_at, met}
+    plan: list = field(default_factory=list)
+    remediation_reports: list = field(default_factory=list)
+    validation_rounds: list = field(default_factory=list)  # {round_no, outcome}
+    other_channels: list = field(default_factory=list)
+    audit: list = field(default_factory=list)
+    # Events raised by the last commands, drained by the handler into the outbox.
+    raised: list = field(default_factory=list, repr=False, compare=False)
+
+    # --- creation ------------------------------------------------------------
+    @classmethod
+    def open(cls, case_ref: str, grievance: dict, now: datetime) -> "Case":
+        case = cls(
+            case_ref=case_ref, status="received", severity=grievance["severity"],
+            work_area=grievance["work_area"], worker_key=grievance["worker_key"],
+            channel=grievance["channel"], language=grievance["language"],
+            retaliation=grievance["retaliation"],
+            forced_labour_indicators=list(grievance["forced_labour_indicators"]),
+            supplier_ref=grievance["supplier_ref"], site_ref=grievance["site_ref"],
+            agency_ref=grievance["agency_ref"], opened_at=iso(now),
+        )
+        case._record(None, "received", "open", {"id": "intake", "role": "system"}, now, {})
+        return case
+
+    # --- commands ------------------------------------------------------------
+    def triage(self, actor: dict, now: datetime, severity: str | None = None, note: str | None = None):
+        self._step("triage", actor, now, {"note": note, "severity": severity or self.severity})
+        if severity:
+            self.severity = severity
+
+    def refer(self, actor: dict, now: datetime, business_ref: str, business_type: str, deadlines: dict):
+        self._check("refer", actor)
+        self.business_ref, self.business_type = business_ref, business_type
+        self._step("refer", actor, now, {"business_ref": business_ref, "business_type": business_type},
+                   deadlines)
+
+    def acknowledge(self, actor: dict, now: datetime, deadlines: dict, note: str | None = None):
+        self._step("acknowledge", actor, now, {"note": note}, deadlines)
+
+    def submit_plan(self, actor: dict, now: datetime, actions: list):
+        self._check("submit_plan", actor)
+        self.plan = [dict(a, status="planned") for a in actions]
+        self._step("submit_plan", actor, now, {"actions": len(actions)})
+
+    def accept_plan(self, actor: dict, now: datetime, deadlines: dict, note: str | None = None):
+        self._step("accept_plan", actor, now, {"note": note}, deadlines)
+
+    def report_remediation(self, actor: dict, now: datetime, summary: str, evidence: list):
+        self._check("report_remediation", actor)
+        self.remediation_reports.append({"at": iso(now), "summary": summary, "evidence": list(evidence)})
+        self._step("report_remediation", actor, now, {"evidence": len(evidence)})
+
+    def withdraw(self, actor: dict, now: datetime, reason: str):
+        self._step("withdraw", actor, now, {"reason": reason, "requested_by_worker": True})
+
+    def record_other_channel(self, actor: dict, now: datetime, channel: str, note: str | None):
+        """Right to remediation elsewhere: recorded, never blocks, pauses or closes."""
+        if actor["role"] not in STAFF:
+            raise Forbidden(f"role {actor['role']} may not record other channels")
+        self.other_channels.append({"channel": channel, "at": iso(now)})
+        self._audit(actor, now, "record_other_channel", self.status, self.status,
+                    {"channel": channel, "note": note})
+
+    # --- validation (driven by the validation service's events) ---------------
+    def start_validation(self, round_no: int, now: datetime) -> bool:
+        """Returns False when the round is already known (a duplicate event)."""
+        if any(r["round_no"] == round_no for r in self.validation_rounds):
+            return False
+        self._step("start_validation", _VALIDATION, now, {"round_no": round_no})
+        self.validation_rounds.append({"round_no": round_no, "outcome": None})
+        return True
+
+    def apply_validation_outcome(self, round_no: int, outcome: str, now: datetime, deadlines: dict):
+        # The completion may overtake the round-opened event (separate queues).
+        if self.status == "remediation_reported":
+            self.start_validation(round_no, now)
+        current = self.validation_rounds[-1] if self.validation_rounds else None
+        if current is None or current["round_no"] != round_no or current["outcome"] is not None:
+            raise InvalidTransition(f"case {self.case_ref}: round {round_no} is not the open round")
+        if outcome == "confirmed":
+            self._step("close", _VALIDATION, now, {"round_no": round_no, "outcome": outcome})
+        elif outcome == "not_resolved":
+            self._step("reopen", _VALIDATION, now, {"round_no": round_no, "outcome": outcome},
+                       deadlines)
+        else:
+            raise InvalidTransition(f"unknown validation outcome {outcome!r}")
+        current["outcome"] = outcome
+
+    # --- views ----------------------------------------------------------------
+    def staff_view(self) -> dict:
+        return self.to_dict()
+
+    def business_view(self) -> dict:
+        """What a supplier, agency or partner sees: no worker key, channel, language,
+        retaliation flag or who among staff did what."""
+        hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels"}
+        view = {k: v for k, v in self.to_dict().items() if k not in hidden}
+        view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
+                         for a in self.audit]
+        return view
+
+    def view_for(self, actor: dict) -> dict:
+        if actor["role"] in STAFF:
+            return self.staff_view()
+        if actor["role"] in BUSINESS and actor["id"] != self.business_ref:
+            raise Forbidden(f"case {self.case_ref} is not referred to {actor['id']}")
+        return self.business_view()
+
+    # --- persistence mapping ----------------------------------------------------
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("raised")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Case":
+        names = cls.__dataclass_fields__.keys() - {"raised"}
+        return cls(**{k: data[k] for k in names if k in data})
+
+    # --- internals ----------------------------------------------------------------
+    def _check(self, step: str, actor: dict) -> None:
+        spec = STEPS[step]
+        if actor["role"] not in spec.roles:
+            raise Forbidden(f"role {actor['role']} may not {step} (allowed: {', '.join(sorted(spec.roles))})")
+        if actor["role"] in BUSINESS and actor["id"] != self.business_ref:
+            raise Forbidden(f"case {self.case_ref} is not referred to {actor['id']}")
+        if not allowed(step, self.status):
+            raise InvalidTransition(f"case {self.case_ref}: cannot {step} from {self.status}")
+
+    def _step(self, step: str, actor: dict, now: datetime, detail: dict, deadlines: dict | None = None):
+        self._check(step, actor)
+        source, target = self.status, STEPS[step].target
+        if step in MEETS_DEADLINE:
+            self._meet_deadline(MEETS_DEADLINE[step], now)
+        if step in STARTS_DEADLINE:
+            self._start_deadline(STARTS_DEADLINE[step], now, deadlines)
+        self.status = target
+        self._record(source, target, step, actor, now, detail)
+
+    def _record(self, source, target, step, actor, now, detail):
+        self.version += 1
+        self._audit(actor, now, step, source, target, detail)
+        self.raised.append((CASE_STATUS_CHANGED, {
+            "from_status": source, "to_status": target, "case_version": self.version,
+            "severity": self.severity, "work_area": self.work_area,
+            "supplier_ref": self.supplier_ref, "site_ref": self.site_ref,
+            "business_ref": self.business_ref, "business_type": self.business_type,
+            "actor": {"id": actor["id"], "role": actor["role"]}, "changed_at": iso(now),
+        }))
+
+    def _audit(self, actor, now, action, source, target, detail):
+        self.audit.append({"at": iso(now), "actor": {"id": actor["id"], "role": actor["role"]},
+                           "service": SERVICE, "action": action, "from": source, "to": target,
+                           "detail": {k: v for k, v in detail.items() if v is not None}})
+
+    def _start_deadline(self, name: str, now: datetime, deadlines: dict | None):
+        days = deadlines[self.severity][DEADLINE_INDEX[name]]
+        self.deadlines[name] = {"due": iso(now + timedelta(days=days)), "done_at": None, "met": None}
+
+    def _meet_deadline(self, name: str, now: datetime):
+        entry = self.deadlines.get(name)
+        if entry and entry["done_at"] is None:
+            entry["done_at"] = iso(now)
+            entry["met"] = iso(now) <= entry["due"]
+
+
+_VALIDATION = {"id": "validation", "role": "system"}

@@ -1,0 +1,113 @@
+"""Remediation: opens a case per grievance and walks it through the state machine
+(services/remediation/domain.py). Entrypoints only: each validates its payload,
+hands the decision to the domain through ``shared.aggregates`` and returns a view."""
+
+from services.remediation.domain import Case
+from services.remediation.store import CaseStore
+from shared.aggregates import change, create
+from shared.config import settings
+from shared.context import RequestContext
+from shared.contracts import rpc as contract
+from shared.contracts.events import (
+    GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, utc_now,
+)
+from shared.errors import NotFound
+from shared.logging import bind, get_logger
+from shared.rpc import command
+from shared.messaging import EventRelay, OutboxSweep, on_event
+from shared.store import Store
+
+log = get_logger(__name__)
+
+
+class RemediationService(OutboxSweep):
+    name = "remediation"
+
+    ctx = RequestContext()
+    store = Store(CaseStore)
+    relay = EventRelay()
+
+    # --- events ---------------------------------------------------------------
+    @on_event(GRIEVANCE_RECEIVED)
+    def on_grievance_received(self, event):
+        bind(case_id=event["case_ref"], event_id=event["event_id"])
+        case = Case.open(event["case_ref"], event["data"], utc_now())
+        opened = create(self.store, self.relay, self.ctx.correlation_id, case.case_ref, case)
+        log.info("case_opened" if opened else "case_already_open")
+
+    @on_event(VALIDATION_ROUND_OPENED)
+    def on_validation_round_opened(self, event):
+        self._apply(event, lambda case: case.start_validation(event["data"]["round_no"], utc_now()))
+
+    @on_event(VALIDATION_COMPLETED)
+    def on_validation_completed(self, event):
+        data = event["data"]
+        self._apply(event, lambda case: case.apply_validation_outcome(
+            data["round_no"], data["outcome"], utc_now(), settings().deadlines))
+
+    # --- commands (RPC) -------------------------------------------------------
+    @command(contract.GetCase)
+    def get_case(self, p):
+        doc = self.store.load(p["case_ref"])
+        if doc is None:
+            raise NotFound(f"case {p['case_ref']} not found")
+        return Case.from_dict(doc).view_for(p["actor"])
+
+    @command(contract.Triage)
+    def triage(self, p):
+        return self._command(p, lambda c, now: c.triage(p["actor"], now, p["severity"], p["note"]))
+
+    @command(contract.Refer)
+    def refer(self, p):
+        return self._command(p, lambda c, now: c.refer(
+            p["actor"], now, p["business_ref"], p["business_type"], settings().deadlines))
+
+    @command(contract.Acknowledge)
+    def acknowledge(self, p):
+        return self._command(p, lambda c, now: c.acknowledge(p["actor"], now, settings().deadlines, p["note"]))
+
+    @command(contract.SubmitPlan)
+    def submit_plan(self, p):
+        actions = [_plain(a) for a in p["actions"]]
+        return self._command(p, lambda c, now: c.submit_plan(p["actor"], now, actions))
+
+    @command(contract.AcceptPlan)
+    def accept_plan(self, p):
+        return self._command(p, lambda c, now: c.accept_plan(p["actor"], now, settings().deadlines, p["note"]))
+
+    @command(contract.ReportRemediation)
+    def report_remediation(self, p):
+        return self._command(p, lambda c, now: c.report_remediation(
+            p["actor"], now, p["summary"], p["evidence"]))
+
+    @command(contract.Withdraw)
+    def withdraw(self, p):
+        return self._command(p, lambda c, now: c.withdraw(p["actor"], now, p["reason"]))
+
+    @command(contract.RecordOtherChannel)
+    def record_other_channel(self, p):
+        return self._command(p, lambda c, now: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
+
+    # --- plumbing ---------------------------------------------------------------
+    def _command(self, p, decide):
+        bind(case_id=p["case_ref"], actor_role=p["actor"]["role"])
+        case = change(self.store, self.relay, self.ctx.correlation_id, p["case_ref"], Case,
+                      lambda c: decide(c, utc_now()))
+        log.info("case_command", status=case.status)
+        return case.view_for(p["actor"])
+
+    def _apply(self, event, decide):
+        bind(case_id=event["case_ref"], event_id=event["event_id"])
+        case = change(self.store, self.relay, self.ctx.correlation_id, event["case_ref"], Case,
+                      decide, applied_event=event["event_id"])
+        log.info("case_event_applied" if case else "case_event_duplicate",
+                 status=case.status if case else None)
+
+
+def _plain(action: dict) -> dict:
+    """Dates and decimals as strings, so the plan stores and travels as JSON."""
+    return {k: (str(v) if v is not None and not isinstance(v, (int, str)) else v)
+            for k, v in action.items()}
+
+
+SERVICES = [RemediationService]

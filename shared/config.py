@@ -1,0 +1,160 @@
+"""Configuration from environment variables (12-factor).
+
+Every variable the system reads is declared once in ``VARIABLES`` below; the README
+table is generated from the same list (``python -m shared.config``). Services read
+``settings()``, never ``os.environ`` directly.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from shared.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    default: str | None
+    doc: str
+    secret: bool = False
+
+
+VARIABLES: tuple[Var, ...] = (
+    Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
+    Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
+    Var("MONGO_DB_PREFIX", "ilm_", "Each service uses its own database named PREFIX + service."),
+    Var("HTTP_ADDRESS", "0.0.0.0:8000", "host:port of the service's HTTP entrypoints (intake)."),
+    Var("MAX_WORKERS", "10", "Concurrent workers (and prefetch) of the ordinary lane."),
+    Var("ALERT_MAX_WORKERS", "4", "Concurrent workers of the dedicated retaliation lane."),
+    Var("QUEUE_TYPE", "classic", "x-queue-type of event queues: classic, or quorum on production clusters."),
+    Var("EVENT_MAX_ATTEMPTS", "5", "Attempts at an event that fails transiently before it is dead-lettered."),
+    Var("OUTBOX_RELAY_INTERVAL", "1.0", "Seconds between relay sweeps of unpublished outbox events."),
+    Var("OUTBOX_GRACE_SECONDS", "2.0", "Age before the sweep relays an event the request path did not."),
+    Var("IDENTITY_KEY", None, "base64 32-byte AES-256-GCM key for worker identity at rest (intake).", True),
+    Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
+    Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
+    Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
+    Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
+    Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
+    Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
+    Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
+    Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
+    Var("LOG_LEVEL", "INFO", "Minimum log level."),
+)
+
+
+def _raw(name: str) -> str | None:
+    var = next(v for v in VARIABLES if v.name == name)
+    value = os.environ.get(name, "")
+    return value if value != "" else var.default
+
+
+def _key(name: str) -> bytes:
+    raw = _raw(name)
+    if raw is None:
+        raise ConfigError(f"{name} is not set: {next(v.doc for v in VARIABLES if v.name == name)}")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not valid base64") from exc
+    if len(key) != 32:
+        raise ConfigError(f"{name} must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def _days(name: str) -> tuple[int, int, int]:
+    try:
+        ack, plan, fix = (int(p) for p in _raw(name).split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be three comma-separated day counts") from exc
+    return ack, plan, fix
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str
+    mongo_uri: str
+    mongo_db_prefix: str
+    http_address: str
+    max_workers: int
+    alert_max_workers: int
+    queue_type: str
+    event_max_attempts: int
+    outbox_relay_interval: float
+    outbox_grace_seconds: float
+    webhook_timeout: float
+    webhook_max_attempts: int
+    webhook_retry_base: float
+    deadlines: dict
+    log_level: str
+
+    # Keys are read on first use so that a service only needs the keys it uses.
+    @property
+    def identity_key(self) -> bytes:
+        return _key("IDENTITY_KEY")
+
+    @property
+    def pseudonym_key(self) -> bytes:
+        return _key("PSEUDONYM_KEY")
+
+    @property
+    def webhook_secrets_key(self) -> bytes:
+        return _key("WEBHOOK_SECRETS_KEY")
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "WEB_SERVER_ADDRESS": self.http_address,
+            "max_workers": self.max_workers,
+            "serializer": "json",
+        }
+
+
+def _number(name: str, kind):
+    try:
+        return kind(_raw(name))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a {kind.__name__}, got {_raw(name)!r}") from exc
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    queue_type = _raw("QUEUE_TYPE")
+    if queue_type not in ("classic", "quorum"):
+        raise ConfigError("QUEUE_TYPE must be classic or quorum")
+    return Settings(
+        amqp_uri=_raw("AMQP_URI"),
+        mongo_uri=_raw("MONGO_URI"),
+        mongo_db_prefix=_raw("MONGO_DB_PREFIX"),
+        http_address=_raw("HTTP_ADDRESS"),
+        max_workers=_number("MAX_WORKERS", int),
+        alert_max_workers=_number("ALERT_MAX_WORKERS", int),
+        queue_type=queue_type,
+        event_max_attempts=_number("EVENT_MAX_ATTEMPTS", int),
+        outbox_relay_interval=_number("OUTBOX_RELAY_INTERVAL", float),
+        outbox_grace_seconds=_number("OUTBOX_GRACE_SECONDS", float),
+        webhook_timeout=_number("WEBHOOK_TIMEOUT", float),
+        webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
+        webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
+        deadlines={
+            "critical": _days("DEADLINES_CRITICAL"),
+            "high": _days("DEADLINES_HIGH"),
+            "normal": _days("DEADLINES_NORMAL"),
+        },
+        log_level=_raw("LOG_LEVEL").upper(),
+    )
+
+
+def markdown_table() -> str:
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for v in VARIABLES:
+        default = "(required)" if v.default is None else f"`{v.default}`"
+        rows.append(f"| `{v.name}` | {default} | {v.doc} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,56 @@
+"""Correlation ids carried through nameko context data.
+
+nameko copies every ``worker_ctx.context_data`` key into message headers
+(``nameko.<key>``) on RPC calls and event dispatch, and back into context data on the
+receiving side. ``RequestContext`` makes sure each worker has a ``correlation_id``
+(kept from the caller when present, new otherwise) and binds it, with the service
+and entrypoint, to the worker's log lines.
+"""
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from nameko.extensions import DependencyProvider
+
+CORRELATION_ID = "correlation_id"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RequestContext(DependencyProvider):
+    """Injects a small accessor; its real work is in worker_setup/teardown."""
+
+    def worker_setup(self, worker_ctx):
+        data = worker_ctx.data   # .context_data is a copy
+        if not data.get(CORRELATION_ID):
+            data[CORRELATION_ID] = new_id()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service=self.container.service_name,
+            entrypoint=worker_ctx.entrypoint.method_name,
+            correlation_id=data[CORRELATION_ID],
+        )
+
+    def worker_teardown(self, worker_ctx):
+        structlog.contextvars.clear_contextvars()
+
+    def get_dependency(self, worker_ctx):
+        return _Context(worker_ctx)
+
+
+class _Context:
+    def __init__(self, worker_ctx):
+        self._data = worker_ctx.data
+
+    @property
+    def correlation_id(self) -> str:
+        return self._data[CORRELATION_ID]
+
+    def adopt(self, correlation_id: str | None) -> None:
+        """Continue a correlation id that arrived in a body (HTTP header, event)."""
+        if correlation_id and len(correlation_id) <= 128 and correlation_id.isprintable():
+            self._data[CORRELATION_ID] = correlation_id
+            structlog.contextvars.bind_contextvars(correlation_id=correlation_id)

@@ -1,0 +1,71 @@
+"""Vocabulary and field types shared by every contract (from DOMAIN.md)."""
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.errors import InvalidInput
+
+WORK_AREAS = (
+    "labour_recruitment",
+    "working_conditions",
+    "employer_employee_relations",
+    "living_eating_conditions",
+)
+FORCED_LABOUR_INDICATORS = (
+    "abuse_of_vulnerability", "deception", "restriction_of_movement", "isolation",
+    "physical_and_sexual_violence", "intimidation_and_threats",
+    "retention_of_identity_documents", "withholding_of_wages", "debt_bondage",
+    "abusive_working_and_living_conditions", "excessive_overtime",
+)
+CHANNELS = ("hotline", "line", "facebook_messenger", "whatsapp", "sms", "worker_app",
+            "in_person", "ngo_referral")
+SEVERITIES = ("critical", "high", "normal")
+CASE_STATES = ("received", "triaged", "referred", "acknowledged", "plan_submitted",
+               "remediating", "remediation_reported", "validating", "closed", "withdrawn")
+ACTOR_ROLES = ("case_worker", "safeguarding_lead", "supplier", "agency", "partner", "system")
+BUSINESS_TYPES = ("supplier", "agency")
+VALIDATION_ANSWERS = ("confirmed", "not_resolved")
+
+# Public references: letters and digits only, so they are safe in URLs and filters.
+REF = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$", error="must be 2-64 letters, digits, - or _")
+
+
+def Ref(**kw):
+    return fields.String(validate=REF, **kw)
+
+
+def OneOf(choices, **kw):
+    return fields.String(validate=validate.OneOf(choices), **kw)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error: a typo must not be silently dropped."""
+
+    class Meta:
+        ordered = True
+
+
+class Actor(StrictSchema):
+    id = fields.String(required=True, validate=validate.Length(1, 128))
+    role = OneOf(ACTOR_ROLES, required=True)
+
+
+def load(schema: Schema, data, *, partial=False) -> dict:
+    """Validate ``data`` or raise InvalidInput naming every bad field."""
+    if not isinstance(data, dict):
+        raise InvalidInput({"_schema": ["expected a JSON object"]})
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise InvalidInput(_flatten(exc.messages)) from None
+
+
+def _flatten(messages, prefix=""):
+    """{'actions': {0: {'type': [..]}}} -> {'actions.0.type': [..]}"""
+    flat = {}
+    for key, value in messages.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+

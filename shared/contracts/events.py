@@ -1,0 +1,160 @@
+"""Event contracts: the system's public language between services.
+
+An event is an envelope (id, type, version, source, time, correlation id, case
+reference) around a ``data`` body whose schema is fixed per (type, version). The
+routing key carries the version (``grievance.received.v1``): a breaking change is a
+new version published beside the old one, and consumers bind to the version they
+understand. No event carries worker identity or free text; ``worker_key`` is a keyed
+pseudonym that only intake can link back to a person.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from marshmallow import fields, validate
+
+from shared.contracts.common import (
+    BUSINESS_TYPES, CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, SEVERITIES,
+    VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
+)
+
+
+@dataclass(frozen=True)
+class EventContract:
+    name: str
+    version: int
+    source: str          # the only service that publishes it
+    data_schema: type
+    urgent: bool = False  # travels the dedicated retaliation lane
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.name}.v{self.version}"
+
+
+# --- bodies ---------------------------------------------------------------------
+
+class GrievanceReceived(StrictSchema):
+    worker_key = fields.String(required=True)
+    channel = OneOf(CHANNELS, required=True)
+    language = fields.String(required=True)
+    work_area = OneOf(WORK_AREAS, required=True)
+    forced_labour_indicators = fields.List(OneOf(FORCED_LABOUR_INDICATORS), required=True)
+    severity = OneOf(SEVERITIES, required=True)
+    retaliation = fields.Boolean(required=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    site_ref = Ref(required=True, allow_none=True)
+    agency_ref = Ref(required=True, allow_none=True)
+    received_at = fields.String(required=True)
+
+
+class RetaliationReported(StrictSchema):
+    """Alert for the safeguarding lead and partners. Deliberately minimal: no worker
+    key, no text, nothing a business could use to single out the reporter."""
+    alert_id = fields.String(required=True)
+    raised_from = OneOf(("grievance", "validation_answer"), required=True)
+    work_area = OneOf(WORK_AREAS, required=True, allow_none=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    site_ref = Ref(required=True, allow_none=True)
+    reported_at = fields.String(required=True)
+
+
+class ValidationAnswerSubmitted(StrictSchema):
+    worker_key = fields.String(required=True)
+    answer = OneOf(VALIDATION_ANSWERS, required=True)
+    retaliation = fields.Boolean(required=True)
+    submitted_at = fields.String(required=True)
+
+
+class CaseStatusChanged(StrictSchema):
+    from_status = OneOf(CASE_STATES, required=True, allow_none=True)
+    to_status = OneOf(CASE_STATES, required=True)
+    case_version = fields.Integer(required=True)
+    severity = OneOf(SEVERITIES, required=True)
+    work_area = OneOf(WORK_AREAS, required=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    site_ref = Ref(required=True, allow_none=True)
+    business_ref = Ref(required=True, allow_none=True)
+    business_type = OneOf(BUSINESS_TYPES, required=True, allow_none=True)
+    actor = fields.Nested(Actor, required=True)
+    changed_at = fields.String(required=True)
+
+
+class ValidationRoundOpened(StrictSchema):
+    round_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    opened_at = fields.String(required=True)
+
+
+class ValidationCompleted(StrictSchema):
+    round_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    outcome = OneOf(VALIDATION_ANSWERS, required=True)
+    completed_at = fields.String(required=True)
+
+
+# --- the catalogue --------------------------------------------------------------
+
+GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
+RETALIATION_REPORTED = EventContract("retaliation.reported", 1, "intake", RetaliationReported,
+                                     urgent=True)
+VALIDATION_ANSWER_SUBMITTED = EventContract("validation.answer_submitted", 1, "intake",
+                                            ValidationAnswerSubmitted)
+CASE_STATUS_CHANGED = EventContract("case.status_changed", 1, "remediation", CaseStatusChanged)
+VALIDATION_ROUND_OPENED = EventContract("validation.round_opened", 1, "validation",
+                                        ValidationRoundOpened)
+VALIDATION_COMPLETED = EventContract("validation.completed", 1, "validation", ValidationCompleted)
+
+CATALOGUE = {c.routing_key: c for c in (
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
+    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED,
+)}
+
+# Event types a partner may subscribe a webhook to (names without version).
+WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name)
+
+
+class Envelope(StrictSchema):
+    event_id = fields.String(required=True)
+    event_type = fields.String(required=True)
+    version = fields.Integer(required=True)
+    source = fields.String(required=True)
+    occurred_at = fields.String(required=True)
+    correlation_id = fields.String(required=True)
+    case_ref = Ref(required=True)
+    data = fields.Dict(required=True)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_event(contract: EventContract, case_ref: str, data: dict, correlation_id: str,
+               event_id: str | None = None) -> dict:
+    """Build and validate an event: a malformed event fails here, before anything is
+    stored, rather than in a consumer."""
+    envelope = {
+        "event_id": event_id or uuid.uuid4().hex,
+        "event_type": contract.name,
+        "version": contract.version,
+        "source": contract.source,
+        "occurred_at": iso(utc_now()),
+        "correlation_id": correlation_id,
+        "case_ref": case_ref,
+        "data": load(contract.data_schema(), data),
+    }
+    return load(Envelope(), envelope)
+
+
+def parse_event(contract: EventContract, body: dict) -> dict:
+    """Validate a received event (envelope and body) or raise InvalidInput."""
+    event = load(Envelope(), body)
+    if (event["event_type"], event["version"]) != (contract.name, contract.version):
+        from shared.errors import InvalidInput
+        raise InvalidInput({"event_type": [f"expected {contract.routing_key}"]})
+    event["data"] = load(contract.data_schema(), event["data"])
+    return event

@@ -1,0 +1,104 @@
+"""RPC contracts. Every RPC method takes one ``payload`` dict, validated by the schema
+named here on the serving side (a bad one raises InvalidInput naming the field and
+changes nothing). Callers import these to know what to send."""
+from marshmallow import fields, validate
+
+from shared.contracts.common import (
+    BUSINESS_TYPES, SEVERITIES, VALIDATION_ANSWERS, Actor, OneOf, Ref, StrictSchema,
+)
+from shared.contracts.events import WEBHOOK_EVENT_TYPES
+
+REMEDIATION_ACTION_TYPES = (
+    "recruitment_fee_repayment", "back_pay", "return_of_documents", "contract_correction",
+    "accommodation_fix", "policy_change", "supervisor_discipline", "training", "other",
+)
+Text = lambda n, **kw: fields.String(validate=validate.Length(1, n), **kw)  # noqa: E731
+
+
+class CaseCommand(StrictSchema):
+    case_ref = Ref(required=True)
+    actor = fields.Nested(Actor, required=True)
+
+
+# --- remediation -------------------------------------------------------------------
+
+class GetCase(CaseCommand):
+    pass
+
+
+class Triage(CaseCommand):
+    severity = OneOf(SEVERITIES, load_default=None)
+    note = Text(2000, load_default=None)
+
+
+class Refer(CaseCommand):
+    business_ref = Ref(required=True)
+    business_type = OneOf(BUSINESS_TYPES, required=True)
+
+
+class Acknowledge(CaseCommand):
+    note = Text(2000, load_default=None)
+
+
+class RemediationAction(StrictSchema):
+    type = OneOf(REMEDIATION_ACTION_TYPES, required=True)
+    description = Text(2000, required=True)
+    owner = Text(200, required=True)
+    due_date = fields.Date(required=True)
+    amount = fields.Decimal(as_string=True, validate=validate.Range(min=0), load_default=None)
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), load_default=None)
+    workers_count = fields.Integer(validate=validate.Range(min=1), load_default=None)
+
+
+class SubmitPlan(CaseCommand):
+    actions = fields.List(fields.Nested(RemediationAction), required=True,
+                          validate=validate.Length(min=1, max=50))
+
+
+class AcceptPlan(CaseCommand):
+    note = Text(2000, load_default=None)
+
+
+class ReportRemediation(CaseCommand):
+    summary = Text(4000, required=True)
+    evidence = fields.List(Text(500), required=True, validate=validate.Length(min=1, max=50))
+
+
+class Withdraw(CaseCommand):
+    # Only the worker may withdraw; staff record the request, the flag says so.
+    requested_by_worker = fields.Boolean(required=True, validate=validate.Equal(
+        True, error="a case is withdrawn only at the worker's request"))
+    reason = Text(2000, required=True)
+
+
+class RecordOtherChannel(CaseCommand):
+    channel = OneOf(("labour_inspectorate", "court", "ngo", "union", "embassy", "other"),
+                    required=True)
+    note = Text(2000, load_default=None)
+
+
+# --- validation --------------------------------------------------------------------
+
+class SubmitAnswer(CaseCommand):
+    worker_key = fields.String(required=True, validate=validate.Regexp(r"^wk_[0-9a-f]{32}$"))
+    answer = OneOf(VALIDATION_ANSWERS, required=True)
+
+
+class GetRounds(StrictSchema):
+    case_ref = Ref(required=True)
+
+
+# --- notifications -----------------------------------------------------------------
+
+class RegisterWebhook(StrictSchema):
+    partner_id = Ref(required=True)
+    url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
+    event_types = fields.List(OneOf(WEBHOOK_EVENT_TYPES), required=True,
+                              validate=validate.Length(min=1))
+    # "safeguarding" receives every alert and case; a partner only its supply chain.
+    audience = OneOf(("partner", "safeguarding"), load_default="partner")
+    supplier_refs = fields.List(Ref(), load_default=list)
+
+
+class ListDeliveries(StrictSchema):
+    subscription_id = fields.String(required=True, validate=validate.Length(1, 64))

@@ -1,0 +1,61 @@
+"""Error types every service shares.
+
+Registered with nameko's ``deserialize_to_instance`` so an RPC caller gets the same
+exception class back (with its message naming the field or state), not a bare
+``RemoteError``. ``http_status`` maps each to the HTTP answer intake gives.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class ConfigError(Exception):
+    """A required setting is missing or malformed (raised at start-up)."""
+
+
+@deserialize_to_instance
+class InvalidInput(Exception):
+    """A payload failed its schema. ``errors`` maps field name -> messages."""
+
+    http_status = 400
+
+    def __init__(self, errors):
+        # nameko re-creates the exception from its args on the caller's side.
+        if isinstance(errors, str):
+            errors = {"_schema": [errors]}
+        self.errors = errors
+        super().__init__(errors)
+
+    def __str__(self):
+        parts = [f"{field}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                 for field, msgs in sorted(self.errors.items())]
+        return "invalid input: " + ", ".join(parts)
+
+
+@deserialize_to_instance
+class NotFound(Exception):
+    http_status = 404
+
+
+@deserialize_to_instance
+class InvalidTransition(Exception):
+    """The state machine forbids this step from the case's current state."""
+
+    http_status = 409
+
+
+@deserialize_to_instance
+class Forbidden(Exception):
+    """The actor's role may not take this step."""
+
+    http_status = 403
+
+
+class ConcurrentUpdate(Exception):
+    """The document changed since it was read; the caller reloads and retries."""
+
+
+class PoisonMessage(Exception):
+    """A message that can never be processed: dead-lettered, not retried."""
+
+
+# Errors that are the caller's fault: answered, logged as warnings, never retried.
+EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden)

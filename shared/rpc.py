@@ -1,0 +1,23 @@
+"""The RPC entrypoint every service uses: ``@command(Schema)``.
+
+One decorator instead of ``@rpc`` plus hand-written checks: the method's single
+``payload`` argument is validated against the contract schema before the method
+runs (InvalidInput names the bad fields and nothing is changed), and the shared
+caller errors are declared expected, so nameko logs them as warnings and the
+caller gets the same exception class back.
+"""
+import functools
+
+from nameko.rpc import rpc
+
+from shared.contracts.common import load
+from shared.errors import EXPECTED
+
+
+def command(schema_cls):
+    def wrap(fn):
+        @functools.wraps(fn)
+        def checked(self, payload):
+            return fn(self, load(schema_cls(), payload))
+        return rpc(expected_exceptions=EXPECTED)(checked)
+    return wrap
