@@ -1,0 +1,53 @@
+"""Test set-up. eventlet must patch sockets before anything imports them, or
+nameko's clients hang: these are the first lines to run."""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import base64  # noqa: E402
+import os  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from scripts.stack import EmbeddedMongo, ensure_rabbitmq, free_port  # noqa: E402
+
+# One environment for the test process and the service processes it starts. Each
+# run gets its own database prefix, so runs never see each other's data.
+RUN_ID = uuid.uuid4().hex[:8]
+_MONGO_PORT = free_port()
+os.environ.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+os.environ["MONGO_URI"] = os.environ.get("ILM_TEST_MONGO_URI") or f"mongodb://127.0.0.1:{_MONGO_PORT}/"
+os.environ["MONGO_DB_PREFIX"] = f"t{RUN_ID}_"
+for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
+    os.environ[_name] = base64.b64encode(os.urandom(32)).decode()
+os.environ.setdefault("LOG_LEVEL", "INFO")
+os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
+os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("ilm")
+
+
+@pytest.fixture(scope="session")
+def mongo(tmp_root):
+    """The embedded Mongo server (nx-27017) as its own process, unless the run points
+    ILM_TEST_MONGO_URI at a real MongoDB."""
+    if os.environ.get("ILM_TEST_MONGO_URI"):
+        yield os.environ["MONGO_URI"]
+        return
+    server = EmbeddedMongo(tmp_root / "mongo", port=_MONGO_PORT).start()
+    yield server.uri
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq():
+    ensure_rabbitmq(os.environ["AMQP_URI"])
+    return os.environ["AMQP_URI"]

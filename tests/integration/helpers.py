@@ -1,0 +1,34 @@
+"""Helpers shared by the integration tests."""
+import uuid
+
+import requests
+
+from shared.messaging import EventRelay
+
+CASE_WORKER = {"id": "cw-anna", "role": "case_worker"}
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10].upper()}"
+
+
+def report(supplier_ref: str, **overrides) -> dict:
+    body = {
+        "channel": "line", "language": "my", "work_area": "working_conditions",
+        "text": "We have not been paid overtime for three months. Somchai's team.",
+        "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199", "line_id": "aungaung99"},
+        "supplier_ref": supplier_ref, "site_ref": "SITE-7",
+    }
+    body.update(overrides)
+    return body
+
+
+def post_grievance(stack, body: dict, **kw) -> requests.Response:
+    return requests.post(f"{stack.intake_url}/grievances", json=body, timeout=10, **kw)
+
+
+def publisher() -> EventRelay:
+    """The services' own outbox publisher (confirms, persistent, mandatory)."""
+    relay = EventRelay()
+    relay.setup()
+    return relay
