@@ -20,8 +20,7 @@ class Contact(StrictSchema):
     @validates_schema
     def reachable(self, data, **_):
         if not any(data.get(k) for k in ("phone", "whatsapp", "line_id", "messenger_id", "email")):
-            raise ValidationError("give at least one of phone, whatsapp, line_id, messenger_id, email",
-                                  "contact")
+            raise ValidationError("give at least one of phone, whatsapp, line_id, messenger_id, email")
 
 
 class GrievanceReport(StrictSchema):

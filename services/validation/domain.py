@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
+from shared.contracts.common import VALIDATION_ANSWERS
 from shared.contracts.events import VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso
-from shared.errors import InvalidTransition
+from shared.errors import InvalidInput, InvalidTransition
 
 DEFAULT_QUORUM = 1
 
@@ -38,6 +39,8 @@ class CaseValidation:
         return round_
 
     def record_answer(self, worker_key: str, answer: str, now: datetime) -> dict:
+        if answer not in VALIDATION_ANSWERS:
+            raise InvalidInput({"answer": [f"must be one of {', '.join(VALIDATION_ANSWERS)}"]})
         round_ = self.open_round
         if round_ is None:
             raise InvalidTransition(f"case {self.case_ref}: no validation round is open")

@@ -62,7 +62,8 @@ def _flatten(messages, prefix=""):
     """{'actions': {0: {'type': [..]}}} -> {'actions.0.type': [..]}"""
     flat = {}
     for key, value in messages.items():
-        name = f"{prefix}{key}"
+        # A nested schema's own error is named after the nested field itself.
+        name = prefix[:-1] if key == "_schema" and prefix else f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(_flatten(value, name + "."))
         else:

@@ -1,0 +1,112 @@
+"""Bad input over HTTP and RPC gets a clear error naming the field, and stores
+nothing: no grievance, no case, no event."""
+import json
+
+import pytest
+import requests
+
+from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from shared.store import database
+from tests.integration.conftest import eventually
+from tests.integration.helpers import CASE_WORKER, post_grievance, report, unique
+
+pytestmark = pytest.mark.integration
+
+
+def counts():
+    return (database("intake")["grievances"].count_documents({}),
+            database("remediation")["cases"].count_documents({}))
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"language": "th", "work_area": "working_conditions", "text": "x"}, "channel"),
+    ({**report("SUP-X"), "work_area": "weather"}, "work_area"),
+    ({**report("SUP-X"), "language": "Thai!!"}, "language"),
+    ({**report("SUP-X"), "text": ""}, "text"),
+    ({**report("SUP-X"), "contact": {"name": "only a name"}}, "contact"),
+    ({**report("SUP-X"), "contact": {"phone": "call me maybe"}}, "contact.phone"),
+    ({**report("SUP-X"), "supplier_ref": "bad ref with spaces"}, "supplier_ref"),
+    ({**report("SUP-X"), "forced_labour_indicators": ["made_up"]}, "forced_labour_indicators.0"),
+    ({**report("SUP-X"), "favourite_colour": "blue"}, "favourite_colour"),
+])
+def test_http_rejects_bad_grievance_naming_the_field(stack, body, field):
+    before = counts()
+    response = post_grievance(stack, body)
+    assert response.status_code == 400, response.text
+    assert field in response.json()["fields"], response.json()
+    assert field in response.json()["message"]
+    assert counts() == before
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
+def test_http_rejects_malformed_json(stack, raw):
+    before = counts()
+    response = requests.post(f"{stack.intake_url}/grievances", data=raw, timeout=10)
+    assert response.status_code == 400 and response.json()["error"] == "InvalidInput"
+    assert counts() == before
+
+
+def test_http_rejects_oversized_body(stack):
+    response = post_grievance(stack, report("SUP-X", text="x" * 70_000))
+    assert response.status_code == 400
+    assert "_body" in response.json()["fields"]
+
+
+def test_validation_answer_for_unknown_case_is_404_and_bad_answer_is_400(stack):
+    url = f"{stack.intake_url}/grievances/ILM-NOSUCHREF/validation-answers"
+    assert requests.post(url, json={"answer": "confirmed"}, timeout=10).status_code == 404
+    bad = requests.post(url, json={"answer": "kind of"}, timeout=10)
+    assert bad.status_code == 400 and "answer" in bad.json()["fields"]
+
+
+def test_rpc_rejects_bad_payload_and_forbidden_steps_without_changing_the_case(stack, rpc):
+    response = post_grievance(stack, report(unique("SUP")))
+    ref = response.json()["case_ref"]
+    cmd = {"case_ref": ref, "actor": CASE_WORKER}
+    case = eventually(lambda: rpc.remediation.get_case(cmd))
+
+    with pytest.raises(InvalidInput) as bad_role:
+        rpc.remediation.triage({"case_ref": ref, "actor": {"id": "x", "role": "boss"}})
+    assert "actor.role" in bad_role.value.errors
+    with pytest.raises(InvalidInput) as bad_severity:
+        rpc.remediation.triage({**cmd, "severity": "apocalyptic"})
+    assert "severity" in bad_severity.value.errors
+    with pytest.raises(InvalidInput) as bad_plan:
+        rpc.remediation.submit_plan({**cmd, "actions": [{"type": "back_pay"}]})
+    assert {"actions.0.description", "actions.0.owner", "actions.0.due_date"} <= set(bad_plan.value.errors)
+    with pytest.raises(InvalidInput) as withdraw:
+        rpc.remediation.withdraw({**cmd, "requested_by_worker": False, "reason": "staff decided"})
+    assert "requested_by_worker" in withdraw.value.errors
+    with pytest.raises(InvalidTransition):
+        rpc.remediation.accept_plan(cmd)                       # received: no plan to accept
+    with pytest.raises(Forbidden):
+        rpc.remediation.acknowledge({"case_ref": ref, "actor": {"id": "SUP-1", "role": "supplier"}})
+    with pytest.raises(Forbidden):
+        rpc.remediation.triage({"case_ref": ref, "actor": {"id": "SUP-1", "role": "supplier"}})
+    with pytest.raises(NotFound):
+        rpc.remediation.get_case({"case_ref": "ILM-NOSUCHREF", "actor": CASE_WORKER})
+    with pytest.raises(InvalidTransition):
+        rpc.validation.submit_answer({**cmd, "worker_key": case["worker_key"], "answer": "confirmed"})
+
+    after = rpc.remediation.get_case(cmd)
+    assert after["status"] == "received" and after["version"] == case["version"]
+    assert after["audit"] == case["audit"]
+
+
+def test_rpc_rejects_bad_webhook_registration(rpc):
+    with pytest.raises(InvalidInput) as exc:
+        rpc.notifications.register_webhook({"partner_id": "BRAND-9", "url": "not a url",
+                                            "event_types": ["case.exploded"], "supplier_refs": ["SUP-1"]})
+    assert {"url", "event_types.0"} <= set(exc.value.errors)
+    with pytest.raises(InvalidInput) as scope:
+        rpc.notifications.register_webhook({"partner_id": "BRAND-9", "url": "https://brand.example/hook",
+                                            "event_types": ["case.status_changed"]})
+    assert "supplier_refs" in scope.value.errors
+    subs = database("notifications")["subscriptions"].find({"partner_id": "BRAND-9"})
+    assert list(subs) == []
+
+
+def test_error_body_is_json_with_no_stack_trace(stack):
+    response = post_grievance(stack, {"channel": "sms"})
+    assert "Traceback" not in response.text
+    json.loads(response.text)

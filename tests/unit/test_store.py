@@ -1,0 +1,376 @@
+"""DocumentStore against the real embedded Mongo server (nx-27017): revisions,
+optimistic concurrency, the transactional outbox, idempotency bookkeeping, and the
+load -> decide -> save -> relay use case in ``shared.aggregates``."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.validation.domain import CaseValidation
+from shared import aggregates
+from shared.contracts.events import VALIDATION_ROUND_OPENED, iso, make_event, utc_now
+from shared.errors import ConcurrentUpdate, InvalidTransition, NotFound
+from shared.store import DocumentStore, DuplicateKeyError, database
+
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+class ThingStore(DocumentStore):
+    service = "unittest"
+    collection_name = "things"
+
+
+class ShortMemoryStore(ThingStore):
+    APPLIED_EVENTS_KEPT = 3
+
+
+@pytest.fixture(scope="module")
+def db(mongo):
+    database_ = database("unittest_" + uuid.uuid4().hex[:8])
+    yield database_
+    try:
+        database_.client.drop_database(database_.name)
+    except Exception:       # the embedded server may not support it; the data dir is temporary
+        pass
+
+
+@pytest.fixture
+def store(db):
+    s = ThingStore(db)
+    s.col = db["things_" + uuid.uuid4().hex[:8]]     # a clean collection per test
+    s.ensure_indexes()
+    return s
+
+
+def event(age_seconds: float = 0.0, event_id: str | None = None) -> dict:
+    return {"event_id": event_id or uuid.uuid4().hex, "event_type": "validation.round_opened",
+            "occurred_at": iso(utc_now() - timedelta(seconds=age_seconds)), "data": {"round_no": 1}}
+
+
+def new_id() -> str:
+    return "ILM-" + uuid.uuid4().hex[:8].upper()
+
+
+# --- insert / replace ------------------------------------------------------------------
+
+def test_insert_sets_rev_and_outbox(store):
+    e = event()
+    doc = store.insert({"_id": "A1", "name": "a"}, [e])
+    assert doc["_rev"] == 1 and doc["outbox"] == [e] and doc["outbox_pending"] is True
+    loaded = store.load("A1")
+    assert loaded["_rev"] == 1 and loaded["name"] == "a"
+    assert loaded["outbox"] == [e]
+    assert loaded["outbox_pending"] is True
+
+
+def test_insert_without_events_has_nothing_pending(store):
+    store.insert({"_id": "A2"})
+    loaded = store.load("A2")
+    assert loaded["outbox"] == [] and loaded["outbox_pending"] is False
+    assert store.load("missing") is None
+
+
+def test_duplicate_insert_raises(store):
+    store.insert({"_id": "A3", "n": 1})
+    with pytest.raises(DuplicateKeyError):
+        store.insert({"_id": "A3", "n": 2})
+    assert store.load("A3")["n"] == 1
+
+
+def test_replace_bumps_rev_and_appends_events(store):
+    first, second = event(), event()
+    store.insert({"_id": "B1", "n": 1}, [first])
+    doc = store.load("B1")
+    saved = store.replace({**doc, "n": 2}, [second])
+    assert saved["_rev"] == 2
+    loaded = store.load("B1")
+    assert loaded["_rev"] == 2 and loaded["n"] == 2
+    assert [e["event_id"] for e in loaded["outbox"]] == [first["event_id"], second["event_id"]]
+    assert loaded["outbox_pending"] is True
+
+
+def test_stale_replace_raises_concurrent_update(store):
+    store.insert({"_id": "B2", "n": 1})
+    a = store.load("B2")
+    b = store.load("B2")
+    store.replace({**a, "n": 2})
+    with pytest.raises(ConcurrentUpdate):
+        store.replace({**b, "n": 3}, [event()])
+    loaded = store.load("B2")
+    assert loaded["n"] == 2 and loaded["_rev"] == 2 and loaded["outbox"] == []
+
+
+def test_replace_of_a_missing_document_raises(store):
+    with pytest.raises(ConcurrentUpdate):
+        store.replace({"_id": "nobody", "_rev": 1})
+
+
+# --- idempotency bookkeeping -----------------------------------------------------------
+
+def test_applied_events_are_recorded_and_bounded(db):
+    assert DocumentStore.APPLIED_EVENTS_KEPT == 100
+    store = ShortMemoryStore(db)
+    store.col = db["short_" + uuid.uuid4().hex[:8]]
+    store.insert({"_id": "C1"})
+    for i in range(5):
+        store.replace(store.load("C1"), applied_event=f"evt-{i}")
+    doc = store.load("C1")
+    assert doc["applied_events"] == ["evt-2", "evt-3", "evt-4"]
+    assert store.already_applied(doc, "evt-4")
+    assert not store.already_applied(doc, "evt-0")       # forgotten: only the recent ones are kept
+    # a replace without an applied event keeps the list
+    store.replace(doc)
+    assert store.load("C1")["applied_events"] == ["evt-2", "evt-3", "evt-4"]
+
+
+def test_default_bound_is_applied(store):
+    store.insert({"_id": "C2", "applied_events": [f"old-{i}" for i in range(100)]})
+    store.replace(store.load("C2"), applied_event="new")
+    applied = store.load("C2")["applied_events"]
+    assert len(applied) == 100 and applied[-1] == "new" and "old-0" not in applied
+
+
+def test_already_applied_on_a_fresh_document():
+    assert DocumentStore.already_applied({"_id": "x"}, "evt-1") is False
+    assert DocumentStore.already_applied({"applied_events": ["evt-1"]}, "evt-1") is True
+
+
+# --- outbox ----------------------------------------------------------------------------
+
+def test_pending_outbox_only_returns_events_older_than_the_grace(store):
+    store.insert({"_id": "D-fresh"}, [event(age_seconds=0)])
+    store.insert({"_id": "D-old"}, [event(age_seconds=30)])
+    store.insert({"_id": "D-mixed"}, [event(age_seconds=0), event(age_seconds=30)])
+    store.insert({"_id": "D-empty"})
+    ids = {d["_id"] for d in store.pending_outbox(older_than_seconds=10)}
+    assert ids == {"D-old", "D-mixed"}
+    docs = store.pending_outbox(older_than_seconds=10)
+    assert all("outbox" in d for d in docs)
+    assert {d["_id"] for d in store.pending_outbox(older_than_seconds=60)} == set()
+    assert len(store.pending_outbox(older_than_seconds=10, limit=1)) <= 1
+
+
+def test_clear_outbox_removes_only_the_given_events(store):
+    a, b, c = event(), event(), event()
+    store.insert({"_id": "E1"}, [a, b, c])
+    store.clear_outbox("E1", {a["event_id"], c["event_id"]})
+    doc = store.load("E1")
+    assert [e["event_id"] for e in doc["outbox"]] == [b["event_id"]]
+    assert doc["outbox_pending"] is True and doc["_rev"] == 2
+    store.clear_outbox("E1", {b["event_id"]})
+    doc = store.load("E1")
+    assert doc["outbox"] == [] and doc["outbox_pending"] is False
+    assert store.pending_outbox(older_than_seconds=0) == []
+
+
+def test_clear_outbox_of_unknown_ids_or_documents_changes_nothing(store):
+    a = event()
+    store.insert({"_id": "E2"}, [a])
+    store.clear_outbox("E2", {"not-there"})
+    assert store.load("E2")["_rev"] == 1
+    store.clear_outbox("no-such-doc", {a["event_id"]})     # no error
+
+
+def test_clear_outbox_keeps_events_appended_concurrently(db):
+    """A writer appends an event between the relay's read and its write: the retry
+    must keep the new event and still remove the relayed one."""
+    relayed, appended = event(), event()
+
+    class RacingStore(ThingStore):
+        raced = False
+
+        def load(self, doc_id):
+            doc = super().load(doc_id)
+            if not self.raced and doc is not None:
+                self.raced = True
+                self.replace(doc, [appended])             # the concurrent writer wins
+            return doc                                     # ... and we hold the stale copy
+
+    store = RacingStore(db)
+    store.col = db["race_" + uuid.uuid4().hex[:8]]
+    store.insert({"_id": "E3"}, [relayed])
+    store.clear_outbox("E3", {relayed["event_id"]})
+    assert store.raced
+    doc = ThingStore.load(store, "E3")
+    assert [e["event_id"] for e in doc["outbox"]] == [appended["event_id"]]
+    assert doc["outbox_pending"] is True
+    assert doc["_rev"] == 3
+
+
+def test_clear_outbox_gives_up_after_endless_conflicts(db):
+    class AlwaysRacing(ThingStore):
+        def load(self, doc_id):
+            doc = super().load(doc_id)
+            super().replace(doc)
+            return doc
+
+    store = AlwaysRacing(db)
+    store.col = db["always_" + uuid.uuid4().hex[:8]]
+    e = event()
+    store.insert({"_id": "E4"}, [e])
+    with pytest.raises(ConcurrentUpdate):
+        store.clear_outbox("E4", {e["event_id"]})
+
+
+# --- aggregates.change / create --------------------------------------------------------
+
+class FakeRelay:
+    """Stands in for the broker: records what would have been published."""
+
+    def __init__(self):
+        self.calls = []
+
+    def relay(self, store, doc):
+        self.calls.append((store, doc))
+
+
+def create_validation(store, relay) -> str:
+    case_ref = new_id()
+    assert aggregates.create(store, relay, "corr-0", case_ref, CaseValidation(case_ref)) is True
+    return case_ref
+
+
+def test_create_inserts_relays_and_is_idempotent(store):
+    relay = FakeRelay()
+    case_ref = new_id()
+    agg = CaseValidation(case_ref)
+    agg.open_new_round(NOW)
+    assert aggregates.create(store, relay, "corr-1", case_ref, agg) is True
+    assert agg.raised == []                                       # drained into the document
+    doc = store.load(case_ref)
+    assert doc["_rev"] == 1 and len(doc["outbox"]) == 1
+    assert doc["outbox"][0]["event_type"] == "validation.round_opened"
+    assert doc["outbox"][0]["correlation_id"] == "corr-1" and doc["outbox"][0]["case_ref"] == case_ref
+    assert len(relay.calls) == 1 and relay.calls[0][0] is store
+    assert relay.calls[0][1]["_id"] == case_ref
+    # the same creation again changes nothing and relays nothing
+    assert aggregates.create(store, relay, "corr-2", case_ref, CaseValidation(case_ref)) is False
+    assert store.load(case_ref)["_rev"] == 1 and len(relay.calls) == 1
+
+
+def test_change_saves_the_decision_and_relays_its_events(store):
+    relay = FakeRelay()
+    case_ref = create_validation(store, relay)
+    relay.calls.clear()
+    agg = aggregates.change(store, relay, "corr-1", case_ref, CaseValidation,
+                            lambda v: v.open_new_round(NOW, quorum=2))
+    assert isinstance(agg, CaseValidation) and agg.open_round["round_no"] == 1
+    doc = store.load(case_ref)
+    assert doc["_rev"] == 2
+    assert doc["rounds"][0]["status"] == "open" and doc["rounds"][0]["quorum"] == 2
+    assert [e["event_type"] for e in doc["outbox"]] == ["validation.round_opened"]
+    assert doc["outbox"][0]["data"] == {"round_no": 1, "opened_at": iso(NOW)}
+    assert len(relay.calls) == 1 and relay.calls[0][1]["_rev"] == 2
+
+
+def test_change_with_no_events_does_not_relay(store):
+    relay = FakeRelay()
+    case_ref = create_validation(store, relay)
+    relay.calls.clear()
+    aggregates.change(store, relay, "c", case_ref, CaseValidation,
+                      lambda v: v.record_unsolicited("wk_" + "a" * 32, "confirmed", NOW))
+    doc = store.load(case_ref)
+    assert doc["_rev"] == 2 and len(doc["unsolicited"]) == 1
+    assert relay.calls == []
+
+
+def test_change_of_a_missing_document_raises_not_found(store):
+    relay = FakeRelay()
+    with pytest.raises(NotFound, match="ILM-NOPE"):
+        aggregates.change(store, relay, "c", "ILM-NOPE", CaseValidation, lambda v: None)
+
+    class Gone(Exception):
+        pass
+
+    with pytest.raises(Gone):
+        aggregates.change(store, relay, "c", "ILM-NOPE", CaseValidation, lambda v: None, missing=Gone)
+    assert relay.calls == []
+
+
+def test_a_refused_decision_changes_nothing(store):
+    relay = FakeRelay()
+    case_ref = create_validation(store, relay)
+    aggregates.change(store, relay, "c", case_ref, CaseValidation, lambda v: v.open_new_round(NOW))
+    before = store.load(case_ref)
+    relay.calls.clear()
+
+    def decide(v):
+        v.open_new_round(NOW)          # raises: round 1 is still open
+    with pytest.raises(InvalidTransition):
+        aggregates.change(store, relay, "c", case_ref, CaseValidation, decide)
+
+    def half_done(v):                 # mutates, raises an event, then fails
+        v.record_answer("wk_" + "b" * 32, "confirmed", NOW)
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError):
+        aggregates.change(store, relay, "c", case_ref, CaseValidation, half_done)
+
+    assert store.load(case_ref) == before
+    assert relay.calls == []
+
+
+def test_applied_event_makes_a_second_call_a_no_op(store):
+    relay = FakeRelay()
+    case_ref = create_validation(store, relay)
+    relay.calls.clear()
+    calls = []
+
+    def decide(v):
+        calls.append(1)
+        v.open_new_round(NOW)
+
+    first = aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-1")
+    assert first is not None
+    after_first = store.load(case_ref)
+    assert after_first["applied_events"] == ["evt-1"] and after_first["_rev"] == 2
+    second = aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-1")
+    assert second is None
+    assert calls == [1]                                  # decide never ran the second time
+    assert store.load(case_ref) == after_first
+    assert len(relay.calls) == 1
+    # a different event is applied normally (and here refused by the domain)
+    with pytest.raises(InvalidTransition):
+        aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-2")
+
+
+def test_change_retries_when_another_writer_wins(db):
+    class RacingStore(ThingStore):
+        raced = False
+
+        def load(self, doc_id):
+            doc = super().load(doc_id)
+            if not self.raced:
+                self.raced = True
+                self.replace({**doc, "unsolicited": [{"worker_key": "wk_x", "answer": "confirmed",
+                                                      "at": iso(NOW)}]})
+            return doc
+
+    store = RacingStore(db)
+    store.col = db["retry_" + uuid.uuid4().hex[:8]]
+    case_ref = new_id()
+    store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict()})
+    relay = FakeRelay()
+    decisions = []
+
+    def decide(v):
+        decisions.append(len(v.unsolicited))
+        v.open_new_round(NOW)
+
+    aggregates.change(store, relay, "c", case_ref, CaseValidation, decide)
+    assert decisions == [0, 1]                           # the second attempt saw the winner's write
+    doc = ThingStore.load(store, case_ref)
+    assert doc["_rev"] == 3
+    assert len(doc["unsolicited"]) == 1 and doc["rounds"][0]["round_no"] == 1
+    assert len(doc["outbox"]) == 1                       # the failed attempt's event was not kept
+    assert len(relay.calls) == 1
+
+
+def test_events_in_the_outbox_pass_their_contract(store):
+    relay = FakeRelay()
+    case_ref = create_validation(store, relay)
+    aggregates.change(store, relay, "c", case_ref, CaseValidation, lambda v: v.open_new_round(NOW))
+    (stored,) = store.load(case_ref)["outbox"]
+    rebuilt = make_event(VALIDATION_ROUND_OPENED, case_ref, stored["data"], stored["correlation_id"],
+                         event_id=stored["event_id"])
+    assert {k: v for k, v in rebuilt.items() if k != "occurred_at"} == \
+        {k: v for k, v in stored.items() if k != "occurred_at"}
