@@ -57,7 +57,7 @@ def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
         return
     if host not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmq-server"):
         raise RuntimeError(f"RabbitMQ is not reachable at {host}:{port}")
-    print(f"RabbitMQ not running: starting rabbitmq-server -detached", file=sys.stderr)
+    print("RabbitMQ not running: starting rabbitmq-server -detached", file=sys.stderr)
     subprocess.run(["rabbitmq-server", "-detached"], check=False)
     wait_for(lambda: _port_open(host, port), timeout, "RabbitMQ", interval=0.5)
     if shutil.which("rabbitmqctl"):   # the port opens before the broker accepts work

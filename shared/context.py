@@ -33,6 +33,9 @@ class RequestContext(DependencyProvider):
             entrypoint=worker_ctx.entrypoint.method_name,
             correlation_id=data[CORRELATION_ID],
         )
+        if getattr(worker_ctx.entrypoint, "contract", None):   # an event handler
+            event = worker_ctx.args[0]
+            structlog.contextvars.bind_contextvars(case_id=event["case_ref"], event_id=event["event_id"])
 
     def worker_teardown(self, worker_ctx):
         structlog.contextvars.clear_contextvars()

@@ -28,6 +28,7 @@ from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
 
 from shared.config import settings
+from shared.context import RequestContext
 from shared.contracts.events import CATALOGUE, EventContract, parse_event
 from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PoisonMessage
 from shared.logging import bind, get_logger
@@ -91,8 +92,13 @@ class EventRelay(DependencyProvider):
         return relayed
 
 
-class OutboxSweep:
-    """Mixin for services that raise events: relays what the request path left."""
+class EventSourcingService:
+    """Base of the services that raise events (subclasses add ``store``): the
+    correlation context, the outbox relay, and the sweep that publishes what a
+    crashed or failed request path left in an outbox."""
+
+    ctx = RequestContext()
+    relay = EventRelay()
 
     @timer(interval=settings().outbox_relay_interval)
     def relay_outbox(self):

@@ -12,12 +12,15 @@ from nameko.rpc import rpc
 
 from shared.contracts.common import load
 from shared.errors import EXPECTED
+from shared.logging import bind
 
 
 def command(schema_cls):
     def wrap(fn):
         @functools.wraps(fn)
         def checked(self, payload):
-            return fn(self, load(schema_cls(), payload))
+            loaded = load(schema_cls(), payload)
+            bind(case_id=loaded.get("case_ref"), actor_role=(loaded.get("actor") or {}).get("role"))
+            return fn(self, loaded)
         return rpc(expected_exceptions=EXPECTED)(checked)
     return wrap

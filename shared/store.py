@@ -14,11 +14,13 @@ from datetime import timedelta
 
 import pymongo
 from nameko.extensions import DependencyProvider
-from pymongo.errors import DuplicateKeyError  # noqa: F401  (re-exported for stores)
+from pymongo.errors import DuplicateKeyError
 
 from shared.config import settings
 from shared.contracts.events import iso, utc_now
 from shared.errors import ConcurrentUpdate
+
+__all__ = ["DocumentStore", "DuplicateKeyError", "Store", "client", "database", "retry_on_conflict"]
 
 _clients: dict[str, pymongo.MongoClient] = {}
 _lock = threading.Lock()

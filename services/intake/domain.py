@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from shared.domain import Aggregate
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso,
 )
@@ -65,7 +66,7 @@ def contact_identifier(contact: dict | None) -> str | None:
 
 
 @dataclass
-class Grievance:
+class Grievance(Aggregate):
     case_ref: str
     worker_key: str
     channel: str
@@ -125,12 +126,3 @@ class Grievance:
             "work_area": self.work_area, "supplier_ref": self.supplier_ref,
             "site_ref": self.site_ref, "reported_at": iso(now)}))
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("raised")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Grievance":
-        names = cls.__dataclass_fields__.keys() - {"raised"}
-        return cls(**{k: data[k] for k in names if k in data})

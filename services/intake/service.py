@@ -7,23 +7,20 @@ from services.intake.identity import IdentityVault
 from services.intake.schemas import CaseRefPath, GrievanceReport, ValidationAnswer
 from services.intake.store import GrievanceStore
 from shared.aggregates import change, create
-from shared.context import RequestContext
 from shared.contracts.common import load
 from shared.contracts.events import utc_now
 from shared.http import json_http, json_response, read_json
 from shared.logging import bind, get_logger
-from shared.messaging import EventRelay, OutboxSweep
+from shared.messaging import EventSourcingService
 from shared.store import Store
 
 log = get_logger(__name__)
 
 
-class IntakeService(OutboxSweep):
+class IntakeService(EventSourcingService):
     name = "intake"
 
-    ctx = RequestContext()
     store = Store(GrievanceStore)
-    relay = EventRelay()
     vault = IdentityVault()
 
     @json_http("POST", "/grievances")

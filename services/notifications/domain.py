@@ -17,6 +17,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
+from shared.domain import Aggregate
 from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
 
 SECRET_PREFIX = "whsec_"
@@ -105,7 +106,7 @@ class Subscription:
 
 
 @dataclass
-class Delivery:
+class Delivery(Aggregate):
     delivery_id: str
     subscription_id: str
     event_id: str
@@ -138,15 +139,6 @@ class Delivery:
             self.status = "pending"
             self.next_attempt_at = iso(now + timedelta(seconds=backoff(len(self.attempts), retry_base)))
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("raised")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Delivery":
-        names = cls.__dataclass_fields__.keys() - {"raised"}
-        return cls(**{k: data[k] for k in names if k in data})
 
 
 def body_of(payload: dict) -> str:

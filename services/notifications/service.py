@@ -18,7 +18,7 @@ from shared.context import RequestContext
 from shared.contracts import rpc as contract
 from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso, utc_now
 from shared.errors import InvalidInput
-from shared.logging import bind, get_logger
+from shared.logging import get_logger
 from shared.rpc import command
 from shared.messaging import on_event
 from shared.store import Store
@@ -55,7 +55,6 @@ class NotificationsService:
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         fan_out(self.store, self.sender, event)
 
     @timer(interval=1.0)
@@ -73,7 +72,6 @@ class AlertLaneService:
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         ids = fan_out(self.store, self.sender, event, urgent=True)
         log.warning("retaliation_alert_dispatched", deliveries=len(ids))
 

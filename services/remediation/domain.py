@@ -12,9 +12,10 @@ closes a case any other way.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.domain import Aggregate
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
 from shared.errors import Forbidden, InvalidTransition
 
@@ -61,7 +62,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case:
+class Case(Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -187,15 +188,6 @@ class Case:
         return self.business_view()
 
     # --- persistence mapping ----------------------------------------------------
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("raised")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Case":
-        names = cls.__dataclass_fields__.keys() - {"raised"}
-        return cls(**{k: data[k] for k in names if k in data})
 
     # --- internals ----------------------------------------------------------------
     def _check(self, step: str, actor: dict) -> None:

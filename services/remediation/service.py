@@ -6,31 +6,27 @@ from services.remediation.domain import Case
 from services.remediation.store import CaseStore
 from shared.aggregates import change, create
 from shared.config import settings
-from shared.context import RequestContext
 from shared.contracts import rpc as contract
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, utc_now,
 )
 from shared.errors import NotFound
-from shared.logging import bind, get_logger
+from shared.logging import get_logger
 from shared.rpc import command
-from shared.messaging import EventRelay, OutboxSweep, on_event
+from shared.messaging import EventSourcingService, on_event
 from shared.store import Store
 
 log = get_logger(__name__)
 
 
-class RemediationService(OutboxSweep):
+class RemediationService(EventSourcingService):
     name = "remediation"
 
-    ctx = RequestContext()
     store = Store(CaseStore)
-    relay = EventRelay()
 
     # --- events ---------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
     def on_grievance_received(self, event):
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         case = Case.open(event["case_ref"], event["data"], utc_now())
         opened = create(self.store, self.relay, self.ctx.correlation_id, case.case_ref, case)
         log.info("case_opened" if opened else "case_already_open")
@@ -90,14 +86,12 @@ class RemediationService(OutboxSweep):
 
     # --- plumbing ---------------------------------------------------------------
     def _command(self, p, decide):
-        bind(case_id=p["case_ref"], actor_role=p["actor"]["role"])
         case = change(self.store, self.relay, self.ctx.correlation_id, p["case_ref"], Case,
                       lambda c: decide(c, utc_now()))
         log.info("case_command", status=case.status)
         return case.view_for(p["actor"])
 
     def _apply(self, event, decide):
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         case = change(self.store, self.relay, self.ctx.correlation_id, event["case_ref"], Case,
                       decide, applied_event=event["event_id"])
         log.info("case_event_applied" if case else "case_event_duplicate",

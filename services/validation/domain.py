@@ -8,10 +8,11 @@ Only a ``confirmed`` outcome lets remediation close the case.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.contracts.common import VALIDATION_ANSWERS
+from shared.domain import Aggregate
 from shared.contracts.events import VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso
 from shared.errors import InvalidInput, InvalidTransition
 
@@ -19,7 +20,7 @@ DEFAULT_QUORUM = 1
 
 
 @dataclass
-class CaseValidation:
+class CaseValidation(Aggregate):
     case_ref: str
     rounds: list = field(default_factory=list)
     unsolicited: list = field(default_factory=list)   # answers with no round open
@@ -67,12 +68,3 @@ class CaseValidation:
             {k: v for k, v in r.items() if k != "answers"} | {"answers": len(r["answers"])}
             for r in self.rounds]}
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("raised")
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "CaseValidation":
-        return cls(case_ref=data["case_ref"], rounds=data.get("rounds", []),
-                   unsolicited=data.get("unsolicited", []))

@@ -4,37 +4,32 @@
 from services.validation.domain import CaseValidation
 from services.validation.store import ValidationStore
 from shared.aggregates import change, create
-from shared.context import RequestContext
 from shared.contracts import rpc as contract
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ANSWER_SUBMITTED, utc_now
 from shared.errors import InvalidTransition, NotFound
-from shared.logging import bind, get_logger
+from shared.logging import get_logger
 from shared.rpc import command
-from shared.messaging import EventRelay, OutboxSweep, on_event
+from shared.messaging import EventSourcingService, on_event
 from shared.store import Store
 
 log = get_logger(__name__)
 
 
-class ValidationService(OutboxSweep):
+class ValidationService(EventSourcingService):
     name = "validation"
 
-    ctx = RequestContext()
     store = Store(ValidationStore)
-    relay = EventRelay()
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
         if event["data"]["to_status"] != "remediation_reported":
             return
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         self._ensure(event["case_ref"])
         v = self._change(event["case_ref"], lambda v: v.open_new_round(utc_now()), event["event_id"])
         log.info("validation_round_opened" if v else "validation_event_duplicate")
 
     @on_event(VALIDATION_ANSWER_SUBMITTED)
     def on_answer_submitted(self, event):
-        bind(case_id=event["case_ref"], event_id=event["event_id"])
         data = event["data"]
 
         def decide(v):
@@ -48,7 +43,6 @@ class ValidationService(OutboxSweep):
 
     @command(contract.SubmitAnswer)
     def submit_answer(self, p):
-        bind(case_id=p["case_ref"], actor_role=p["actor"]["role"])
         v = self._change(p["case_ref"], lambda v: v.record_answer(p["worker_key"], p["answer"], utc_now()),
                          missing=lambda msg: InvalidTransition(f"case {p['case_ref']}: no validation round is open"))
         return v.public_view()

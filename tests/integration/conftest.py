@@ -1,12 +1,11 @@
 """Integration fixtures: the four services as real processes against the real
 RabbitMQ and the embedded Mongo server, a webhook receiver, an RPC client."""
 import os
-import time
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from scripts.stack import Stack, free_port
+from scripts.stack import Stack, free_port, wait_for
 from scripts.webhook_receiver import WebhookReceiver
 
 
@@ -33,16 +32,6 @@ def receiver():
     r.close()
 
 
-def eventually(fn, timeout: float = 20.0, interval: float = 0.1):
+def eventually(fn, timeout: float = 20.0):
     """Poll ``fn`` until it returns a truthy value (asynchronous flows settle)."""
-    deadline = time.monotonic() + timeout
-    last_exc = None
-    while time.monotonic() < deadline:
-        try:
-            value = fn()
-            if value:
-                return value
-        except Exception as exc:  # noqa: BLE001
-            last_exc = exc
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout}s (last error: {last_exc!r})")
+    return wait_for(fn, timeout, "condition")
