@@ -123,6 +123,10 @@ class ServiceProcess:
         self.name, self.env, self.log_path = name, env, Path(log_dir) / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 
+    @property
+    def ops_url(self) -> str:
+        return "http://" + self.env["OPS_ADDRESS"]
+
     def start(self) -> "ServiceProcess":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
@@ -173,6 +177,7 @@ class Stack:
     def service_env(self, name: str) -> dict:
         env = dict(self.env)
         env["HTTP_ADDRESS"] = f"127.0.0.1:{self.http_port}" if name == "intake" else f"127.0.0.1:{free_port()}"
+        env["OPS_ADDRESS"] = f"127.0.0.1:{free_port()}"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         return env
 

@@ -27,6 +27,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
     Var("MONGO_DB_PREFIX", "ilm_", "Each service uses its own database named PREFIX + service."),
     Var("HTTP_ADDRESS", "0.0.0.0:8000", "host:port of the service's HTTP entrypoints (intake)."),
+    Var("OPS_ADDRESS", "0.0.0.0:9000", "host:port of /livez, /readyz and /metrics (every service)."),
     Var("MAX_WORKERS", "10", "Concurrent workers (and prefetch) of the ordinary lane."),
     Var("ALERT_MAX_WORKERS", "4", "Concurrent workers of the dedicated retaliation lane."),
     Var("QUEUE_TYPE", "classic", "x-queue-type of event queues: classic, or quorum on production clusters."),
@@ -79,6 +80,7 @@ class Settings:
     mongo_uri: str
     mongo_db_prefix: str
     http_address: str
+    ops_address: str
     max_workers: int
     alert_max_workers: int
     queue_type: str
@@ -130,6 +132,7 @@ def settings() -> Settings:
         mongo_uri=_raw("MONGO_URI"),
         mongo_db_prefix=_raw("MONGO_DB_PREFIX"),
         http_address=_raw("HTTP_ADDRESS"),
+        ops_address=_raw("OPS_ADDRESS"),
         max_workers=_number("MAX_WORKERS", int),
         alert_max_workers=_number("ALERT_MAX_WORKERS", int),
         queue_type=queue_type,

@@ -8,10 +8,14 @@ and entrypoint, to the worker's log lines.
 """
 from __future__ import annotations
 
+import time
 import uuid
+from weakref import WeakKeyDictionary
 
 import structlog
 from nameko.extensions import DependencyProvider
+
+from shared import metrics
 
 CORRELATION_ID = "correlation_id"
 
@@ -20,10 +24,19 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# Entrypoint class -> the "kind" label of the latency metric.
+KINDS = {"Rpc": "rpc", "ReliableEventHandler": "event", "JsonHttp": "http", "Timer": "timer"}
+
+
 class RequestContext(DependencyProvider):
-    """Injects a small accessor; its real work is in worker_setup/teardown."""
+    """Injects a small accessor; its real work is in worker_setup/teardown: ids bound
+    to the log lines, and the entrypoint's latency recorded."""
+
+    def __init__(self):
+        self._started = WeakKeyDictionary()
 
     def worker_setup(self, worker_ctx):
+        self._started[worker_ctx] = time.perf_counter()
         data = worker_ctx.data   # .context_data is a copy
         if not data.get(CORRELATION_ID):
             data[CORRELATION_ID] = new_id()
@@ -38,6 +51,12 @@ class RequestContext(DependencyProvider):
             structlog.contextvars.bind_contextvars(case_id=event["case_ref"], event_id=event["event_id"])
 
     def worker_teardown(self, worker_ctx):
+        started = self._started.pop(worker_ctx, None)
+        if started is not None:
+            entrypoint = worker_ctx.entrypoint
+            metrics.ENTRYPOINT_SECONDS.labels(
+                entrypoint.method_name, KINDS.get(type(entrypoint).__name__, "other"),
+            ).observe(time.perf_counter() - started)
         structlog.contextvars.clear_contextvars()
 
     def get_dependency(self, worker_ctx):

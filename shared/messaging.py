@@ -27,6 +27,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
 
+from shared import metrics
 from shared.config import settings
 from shared.context import RequestContext
 from shared.contracts.events import CATALOGUE, EventContract, parse_event
@@ -67,6 +68,7 @@ class EventRelay(DependencyProvider):
             message_id=event["event_id"],
             headers={"nameko.correlation_id": event["correlation_id"]},
         )
+        metrics.EVENTS_PUBLISHED.labels(contract.name).inc()
 
     def relay(self, store, doc: dict) -> bool:
         """Publish ``doc``'s pending events; on failure leave them for the sweep."""
@@ -76,6 +78,7 @@ class EventRelay(DependencyProvider):
                 self.publish(event)
                 sent.add(event["event_id"])
         except Exception as exc:  # broker down, unroutable...: the sweep retries
+            metrics.EVENTS_PUBLISH_FAILED.labels(event["event_type"]).inc()
             log.warning("outbox_publish_deferred", case_id=doc["_id"], error=repr(exc))
         if sent:
             store.clear_outbox(doc["_id"], sent)
@@ -137,6 +140,7 @@ class ReliableEventHandler(EventHandler):
         try:
             event = parse_event(self.contract, body)
         except InvalidInput as exc:
+            metrics.EVENTS_CONSUMED.labels(self.contract.name, "rejected").inc()
             log.error("event_rejected", queue=self.queue.name, error=str(exc))
             self._dead_letter(message)
             return
@@ -150,6 +154,7 @@ class ReliableEventHandler(EventHandler):
     def _settle(self, message, body, event, result, exc_info):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.EVENTS_CONSUMED.labels(self.contract.name, "ok").inc()
             return result, exc_info
         bind(case_id=event["case_ref"], event_id=event["event_id"])
         exc = exc_info[1]
@@ -157,6 +162,7 @@ class ReliableEventHandler(EventHandler):
         if isinstance(exc, DETERMINISTIC) or attempts >= settings().event_max_attempts:
             log.error("event_dead_lettered", queue=self.queue.name, attempts=attempts,
                       error=repr(exc))
+            metrics.EVENTS_CONSUMED.labels(self.contract.name, "dead_lettered").inc()
             self._dead_letter(message)
         else:
             # Republish a copy (confirmed) before acking the original: a crash in
@@ -166,6 +172,7 @@ class ReliableEventHandler(EventHandler):
             self.retry_publisher.publish(body, exchange=Exchange(""), routing_key=self.queue.name,
                                          headers=headers, message_id=event["event_id"])
             log.warning("event_retry", queue=self.queue.name, attempts=attempts, error=repr(exc))
+            metrics.EVENTS_CONSUMED.labels(self.contract.name, "retried").inc()
             self.queue_consumer.ack_message(message)
         return result, exc_info
 

@@ -20,7 +20,9 @@ import sys  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
 from shared import logging as ilm_logging  # noqa: E402
+from shared import store  # noqa: E402
 from shared.config import settings  # noqa: E402
+from shared.ops import OpsServer  # noqa: E402
 
 SERVICES = ("intake", "remediation", "validation", "notifications")
 
@@ -51,12 +53,16 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    ops = OpsServer(cfg.ops_address, runner, cfg.amqp_uri,
+                    mongo_ping=lambda: store.client().admin.command("ping"))
+    ops.start()
     runner.start()
     log.info("service_started", services=[s.name for s in module.SERVICES], pid=os.getpid())
     try:
         runner.wait()
     except KeyboardInterrupt:
         runner.stop()
+    ops.stop()
     log.info("service_stopped")
     return 0
 

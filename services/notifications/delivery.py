@@ -13,6 +13,7 @@ from nameko.extensions import DependencyProvider
 from services.notifications.domain import (
     Delivery, Subscription, body_of, delivery_id, payload_for, sign,
 )
+from shared import metrics
 from shared.config import settings
 from shared.contracts.events import iso, utc_now
 from shared.crypto import SealedBox
@@ -69,7 +70,8 @@ def fan_out(store, sender: WebhookSender, event: dict, urgent: bool = False) -> 
         delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
                             subscription_id=sub.subscription_id, event_id=event["event_id"],
                             case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
-                            body=body, urgent=urgent, created_at=iso(utc_now()), next_attempt_at=iso(utc_now()))
+                            body=body, urgent=urgent, created_at=iso(utc_now()), event_at=event["occurred_at"],
+                            next_attempt_at=iso(utc_now()))
         try:
             store.insert({"_id": delivery.delivery_id, **delivery.to_dict()})
         except DuplicateKeyError:
@@ -96,12 +98,22 @@ def attempt(store, sender: WebhookSender, delivery_id_: str) -> str | None:
     sub = store.subscription(delivery.subscription_id)
     secret = sender.box.open(sub["sealed_secret"], sub["subscription_id"])
     ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, secret, delivery.body)
-    delivery.record_attempt(utc_now(), ok, outcome, duration_ms, cfg.webhook_max_attempts, cfg.webhook_retry_base)
+    finished = utc_now()
+    delivery.record_attempt(finished, ok, outcome, duration_ms, cfg.webhook_max_attempts, cfg.webhook_retry_base)
     store.replace({**doc, **delivery.to_dict()})
+    _observe(delivery, finished)
     log.info("webhook_attempt", delivery_id=delivery_id_, case_id=delivery.case_ref,
              webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,
              attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)
     return delivery.status
+
+
+def _observe(delivery: Delivery, finished: datetime) -> None:
+    outcome = {"delivered": "delivered", "failed": "failed"}.get(delivery.status, "retry")
+    metrics.WEBHOOK_ATTEMPTS.labels(delivery.webhook_type, outcome, str(delivery.urgent).lower()).inc()
+    if delivery.urgent and delivery.status == "delivered" and delivery.event_at:
+        reported = datetime.fromisoformat(delivery.event_at.replace("Z", "+00:00"))
+        metrics.RETALIATION_ALERT_SECONDS.observe((finished - reported).total_seconds())
 
 
 def _is_due(doc: dict, now_iso: str) -> bool:

@@ -116,6 +116,7 @@ class Delivery(Aggregate):
     body: str                # fixed at creation: every retry sends the same bytes
     urgent: bool
     created_at: str
+    event_at: str = ""       # when the event happened: alert latency is measured from it
     status: str = "pending"  # pending -> sending -> delivered | pending (retry) | failed
     attempts: list = field(default_factory=list)
     next_attempt_at: str | None = None

@@ -2,13 +2,16 @@
 (services/remediation/domain.py). Entrypoints only: each validates its payload,
 hands the decision to the domain through ``shared.aggregates`` and returns a view."""
 
+from nameko.timer import timer
+
 from services.remediation.domain import Case
 from services.remediation.store import CaseStore
+from shared import metrics
 from shared.aggregates import change, create
 from shared.config import settings
 from shared.contracts import rpc as contract
 from shared.contracts.events import (
-    GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, utc_now,
+    GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
 )
 from shared.errors import NotFound
 from shared.logging import get_logger
@@ -83,6 +86,13 @@ class RemediationService(EventSourcingService):
     @command(contract.RecordOtherChannel)
     def record_other_channel(self, p):
         return self._command(p, lambda c, now: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
+
+    @timer(interval=15.0, eager=True)
+    def refresh_case_gauges(self):
+        for status, count in self.store.count_open_by_status().items():
+            metrics.OPEN_CASES.labels(status).set(count)
+        for deadline, count in self.store.count_overdue(iso(utc_now())).items():
+            metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
 
     # --- plumbing ---------------------------------------------------------------
     def _command(self, p, decide):
