@@ -102,3 +102,14 @@ class RegisterWebhook(StrictSchema):
 
 class ListDeliveries(StrictSchema):
     subscription_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+# --- remediation: engaged businesses and public reporting ---------------------------
+
+class SupplierScorecard(StrictSchema):
+    business_ref = Ref(required=True)
+    actor = fields.Nested(Actor, required=True)
+
+
+class PublicReport(StrictSchema):
+    actor = fields.Nested(Actor, required=True)
