@@ -61,7 +61,23 @@ class DocumentStore:
     def load(self, doc_id: str) -> dict | None:
         return self.col.find_one({"_id": doc_id})
 
+    def count(self, query: dict) -> int:
+        """Count with ``$match`` + ``$count``: nx-27017 runs it in SQL, while its
+        ``count_documents`` takes ~400 ms per 20k documents (measured)."""
+        result = list(self.col.aggregate([{"$match": query}, {"$count": "n"}]))
+        return result[0]["n"] if result else 0
+
+    def count_by(self, field: str, query: dict | None = None) -> dict:
+        """{value of ``field``: count}. One grouping key: nx-27017 groups on a
+        compound ``_id`` wrongly (measured)."""
+        pipeline = ([{"$match": query}] if query else []) + [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+        return {row["_id"]: row["n"] for row in self.col.aggregate(pipeline)}
+
     # --- writes ----------------------------------------------------------------
+    def insert_many(self, docs: list[dict]) -> None:
+        """Bulk load (generators, migrations): documents without pending events."""
+        self.col.insert_many([dict(d, _rev=1, outbox=[], outbox_pending=False) for d in docs], ordered=False)
+
     def insert(self, doc: dict, events: list[dict] = ()) -> dict:
         """Insert a new document with the events it raised (DuplicateKeyError if the
         id exists: callers use it to make creation idempotent)."""

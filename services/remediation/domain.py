@@ -227,7 +227,8 @@ class Case(Aggregate):
 
     def _start_deadline(self, name: str, now: datetime, deadlines: dict | None):
         days = deadlines[self.severity][DEADLINE_INDEX[name]]
-        self.deadlines[name] = {"due": iso(now + timedelta(days=days)), "done_at": None, "met": None}
+        self.deadlines[name] = {"started": iso(now), "due": iso(now + timedelta(days=days)),
+                                "done_at": None, "met": None}
 
     def _meet_deadline(self, name: str, now: datetime):
         entry = self.deadlines.get(name)

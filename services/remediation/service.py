@@ -4,7 +4,8 @@ hands the decision to the domain through ``shared.aggregates`` and returns a vie
 
 from nameko.timer import timer
 
-from services.remediation.domain import Case
+from services.remediation import reports
+from services.remediation.domain import STAFF, Case
 from services.remediation.store import CaseStore
 from shared import metrics
 from shared.aggregates import change, create
@@ -13,7 +14,7 @@ from shared.contracts import rpc as contract
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
 )
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.logging import get_logger
 from shared.rpc import command
 from shared.messaging import EventSourcingService, on_event
@@ -87,6 +88,28 @@ class RemediationService(EventSourcingService):
     def record_other_channel(self, p):
         return self._command(p, lambda c, now: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
 
+    # --- reading: engaged businesses, public reporting ----------------------------
+    @command(contract.SupplierScorecard)
+    def supplier_scorecard(self, p):
+        reports.check_scorecard_access(p["actor"], p["business_ref"])
+        return reports.scorecard(p["business_ref"], self.store.cases_of_business(p["business_ref"]))
+
+    @command(contract.PublicReport)
+    def public_report(self, p):
+        """Anonymised, small counts suppressed: anyone may read it. Served from the
+        last snapshot (recomputed every PUBLIC_REPORT_INTERVAL), never a full scan."""
+        return self.store.latest_report() or self._refresh_report()
+
+    @command(contract.PublicReport)
+    def refresh_public_report(self, p):
+        if p["actor"]["role"] not in STAFF:
+            raise Forbidden("only staff may force a public report recomputation")
+        return self._refresh_report()
+
+    @timer(interval=settings().public_report_interval)
+    def refresh_public_report_periodically(self):
+        self._refresh_report()
+
     @timer(interval=15.0, eager=True)
     def refresh_case_gauges(self):
         for status, count in self.store.count_open_by_status().items():
@@ -95,6 +118,11 @@ class RemediationService(EventSourcingService):
             metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
 
     # --- plumbing ---------------------------------------------------------------
+    def _refresh_report(self):
+        report = reports.public_report(self.store.counts_by_area(), iso(utc_now()))
+        self.store.save_report(report)
+        return report
+
     def _command(self, p, decide):
         case = change(self.store, self.relay, self.ctx.correlation_id, p["case_ref"], Case,
                       lambda c: decide(c, utc_now()))

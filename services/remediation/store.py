@@ -1,5 +1,6 @@
 """Remediation's store adapter: the only code that knows the ``cases`` collection."""
 from services.remediation.domain import DEADLINE_INDEX, OPEN_STATES
+from shared.contracts.common import WORK_AREAS
 from shared.store import DocumentStore
 
 
@@ -12,15 +13,35 @@ class CaseStore(DocumentStore):
         self.col.create_index("status")
         self.col.create_index("business_ref")
         self.col.create_index("supplier_ref")
+        self.col.create_index("work_area")
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.reports = db["public_reports"]
 
     def count_open_by_status(self) -> dict[str, int]:
-        return {status: self.col.count_documents({"status": status}) for status in sorted(OPEN_STATES)}
+        counts = self.count_by("status")
+        return {status: counts.get(status, 0) for status in sorted(OPEN_STATES)}
 
     def count_overdue(self, now_iso: str) -> dict[str, int]:
         """Open cases past a deadline that is not met yet. ``$in: [None]`` rather than
         ``None``: nx-27017 matches a nested null only that way (real MongoDB: both)."""
-        return {name: self.col.count_documents({
+        return {name: self.count({
             "status": {"$in": sorted(OPEN_STATES)},
             f"deadlines.{name}.done_at": {"$in": [None]},
             f"deadlines.{name}.due": {"$lt": now_iso},
         }) for name in DEADLINE_INDEX}
+
+    def cases_of_business(self, business_ref: str) -> list[dict]:
+        return list(self.col.find({"business_ref": business_ref},
+                                  {"status": 1, "deadlines": 1, "validation_rounds": 1}))
+
+    def counts_by_area(self) -> dict[str, dict[str, int]]:
+        return {area: self.count_by("status", {"work_area": area}) for area in WORK_AREAS}
+
+    def save_report(self, report: dict) -> None:
+        self.reports.replace_one({"_id": "latest"}, {"_id": "latest", **report}, upsert=True)
+
+    def latest_report(self) -> dict | None:
+        doc = self.reports.find_one({"_id": "latest"})
+        return {k: v for k, v in doc.items() if k != "_id"} if doc else None

@@ -81,3 +81,27 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, r
         for secret in SECRETS:
             assert secret not in text, f"{secret!r} logged by {name}"
     assert "corr-flow-1" in logs["intake"] and "corr-flow-1" in logs["remediation"]
+
+
+def test_scorecard_and_public_report_over_rpc(stack, rpc):
+    supplier = unique("SUP")
+    demo = walk_through(stack.intake_url, rpc, "http://127.0.0.1:9/unused", supplier, say=lambda _: None)
+    card = rpc.remediation.supplier_scorecard({"business_ref": supplier, "actor": CASE_WORKER})
+    assert card["cases"] == 1 and card["closed_cases"] == 1 and card["open_cases"] == 0
+    assert card["validated_first_round_share"] == 0.0 and card["reopen_rate"] == 1.0
+    assert card["deadlines_met_share"] == 1.0 and card["median_days_to_acknowledge"] >= 0
+    own = rpc.remediation.supplier_scorecard({"business_ref": supplier, "actor": {"id": supplier, "role": "supplier"}})
+    assert own == card
+    from shared.errors import Forbidden
+    with pytest.raises(Forbidden):
+        rpc.remediation.supplier_scorecard({"business_ref": supplier, "actor": {"id": "SUP-RIVAL", "role": "supplier"}})
+
+    with pytest.raises(Forbidden):
+        rpc.remediation.refresh_public_report({"actor": {"id": "BRAND-1", "role": "partner"}})
+    report = rpc.remediation.refresh_public_report({"actor": CASE_WORKER})
+    assert rpc.remediation.public_report({"actor": {"id": "anyone", "role": "partner"}}) == report
+    assert set(report["by_work_area"]) <= {"labour_recruitment", "working_conditions",
+                                           "employer_employee_relations", "living_eating_conditions"}
+    closed = report["by_work_area"]["working_conditions"]["closed"]
+    assert closed == "<5" or closed >= 5
+    assert supplier not in json.dumps(report) and demo["case_ref"] not in json.dumps(report)
