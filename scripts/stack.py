@@ -64,6 +64,28 @@ def ensure_rabbitmq(amqp_uri: str, timeout: float = 90) -> None:
         subprocess.run(["rabbitmqctl", "await_startup"], check=False, capture_output=True, timeout=timeout)
 
 
+def with_vhost(amqp_uri: str, vhost: str) -> str:
+    url = urlparse(amqp_uri)
+    return url._replace(path="/" + vhost).geturl()
+
+
+def create_vhost(amqp_uri: str, vhost: str) -> str:
+    """A private vhost on the local broker, so that two systems sharing one RabbitMQ
+    (a test run and a bench, two test runs) never consume each other's messages:
+    queue names are global within a vhost. Returns the URI for it."""
+    if not shutil.which("rabbitmqctl"):
+        raise RuntimeError("rabbitmqctl is needed to isolate this run in its own vhost")
+    user = urlparse(amqp_uri).username or "guest"
+    for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, user, ".*", ".*", ".*"]):
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    return with_vhost(amqp_uri, vhost)
+
+
+def delete_vhost(vhost: str) -> None:
+    if shutil.which("rabbitmqctl"):
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
+
+
 # --- embedded MongoDB (nx-27017) -----------------------------------------------------
 
 class EmbeddedMongo:

@@ -81,7 +81,7 @@ class EventRelay(DependencyProvider):
             metrics.EVENTS_PUBLISH_FAILED.labels(event["event_type"]).inc()
             log.warning("outbox_publish_deferred", case_id=doc["_id"], error=repr(exc))
         if sent:
-            store.clear_outbox(doc["_id"], sent)
+            store.clear_outbox(doc["_id"], sent, known=doc)
         return len(sent) == len(doc.get("outbox", []))
 
     def sweep(self, store) -> int:
@@ -110,11 +110,17 @@ class EventSourcingService:
 
 # --- consumer side ---------------------------------------------------------------
 
+def queue_arguments() -> dict:
+    return {"x-queue-type": "quorum"} if settings().queue_type == "quorum" else {}
+
+
 def declare_dead_letter_path(amqp_uri: str) -> None:
+    queue = Queue(DEAD_LETTER_QUEUE.name, exchange=DEAD_LETTER_EXCHANGE, routing_key="#", durable=True,
+                  queue_arguments=queue_arguments())
     with get_connection(amqp_uri) as conn:
         channel = conn.channel()
         DEAD_LETTER_EXCHANGE(channel).declare()
-        DEAD_LETTER_QUEUE(channel).declare()
+        queue(channel).declare()
 
 
 class ReliableEventHandler(EventHandler):
@@ -127,9 +133,7 @@ class ReliableEventHandler(EventHandler):
         super().setup()
         plain = self.queue
         arguments = {"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
-                     "x-dead-letter-routing-key": plain.name}
-        if settings().queue_type == "quorum":
-            arguments["x-queue-type"] = "quorum"
+                     "x-dead-letter-routing-key": plain.name, **queue_arguments()}
         self.queue = Queue(plain.name, exchange=plain.exchange, routing_key=plain.routing_key,
                            durable=True, auto_delete=False, queue_arguments=arguments)
         declare_dead_letter_path(settings().amqp_uri)

@@ -110,11 +110,13 @@ class DocumentStore:
         # Only events the request path has had time to publish itself.
         return [d for d in docs if any(e["occurred_at"] <= cutoff for e in d.get("outbox", []))]
 
-    def clear_outbox(self, doc_id: str, event_ids: set[str]) -> None:
-        """Remove relayed events; retried on concurrent writes (a concurrent writer
-        may have appended new events, which must stay)."""
+    def clear_outbox(self, doc_id: str, event_ids: set[str], known: dict | None = None) -> None:
+        """Remove relayed events. ``known`` is the document as last written, which
+        saves a read in the common case; on a concurrent write (which may have
+        appended new events, which must stay) it reloads and retries."""
+        doc = known
         for _ in range(20):
-            doc = self.load(doc_id)
+            doc = doc or self.load(doc_id)
             if doc is None:
                 return
             remaining = [e for e in doc.get("outbox", []) if e["event_id"] not in event_ids]
@@ -123,8 +125,8 @@ class DocumentStore:
             new = dict(doc, _rev=doc["_rev"] + 1, outbox=remaining, outbox_pending=bool(remaining))
             if self.col.replace_one({"_id": doc_id, "_rev": doc["_rev"]}, new).matched_count == 1:
                 return
+            doc = None
         raise ConcurrentUpdate(doc_id)
-
 
 def retry_on_conflict(fn, attempts: int = 10):
     """Run load -> decide -> replace again when another worker won the race."""

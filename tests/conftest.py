@@ -14,13 +14,17 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from scripts.stack import EmbeddedMongo, ensure_rabbitmq, free_port  # noqa: E402
+from scripts.stack import (  # noqa: E402
+    EmbeddedMongo, create_vhost, delete_vhost, ensure_rabbitmq, free_port, with_vhost,
+)
 
 # One environment for the test process and the service processes it starts. Each
 # run gets its own database prefix, so runs never see each other's data.
 RUN_ID = uuid.uuid4().hex[:8]
 _MONGO_PORT = free_port()
-os.environ.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+_BROKER = os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+_VHOST = f"ilm-test-{RUN_ID}"
+os.environ["AMQP_URI"] = with_vhost(_BROKER, _VHOST)
 os.environ["MONGO_URI"] = os.environ.get("ILM_TEST_MONGO_URI") or f"mongodb://127.0.0.1:{_MONGO_PORT}/"
 os.environ["MONGO_DB_PREFIX"] = f"t{RUN_ID}_"
 for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
@@ -49,5 +53,8 @@ def mongo(tmp_root):
 
 @pytest.fixture(scope="session")
 def rabbitmq():
-    ensure_rabbitmq(os.environ["AMQP_URI"])
-    return os.environ["AMQP_URI"]
+    """The machine's RabbitMQ (started if down), in a vhost of this run's own."""
+    ensure_rabbitmq(_BROKER)
+    uri = create_vhost(_BROKER, _VHOST)
+    yield uri
+    delete_vhost(_VHOST)

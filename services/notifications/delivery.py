@@ -59,10 +59,14 @@ class WebhookSender(DependencyProvider):
 
 
 def fan_out(store, sender: WebhookSender, event: dict, urgent: bool = False) -> list[str]:
-    """Create one delivery per interested subscription (idempotent: a redelivered
-    event finds its deliveries already there) and attempt them concurrently."""
+    """Create one delivery per interested subscription and send them concurrently.
+    A delivery is inserted already claimed by this worker (no second write before
+    the first attempt); a redelivered event finds it there and leaves it to its
+    current holder or to the retry timer once the lease lapses."""
     body = body_of(payload_for(event))
-    ids = []
+    now = utc_now()
+    lease = settings().webhook_timeout + 10
+    claimed = []
     for doc in store.subscriptions_for(event["event_type"]):
         sub = Subscription(**{k: v for k, v in doc.items() if not k.startswith("_")})
         if not sub.wants(event):
@@ -70,39 +74,44 @@ def fan_out(store, sender: WebhookSender, event: dict, urgent: bool = False) -> 
         delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
                             subscription_id=sub.subscription_id, event_id=event["event_id"],
                             case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
-                            body=body, urgent=urgent, created_at=iso(utc_now()), event_at=event["occurred_at"],
-                            next_attempt_at=iso(utc_now()))
+                            body=body, urgent=urgent, created_at=iso(now), event_at=event["occurred_at"],
+                            next_attempt_at=iso(now))
+        delivery.claim(now, lease)
         try:
-            store.insert({"_id": delivery.delivery_id, **delivery.to_dict()})
+            claimed.append((store.insert({"_id": delivery.delivery_id, **delivery.to_dict()}), doc))
         except DuplicateKeyError:
             pass
-        ids.append(delivery.delivery_id)
-    pool = eventlet.GreenPool(max(1, min(len(ids), 20)))
-    list(pool.imap(lambda d: attempt(store, sender, d), ids))
-    return ids
+    pool = eventlet.GreenPool(max(1, min(len(claimed), 20)))
+    list(pool.starmap(lambda d, sub: _send(store, sender, d, sub), claimed))
+    return [d["_id"] for d, _ in claimed]
 
 
 def attempt(store, sender: WebhookSender, delivery_id_: str) -> str | None:
-    """One delivery attempt, if this worker wins the lease. Returns the new status."""
-    cfg = settings()
+    """A retry, if this worker wins the lease. Returns the new status."""
     doc = store.load(delivery_id_)
     now = utc_now()
     if doc is None or not _is_due(doc, iso(now)):
         return None
     delivery = Delivery.from_dict(doc)
-    delivery.claim(now, lease_seconds=cfg.webhook_timeout + 10)
+    delivery.claim(now, lease_seconds=settings().webhook_timeout + 10)
     try:
         doc = store.replace({**doc, **delivery.to_dict()})
     except ConcurrentUpdate:
         return None   # another worker holds it
-    sub = store.subscription(delivery.subscription_id)
+    return _send(store, sender, doc, store.subscription(delivery.subscription_id))
+
+
+def _send(store, sender: WebhookSender, doc: dict, sub: dict) -> str:
+    """Post a delivery this worker has claimed and record the attempt."""
+    cfg = settings()
+    delivery = Delivery.from_dict(doc)
     secret = sender.box.open(sub["sealed_secret"], sub["subscription_id"])
     ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, secret, delivery.body)
     finished = utc_now()
     delivery.record_attempt(finished, ok, outcome, duration_ms, cfg.webhook_max_attempts, cfg.webhook_retry_base)
     store.replace({**doc, **delivery.to_dict()})
     _observe(delivery, finished)
-    log.info("webhook_attempt", delivery_id=delivery_id_, case_id=delivery.case_ref,
+    log.info("webhook_attempt", delivery_id=delivery.delivery_id, case_id=delivery.case_ref,
              webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,
              attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)
     return delivery.status

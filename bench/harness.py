@@ -1,0 +1,164 @@
+"""The system under test, started the way the integration tests start it: RabbitMQ
+(started if down), the bench's own nx-27017 on a free port with a temporary data
+dir, fresh keys, a unique database prefix, the four services as processes, and a
+partner's webhook receiver. Everything is stopped and removed on exit.
+
+Isolation: the services' queues have fixed names (nameko names them after service
+and method), so a bench sharing the broker's default vhost with a test run or a
+local demo would steal their messages and they ours. The bench therefore runs in a
+vhost of its own (created with ``rabbitmqctl``, deleted afterwards, queues and all)
+when it can, and says so in the results when it cannot.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlparse, urlunparse
+
+from bench.common import say
+from scripts.stack import EmbeddedMongo, Stack, ensure_rabbitmq, free_port
+from scripts.webhook_receiver import WebhookReceiver
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def _with_vhost(uri: str, vhost: str) -> str:
+    u = urlparse(uri)
+    return urlunparse(u._replace(path="/" + quote(vhost, safe="")))
+
+
+class Vhost:
+    """A scratch RabbitMQ vhost for one bench run (rabbitmqctl on the local broker)."""
+
+    def __init__(self, base_uri: str, name: str):
+        self.base_uri, self.name, self.created = base_uri, name, False
+
+    def create(self) -> str:
+        host = urlparse(self.base_uri).hostname or "127.0.0.1"
+        user = urlparse(self.base_uri).username or "guest"
+        if host not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmqctl"):
+            return self.base_uri
+        for cmd in (["add_vhost", self.name], ["set_permissions", "-p", self.name, user, ".*", ".*", ".*"]):
+            out = subprocess.run(["rabbitmqctl", *cmd], capture_output=True, text=True, timeout=60)
+            if out.returncode != 0:
+                say(f"could not create vhost {self.name} ({out.stderr.strip()[:200]}); using the given vhost")
+                self.delete()
+                return self.base_uri
+            self.created = True
+        return _with_vhost(self.base_uri, self.name)
+
+    def delete(self) -> None:
+        if self.created:
+            subprocess.run(["rabbitmqctl", "delete_vhost", self.name], capture_output=True, timeout=120)
+            self.created = False
+
+
+class BenchSystem:
+    """``with BenchSystem() as system:`` makes the vhost; ``system.start_services()``
+    starts nx-27017, the stack and the receiver; leaving the block stops and removes
+    everything (the temporary directory is kept after a failure, for its logs)."""
+
+    def __init__(self, keep: bool = False, log_level: str | None = None):
+        self.run_id = uuid.uuid4().hex[:8]
+        self.keep = keep
+        self.log_level = log_level
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"ilm-bench-{self.run_id}-"))
+        base = os.environ.get("AMQP_URI") or DEFAULT_AMQP
+        self.vhost = Vhost(base, f"ilm-bench-{self.run_id}")
+        self.mongo: EmbeddedMongo | None = None
+        self.stack: Stack | None = None
+        self.receiver: WebhookReceiver | None = None
+        self.amqp_uri = base
+        self.isolated = False
+        self.started_at = None
+
+    # --- lifecycle ---------------------------------------------------------------
+    def __enter__(self) -> "BenchSystem":
+        try:
+            ensure_rabbitmq(self.vhost.base_uri)
+            self.amqp_uri = self.vhost.create()
+            self.isolated = self.vhost.created
+            say(f"RabbitMQ: {'own vhost ' + self.vhost.name if self.isolated else 'shared vhost (not isolated)'}")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and not self.keep:
+            self.keep = True          # keep the logs of a failed run
+        self.close()
+
+    def start_services(self) -> None:
+        """nx-27017, the four services and the webhook receiver."""
+        if self.stack is not None:
+            return
+        self.mongo = EmbeddedMongo(self.tmp / "mongo", port=free_port()).start()
+        say(f"nx-27017 on {self.mongo.uri} (data in {self.mongo.data_dir})")
+        env = dict(os.environ)
+        env.update({
+            "AMQP_URI": self.amqp_uri,
+            "MONGO_URI": self.mongo.uri,
+            "MONGO_DB_PREFIX": f"bench{self.run_id}_",
+        })
+        for name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
+            env[name] = base64.b64encode(os.urandom(32)).decode()
+        if self.log_level:
+            env["LOG_LEVEL"] = self.log_level
+        # This process's RPC client, event publisher and store adapter use the same
+        # settings (settings() is cached: drop what an import may have cached).
+        os.environ.update(env)
+        from shared.config import settings
+        settings.cache_clear()
+        self.env = env
+        self.stack = Stack(env, self.tmp / "logs", free_port())
+        started = time.monotonic()
+        self.stack.start()
+        self.started_at = time.monotonic()
+        say(f"four services started in {self.started_at - started:.1f}s; intake on {self.stack.intake_url}")
+        self.receiver = WebhookReceiver()
+
+    def _stop_stack(self) -> None:
+        """SIGTERM every service first, then wait for each (graceful, in parallel)."""
+        import signal
+        for proc in self.stack.procs.values():
+            if proc.proc and proc.proc.poll() is None:
+                proc.proc.send_signal(signal.SIGTERM)
+        self.stack.stop()
+
+    def close(self) -> None:
+        for step in (lambda: self.stack and self._stop_stack(),
+                     lambda: self.receiver and self.receiver.close(),
+                     lambda: self.mongo and self.mongo.stop(),
+                     self.vhost.delete):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - keep cleaning up
+                say(f"cleanup step failed: {exc!r}")
+        if self.stack:
+            for proc in self.stack.procs.values():    # never leave a process behind
+                try:
+                    proc.kill()
+                except Exception:  # noqa: BLE001
+                    pass
+        if self.keep:
+            say(f"kept {self.tmp} (logs, nx-27017 data)")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- helpers -----------------------------------------------------------------
+    def pids(self) -> dict[str, int]:
+        return {name: p.proc.pid for name, p in self.stack.procs.items() if p.proc and p.proc.poll() is None}
+
+    def rpc_proxy(self, timeout: float = 30):
+        from nameko.standalone.rpc import ClusterRpcProxy
+        return ClusterRpcProxy(self.stack.rpc_config(), timeout=timeout)
+
+    def log_path(self, service: str) -> Path:
+        return self.stack.procs[service].log_path

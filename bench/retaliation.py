@@ -1,0 +1,126 @@
+"""Retaliation alerts against a backlog of ordinary events, and the same backlog
+without the lane (FIFO) for comparison.
+
+Lane: notifications is stopped, B ordinary ``case.status_changed`` events for a
+subscribed supplier are published to remediation's event exchange (pika, persistent,
+confirmed, the headers nameko sets), notifications is started again, and A
+retaliation reports are POSTed to intake ~20 ms apart. Latency = the partner's
+endpoint receiving the ``retaliation.reported`` webhook - intake's 201.
+
+FIFO: the same again, except that A *marker* events (ordinary events, the same type
+and queue as the backlog) are published right after the backlog, each stamped with
+its publish time; latency = webhook arrival - publish. That is what an alert would
+wait if it shared the ordinary queue. Both phases wait for the backlog to drain.
+"""
+from __future__ import annotations
+
+import time
+
+import requests
+
+from bench import broker
+from bench.common import say, summary_ms
+from bench.watch import Follower
+
+RETALIATION_REPORT = {
+    "channel": "line", "language": "my", "work_area": "employer_employee_relations",
+    "text": "The supervisor threatened to deport us after we complained about wages.",
+    "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199", "line_id": "aungaung99"},
+    "site_ref": "SITE-7", "retaliation": True,
+}
+
+
+def _drain(follower: Follower, path: str, target: int, what: str, hard_timeout: float, base: int = 0) -> dict:
+    started = time.monotonic()
+    reached, last = follower.wait_count(
+        path, target, stall_timeout=30, hard_timeout=hard_timeout,
+        progress=lambda n, t: say(f"retaliation: {what}: {n - base}/{t - base} ordinary webhooks delivered"))
+    return {"drained": reached, "delivered": follower.count(path) - base, "expected": target - base,
+            "waited_seconds": round(time.monotonic() - started, 1), "last_arrival": last}
+
+
+def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout: float = 400) -> dict:
+    run_id = system.run_id.upper()
+    supplier = f"SUP-RL-{run_id}"
+    ordinary_path, alert_path = "/lane/ordinary", "/lane/alerts"
+    with system.rpc_proxy() as rpc:
+        rpc.notifications.register_webhook({
+            "partner_id": "BRAND-BACKLOG", "url": system.receiver.url(ordinary_path),
+            "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
+        rpc.notifications.register_webhook({
+            "partner_id": "BRAND-ALERTS", "url": system.receiver.url(alert_path),
+            "event_types": ["retaliation.reported"], "supplier_refs": [supplier]})
+    follower = Follower(system.receiver)
+    follower.poll()
+    stack, uri = system.stack, system.amqp_uri
+    result = {"backlog": backlog, "alerts": alerts, "spacing_ms": spacing * 1000, "supplier": supplier}
+
+    # --- lane ------------------------------------------------------------------------
+    say(f"retaliation/lane: stop notifications, publish {backlog} ordinary events")
+    stack.stop("notifications")
+    pub = broker.call("backlog", "--uri", uri, "--supplier", supplier, "--count", str(backlog),
+                      "--markers", "0", "--prefix", f"L{run_id[:4]}")
+    result["backlog_publish_msg_s"] = pub["publish_msg_s"]
+    stack.start("notifications")
+    ready = time.monotonic()
+    accepted: dict[str, float] = {}
+    session = requests.Session()
+    body = dict(RETALIATION_REPORT, supplier_ref=supplier)
+    for _ in range(alerts):
+        r = session.post(f"{stack.intake_url}/grievances", json=body, timeout=30)
+        at = time.monotonic()
+        if r.status_code != 201 or not r.json().get("retaliation_alert"):
+            raise RuntimeError(f"retaliation report answered {r.status_code}: {r.text[:200]}")
+        accepted[r.json()["case_ref"]] = at
+        time.sleep(spacing)
+    say(f"retaliation/lane: {alerts} reports accepted; waiting for their alerts")
+    follower.wait(lambda: all(follower.arrival(alert_path, "retaliation.reported", ref) for ref in accepted),
+                  timeout=60)
+    arrivals = {ref: follower.arrival(alert_path, "retaliation.reported", ref) for ref in accepted}
+    lane = [arrivals[ref] - accepted[ref] for ref in accepted if arrivals[ref] is not None]
+    last_alert = max((t for t in arrivals.values() if t), default=None)
+    ordinary_before = sum(1 for r in _received(system, ordinary_path) if last_alert and ready <= r.at < last_alert)
+    result["lane"] = dict(summary_ms(lane), arrived=len(lane),
+                          ordinary_delivered_before_last_alert=ordinary_before)
+    say(f"retaliation/lane: p50 {result['lane']['p50_ms']} ms p99 {result['lane']['p99_ms']} ms "
+        f"({ordinary_before}/{backlog} backlog webhooks delivered before the last alert)")
+    # Each report also opens a case, whose 'received' change joins the ordinary queue.
+    drain = _drain(follower, ordinary_path, backlog + alerts, "lane backlog", drain_timeout)
+    drain["seconds_from_restart"] = round(drain.pop("last_arrival") - ready, 1) if drain["last_arrival"] else None
+    drain["ordinary_webhooks_per_s"] = (round((backlog + alerts) / drain["seconds_from_restart"], 1)
+                                        if drain["seconds_from_restart"] else None)
+    result["lane_drain"] = drain
+    say(f"retaliation/lane: backlog drained={drain['drained']} in {drain['seconds_from_restart']}s "
+        f"({drain['ordinary_webhooks_per_s']} webhooks/s)")
+
+    # --- FIFO: markers behind the same backlog, through the ordinary queue ------------
+    say(f"retaliation/fifo: stop notifications, publish {backlog} ordinary + {alerts} marker events")
+    stack.stop("notifications")
+    before = follower.count(ordinary_path)
+    pub = broker.call("backlog", "--uri", uri, "--supplier", supplier, "--count", str(backlog),
+                      "--markers", str(alerts), "--spacing", str(spacing), "--prefix", f"F{run_id[:4]}")
+    published = pub["marker_published_at"]
+    restart_at = time.monotonic()
+    stack.start("notifications")
+    ready = time.monotonic()
+    drain = _drain(follower, ordinary_path, before + backlog + alerts, "fifo backlog", drain_timeout, base=before)
+    arrivals = {ref: follower.arrival(ordinary_path, "case.status_changed", ref, "acknowledged")
+                for ref in published}
+    fifo = [arrivals[ref] - published[ref] for ref in published if arrivals[ref] is not None]
+    fifo_ready = [arrivals[ref] - max(published[ref], ready) for ref in published if arrivals[ref] is not None]
+    result["fifo"] = dict(summary_ms(fifo), arrived=len(fifo),
+                          since_ready=summary_ms(fifo_ready),
+                          notifications_restart_seconds=round(ready - restart_at, 2))
+    drain["seconds_from_restart"] = round(drain.pop("last_arrival") - ready, 1) if drain["last_arrival"] else None
+    drain["ordinary_webhooks_per_s"] = (round((backlog + alerts) / drain["seconds_from_restart"], 1)
+                                        if drain["seconds_from_restart"] and drain["drained"] else None)
+    result["fifo_drain"] = drain
+    say(f"retaliation/fifo: markers p50 {result['fifo']['p50_ms']} ms p99 {result['fifo']['p99_ms']} ms")
+    lane_p99, fifo_p99 = result["lane"]["p99_ms"], result["fifo"]["p99_ms"]
+    result["fifo_over_lane_p99"] = round(fifo_p99 / lane_p99, 1) if lane_p99 and fifo_p99 else None
+    return result
+
+
+def _received(system, path):
+    with system.receiver.lock:
+        return [r for r in system.receiver.received if r.path == path]
