@@ -57,6 +57,11 @@ MEETS_DEADLINE = {"acknowledge": "acknowledge", "submit_plan": "plan",
 DEADLINE_INDEX = {"acknowledge": 0, "plan": 1, "remediation": 2}
 
 
+def days_between(start: str, end: str) -> float:
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds() / 86400
+
+
 def allowed(step: str, status: str) -> bool:
     return status in STEPS[step].sources
 
@@ -79,7 +84,8 @@ class Case(Aggregate):
     business_ref: str | None = None
     business_type: str | None = None
     version: int = 0
-    deadlines: dict = field(default_factory=dict)   # name -> {due, done_at, met}
+    deadlines: dict = field(default_factory=dict)   # name -> {started, due, done_at, met}
+    deadline_history: list = field(default_factory=list)   # earlier rounds of a deadline
     plan: list = field(default_factory=list)
     remediation_reports: list = field(default_factory=list)
     validation_rounds: list = field(default_factory=list)  # {round_no, outcome}
@@ -158,14 +164,12 @@ class Case(Aggregate):
         current = self.validation_rounds[-1] if self.validation_rounds else None
         if current is None or current["round_no"] != round_no or current["outcome"] is not None:
             raise InvalidTransition(f"case {self.case_ref}: round {round_no} is not the open round")
-        if outcome == "confirmed":
-            self._step("close", _VALIDATION, now, {"round_no": round_no, "outcome": outcome})
-        elif outcome == "not_resolved":
-            self._step("reopen", _VALIDATION, now, {"round_no": round_no, "outcome": outcome},
-                       deadlines)
-        else:
+        if outcome not in ("confirmed", "not_resolved"):
             raise InvalidTransition(f"unknown validation outcome {outcome!r}")
         current["outcome"] = outcome
+        step = "close" if outcome == "confirmed" else "reopen"
+        self._step(step, _VALIDATION, now, {"round_no": round_no, "outcome": outcome}, deadlines,
+                   validation={"round_no": round_no, "outcome": outcome})
 
     # --- views ----------------------------------------------------------------
     def staff_view(self) -> dict:
@@ -199,17 +203,17 @@ class Case(Aggregate):
         if not allowed(step, self.status):
             raise InvalidTransition(f"case {self.case_ref}: cannot {step} from {self.status}")
 
-    def _step(self, step: str, actor: dict, now: datetime, detail: dict, deadlines: dict | None = None):
+    def _step(self, step: str, actor: dict, now: datetime, detail: dict, deadlines: dict | None = None,
+              validation: dict | None = None):
         self._check(step, actor)
         source, target = self.status, STEPS[step].target
-        if step in MEETS_DEADLINE:
-            self._meet_deadline(MEETS_DEADLINE[step], now)
+        met = self._meet_deadline(MEETS_DEADLINE[step], now) if step in MEETS_DEADLINE else None
         if step in STARTS_DEADLINE:
             self._start_deadline(STARTS_DEADLINE[step], now, deadlines)
         self.status = target
-        self._record(source, target, step, actor, now, detail)
+        self._record(source, target, step, actor, now, detail, met, validation)
 
-    def _record(self, source, target, step, actor, now, detail):
+    def _record(self, source, target, step, actor, now, detail, deadline_met=None, validation=None):
         self.version += 1
         self._audit(actor, now, step, source, target, detail)
         self.raised.append((CASE_STATUS_CHANGED, {
@@ -218,6 +222,7 @@ class Case(Aggregate):
             "supplier_ref": self.supplier_ref, "site_ref": self.site_ref,
             "business_ref": self.business_ref, "business_type": self.business_type,
             "actor": {"id": actor["id"], "role": actor["role"]}, "changed_at": iso(now),
+            "deadline_met": deadline_met, "validation": validation,
         }))
 
     def _audit(self, actor, now, action, source, target, detail):
@@ -227,14 +232,20 @@ class Case(Aggregate):
 
     def _start_deadline(self, name: str, now: datetime, deadlines: dict | None):
         days = deadlines[self.severity][DEADLINE_INDEX[name]]
+        if name in self.deadlines:      # a reopened case: keep the earlier round's record
+            self.deadline_history.append({"name": name, **self.deadlines[name]})
         self.deadlines[name] = {"started": iso(now), "due": iso(now + timedelta(days=days)),
                                 "done_at": None, "met": None}
 
-    def _meet_deadline(self, name: str, now: datetime):
+    def _meet_deadline(self, name: str, now: datetime) -> dict | None:
+        """Mark the deadline done; returns the facts the scorecards count."""
         entry = self.deadlines.get(name)
-        if entry and entry["done_at"] is None:
-            entry["done_at"] = iso(now)
-            entry["met"] = iso(now) <= entry["due"]
+        if not entry or entry["done_at"] is not None:
+            return None
+        entry["done_at"] = iso(now)
+        entry["met"] = iso(now) <= entry["due"]
+        return {"name": name, "days": round(days_between(entry["started"], entry["done_at"]), 4),
+                "met": entry["met"]}
 
 
 _VALIDATION = {"id": "validation", "role": "system"}

@@ -3,7 +3,9 @@ Pure: callers pass the case summaries or counts; nothing here touches a database
 
 Scorecard (DOMAIN.md "Recognising engaged businesses"): per supplier or agency, time
 to acknowledge, to plan and to remediate, share of deadlines met, share of
-remediations workers validated on the first round, reopen rate.
+remediations workers validated on the first round, reopen rate. Kept as running
+counters (``BusinessRecord``) so that reading one costs the same at a million cases
+as at ten.
 
 Public report (DOMAIN.md "Do no harm"): counts by work area and stage only, no
 business named, and any count below ``SUPPRESS_BELOW`` shown as ``"<5"`` so that no
@@ -11,9 +13,10 @@ worker or site can be singled out.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from statistics import median
+from dataclasses import dataclass, field
 
+from services.remediation.domain import days_between
+from shared.domain import Aggregate
 from shared.errors import Forbidden
 
 SUPPRESS_BELOW = 5
@@ -24,9 +27,10 @@ STAGES = {
 }
 
 
-def _days(start: str, end: str) -> float:
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds() / 86400
+# Upper edges (days) of the histogram kept per deadline: medians are read off it, so a
+# scorecard costs one document read however many cases a business has.
+DAY_BUCKETS = (0.5, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 180, 365)
+DEADLINES = ("acknowledge", "plan", "remediation")
 
 
 def check_scorecard_access(actor: dict, business_ref: str) -> None:
@@ -35,42 +39,106 @@ def check_scorecard_access(actor: dict, business_ref: str) -> None:
         raise Forbidden(f"{actor['id']} may not see the scorecard of {business_ref}")
 
 
-def scorecard(business_ref: str, cases: list[dict]) -> dict:
-    """``cases``: dicts with ``status``, ``deadlines`` and ``validation_rounds``."""
-    durations = {name: [] for name in ("acknowledge", "plan", "remediation")}
-    met = decided = validated_cases = first_round_ok = reopened = 0
-    for case in cases:
-        for name, entry in (case.get("deadlines") or {}).items():
-            if entry.get("done_at") and entry.get("started"):
-                durations[name].append(_days(entry["started"], entry["done_at"]))
-            if entry.get("met") is not None:
-                decided += 1
-                met += bool(entry["met"])
-        outcomes = [r["outcome"] for r in case.get("validation_rounds") or [] if r.get("outcome")]
-        if outcomes:
-            validated_cases += 1
-            first_round_ok += outcomes[0] == "confirmed"
-            reopened += "not_resolved" in outcomes
-
-    def share(part, whole):
-        return round(part / whole, 3) if whole else None
-
-    return {
-        "business_ref": business_ref,
-        "cases": len(cases),
-        "open_cases": sum(1 for c in cases if STAGES.get(c["status"]) == "open"),
-        "closed_cases": sum(1 for c in cases if c["status"] == "closed"),
-        "median_days_to_acknowledge": _median(durations["acknowledge"]),
-        "median_days_to_plan": _median(durations["plan"]),
-        "median_days_to_remediate": _median(durations["remediation"]),
-        "deadlines_met_share": share(met, decided),
-        "validated_first_round_share": share(first_round_ok, validated_cases),
-        "reopen_rate": share(reopened, validated_cases),
-    }
+def _bucket(days: float) -> str:
+    return str(next((edge for edge in DAY_BUCKETS if days <= edge), "more"))
 
 
-def _median(values: list[float]):
-    return round(median(values), 2) if values else None
+@dataclass
+class BusinessRecord(Aggregate):
+    """Running counters for one supplier or agency, fed by its cases' status-change
+    events (at-least-once, deduplicated by event id like every aggregate), or
+    rebuilt from case snapshots (``from_cases``, for backfills and bulk loads). The
+    two paths count the same facts: a unit test holds them equal."""
+    business_ref: str
+    cases: int = 0
+    open: int = 0
+    closed: int = 0
+    withdrawn: int = 0
+    deadlines: dict = field(default_factory=lambda: {n: {"count": 0, "met": 0, "days_sum": 0.0,
+                                                         "histogram": {}} for n in DEADLINES})
+    validated: int = 0          # cases whose first validation round completed
+    first_round_confirmed: int = 0
+    reopened: int = 0           # first round "not resolved" (a confirmed round closes)
+    raised: list = field(default_factory=list, repr=False, compare=False)
+
+    def apply(self, change: dict) -> None:
+        """One ``case.status_changed`` body of a case referred to this business."""
+        to = change["to_status"]
+        if to == "referred":
+            self.cases += 1
+            self.open += 1
+        elif to in ("closed", "withdrawn"):
+            self.open -= 1
+            setattr(self, to, getattr(self, to) + 1)
+        if change.get("deadline_met"):
+            fact = change["deadline_met"]
+            self._count_deadline(fact["name"], fact["days"], fact["met"])
+        if change.get("validation") and change["validation"]["round_no"] == 1:
+            self._count_first_round(change["validation"]["outcome"])
+
+    @classmethod
+    def from_cases(cls, business_ref: str, cases: list[dict]) -> "BusinessRecord":
+        """``cases``: the stored case documents referred to this business."""
+        record = cls(business_ref)
+        for case in cases:
+            record.cases += 1
+            if case["status"] in ("closed", "withdrawn"):
+                setattr(record, case["status"], getattr(record, case["status"]) + 1)
+            else:
+                record.open += 1
+            entries = list(case.get("deadline_history") or []) + [
+                {"name": n, **e} for n, e in (case.get("deadlines") or {}).items()]
+            for e in entries:
+                if e.get("done_at"):
+                    record._count_deadline(e["name"], round(days_between(e["started"], e["done_at"]), 4), e["met"])
+            rounds = case.get("validation_rounds") or []
+            if rounds and rounds[0].get("outcome"):
+                record._count_first_round(rounds[0]["outcome"])
+        return record
+
+    def _count_deadline(self, name: str, days: float, met: bool) -> None:
+        d = self.deadlines[name]
+        d["count"] += 1
+        d["met"] += bool(met)
+        d["days_sum"] = round(d["days_sum"] + days, 4)
+        bucket = _bucket(days)
+        d["histogram"][bucket] = d["histogram"].get(bucket, 0) + 1
+
+    def _count_first_round(self, outcome: str) -> None:
+        self.validated += 1
+        if outcome == "confirmed":
+            self.first_round_confirmed += 1
+        else:
+            self.reopened += 1
+
+    def scorecard(self) -> dict:
+        def share(part, whole):
+            return round(part / whole, 3) if whole else None
+
+        met = sum(d["met"] for d in self.deadlines.values())
+        decided = sum(d["count"] for d in self.deadlines.values())
+        card = {"business_ref": self.business_ref, "cases": self.cases, "open_cases": self.open,
+                "closed_cases": self.closed, "withdrawn_cases": self.withdrawn}
+        for name, label in (("acknowledge", "acknowledge"), ("plan", "plan"), ("remediation", "remediate")):
+            d = self.deadlines[name]
+            card[f"mean_days_to_{label}"] = round(d["days_sum"] / d["count"], 2) if d["count"] else None
+            card[f"median_days_to_{label}_at_most"] = _median_bucket(d["histogram"], d["count"])
+        card.update({"deadlines_met_share": share(met, decided),
+                     "validated_first_round_share": share(self.first_round_confirmed, self.validated),
+                     "reopen_rate": share(self.reopened, self.validated)})
+        return card
+
+
+def _median_bucket(histogram: dict, count: int):
+    """Upper edge of the bucket holding the median (None: nothing measured)."""
+    if not count:
+        return None
+    seen = 0
+    for edge in [*map(str, DAY_BUCKETS), "more"]:
+        seen += histogram.get(edge, 0)
+        if seen * 2 >= count:
+            return float(edge) if edge != "more" else None
+    return None
 
 
 def suppress(count: int):

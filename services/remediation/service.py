@@ -5,6 +5,7 @@ hands the decision to the domain through ``shared.aggregates`` and returns a vie
 from nameko.timer import timer
 
 from services.remediation import reports
+from services.remediation.reports import BusinessRecord
 from services.remediation.domain import STAFF, Case
 from services.remediation.store import CaseStore
 from shared import metrics
@@ -12,7 +13,7 @@ from shared.aggregates import change, create
 from shared.config import settings
 from shared.contracts import rpc as contract
 from shared.contracts.events import (
-    GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
+    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
 )
 from shared.errors import Forbidden, NotFound
 from shared.logging import get_logger
@@ -89,10 +90,22 @@ class RemediationService(EventSourcingService):
         return self._command(p, lambda c, now: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
 
     # --- reading: engaged businesses, public reporting ----------------------------
+    @on_event(CASE_STATUS_CHANGED)
+    def project_business_record(self, event):
+        """Feed the scorecard counters of the business the case is referred to."""
+        ref = event["data"]["business_ref"]
+        if ref is None:
+            return
+        records, cid = self.store.records, self.ctx.correlation_id
+        create(records, self.relay, cid, ref, BusinessRecord(ref))
+        change(records, self.relay, cid, ref, BusinessRecord, lambda r: r.apply(event["data"]),
+               applied_event=event["event_id"])
+
     @command(contract.SupplierScorecard)
     def supplier_scorecard(self, p):
         reports.check_scorecard_access(p["actor"], p["business_ref"])
-        return reports.scorecard(p["business_ref"], self.store.cases_of_business(p["business_ref"]))
+        doc = self.store.records.load(p["business_ref"])
+        return (BusinessRecord.from_dict(doc) if doc else BusinessRecord(p["business_ref"])).scorecard()
 
     @command(contract.PublicReport)
     def public_report(self, p):

@@ -4,6 +4,14 @@ from shared.contracts.common import WORK_AREAS
 from shared.store import DocumentStore
 
 
+class BusinessRecordStore(DocumentStore):
+    """Scorecard counters, one document per supplier or agency."""
+    service = "remediation"
+    collection_name = "business_records"
+    # Every event of a business lands on one document: a wider dedupe window.
+    APPLIED_EVENTS_KEPT = 1000
+
+
 class CaseStore(DocumentStore):
     service = "remediation"
     collection_name = "cases"   # plural: nx-27017 cannot name a collection "case"
@@ -14,10 +22,12 @@ class CaseStore(DocumentStore):
         self.col.create_index("business_ref")
         self.col.create_index("supplier_ref")
         self.col.create_index("work_area")
+        self.records.ensure_indexes()
 
     def __init__(self, db):
         super().__init__(db)
         self.reports = db["public_reports"]
+        self.records = BusinessRecordStore(db)
 
     def count_open_by_status(self) -> dict[str, int]:
         counts = self.count_by("status")
@@ -33,8 +43,9 @@ class CaseStore(DocumentStore):
         }) for name in DEADLINE_INDEX}
 
     def cases_of_business(self, business_ref: str) -> list[dict]:
+        """For rebuilding a business record from its cases (a full read: backfills only)."""
         return list(self.col.find({"business_ref": business_ref},
-                                  {"status": 1, "deadlines": 1, "validation_rounds": 1}))
+                                  {"status": 1, "deadlines": 1, "deadline_history": 1, "validation_rounds": 1}))
 
     def counts_by_area(self) -> dict[str, dict[str, int]]:
         return {area: self.count_by("status", {"work_area": area}) for area in WORK_AREAS}

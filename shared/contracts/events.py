@@ -68,6 +68,17 @@ class ValidationAnswerSubmitted(StrictSchema):
     submitted_at = fields.String(required=True)
 
 
+class DeadlineMet(StrictSchema):
+    name = OneOf(("acknowledge", "plan", "remediation"), required=True)
+    days = fields.Float(required=True, validate=validate.Range(min=0))
+    met = fields.Boolean(required=True)
+
+
+class ValidationFact(StrictSchema):
+    round_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    outcome = OneOf(VALIDATION_ANSWERS, required=True)
+
+
 class CaseStatusChanged(StrictSchema):
     from_status = OneOf(CASE_STATES, required=True, allow_none=True)
     to_status = OneOf(CASE_STATES, required=True)
@@ -80,6 +91,9 @@ class CaseStatusChanged(StrictSchema):
     business_type = OneOf(BUSINESS_TYPES, required=True, allow_none=True)
     actor = fields.Nested(Actor, required=True)
     changed_at = fields.String(required=True)
+    # Facts for the businesses' scorecards, set on the steps they belong to.
+    deadline_met = fields.Nested(DeadlineMet, load_default=None, allow_none=True)
+    validation = fields.Nested(ValidationFact, load_default=None, allow_none=True)
 
 
 class ValidationRoundOpened(StrictSchema):

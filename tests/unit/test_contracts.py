@@ -129,7 +129,7 @@ def test_make_event_builds_a_complete_envelope():
     assert event["source"] == "remediation" and event["correlation_id"] == "corr-1"
     assert event["case_ref"] == "ILM-TEST0001"
     assert event["occurred_at"].endswith("Z")
-    assert event["data"] == STATUS
+    assert event["data"] == {**STATUS, "deadline_met": None, "validation": None}   # optional facts default to None
     other = make_event(CASE_STATUS_CHANGED, "ILM-TEST0001", STATUS, "corr-1")
     assert other["event_id"] != event["event_id"] and len(other["event_id"]) == 32
 
