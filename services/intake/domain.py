@@ -83,6 +83,7 @@ class Grievance(Aggregate):
     sealed_text: str                 # AES-GCM token, bound to case_ref
     sealed_contact: str | None
     validation_answers: list = field(default_factory=list)
+    follow_ups: list = field(default_factory=list)   # later messages about the same case
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -118,6 +119,15 @@ class Grievance(Aggregate):
             "submitted_at": iso(now)}))
         if retaliation:
             self._raise_retaliation("validation_answer", now)
+        return retaliation
+
+    def add_follow_up(self, sealed_text: str, flagged: bool, text: str, now: datetime) -> bool:
+        """A later message on an open case (the worker again, or staff taking a call).
+        Returns True when it reports retaliation, which raises an alert at once."""
+        retaliation = flagged or mentions_retaliation(text)
+        self.follow_ups.append({"sealed_text": sealed_text, "retaliation": retaliation, "at": iso(now)})
+        if retaliation:
+            self._raise_retaliation("follow_up", now)
         return retaliation
 
     def _raise_retaliation(self, raised_from: str, now: datetime) -> None:

@@ -44,5 +44,10 @@ class ValidationAnswer(StrictSchema):
     retaliation = fields.Boolean(load_default=False)
 
 
+class FollowUp(StrictSchema):
+    text = fields.String(required=True, validate=TEXT)
+    retaliation = fields.Boolean(load_default=False)
+
+
 class CaseRefPath(StrictSchema):
     case_ref = Ref(required=True)

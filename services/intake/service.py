@@ -4,7 +4,7 @@ import json
 
 from services.intake.domain import Grievance, new_case_ref
 from services.intake.identity import IdentityVault
-from services.intake.schemas import CaseRefPath, GrievanceReport, ValidationAnswer
+from services.intake.schemas import CaseRefPath, FollowUp, GrievanceReport, ValidationAnswer
 from services.intake.store import GrievanceStore
 from shared.aggregates import change, create
 from shared.contracts.common import load
@@ -55,6 +55,20 @@ class IntakeService(EventSourcingService):
                                                                 body["text"], utc_now()))
         retaliation = grievance.validation_answers[-1]["retaliation"]
         log.info("validation_answer_received", answer=body["answer"], retaliation=retaliation)
+        return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
+
+    @json_http("POST", "/grievances/<string:case_ref>/follow-ups")
+    def submit_follow_up(self, request, case_ref):
+        """Anything the worker adds later; a reprisal reported here raises an alert."""
+        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
+        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
+        body = read_json(request, FollowUp())
+        bind(case_id=case_ref)
+        sealed = self.vault.seal(body["text"], case_ref)
+        grievance = change(self.store, self.relay, self.ctx.correlation_id, case_ref, Grievance,
+                           lambda g: g.add_follow_up(sealed, body["retaliation"], body["text"], utc_now()))
+        retaliation = grievance.follow_ups[-1]["retaliation"]
+        log.info("follow_up_received", retaliation=retaliation)
         return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
 
     @json_http("GET", "/health")

@@ -54,7 +54,7 @@ class RetaliationReported(StrictSchema):
     """Alert for the safeguarding lead and partners. Deliberately minimal: no worker
     key, no text, nothing a business could use to single out the reporter."""
     alert_id = fields.String(required=True)
-    raised_from = OneOf(("grievance", "validation_answer"), required=True)
+    raised_from = OneOf(("grievance", "follow_up", "validation_answer"), required=True)
     work_area = OneOf(WORK_AREAS, required=True, allow_none=True)
     supplier_ref = Ref(required=True, allow_none=True)
     site_ref = Ref(required=True, allow_none=True)

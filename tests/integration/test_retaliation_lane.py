@@ -4,6 +4,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
+import requests
 
 from services.notifications.domain import verify
 from shared.contracts.events import CASE_STATUS_CHANGED, make_event
@@ -65,3 +66,25 @@ def test_retaliation_alert_overtakes_backlog_and_carries_no_identity(stack, rpc,
 
     # Nothing of the backlog is lost: every ordinary event is still delivered.
     receiver.wait(path, lambda got: len(got) >= BACKLOG + 1, timeout=120)
+
+
+@pytest.mark.parametrize("path,body", [
+    ("follow-ups", {"text": "The agent said we will be blacklisted for calling you."}),
+    ("validation-answers", {"answer": "not_resolved", "text": "They fined everyone who spoke to you."}),
+])
+def test_retaliation_reported_inside_a_case_raises_an_alert(stack, rpc, receiver, path, body):
+    supplier = unique("SUP")
+    hook_path = f"/alerts/{supplier}"
+    hook = rpc.notifications.register_webhook({
+        "partner_id": "SAFEGUARDING", "url": receiver.url(hook_path), "audience": "safeguarding",
+        "event_types": ["retaliation.reported"]})
+    created = post_grievance(stack, report(supplier))
+    assert created.json()["retaliation_alert"] is False
+    ref = created.json()["case_ref"]
+    response = requests.post(f"{stack.intake_url}/grievances/{ref}/{path}", json=body, timeout=10)
+    assert response.status_code == 202 and response.json()["retaliation_alert"] is True
+    alerts = receiver.wait(hook_path, lambda got: [h for h in got if h.json["data"]["case_ref"] == ref])
+    alert = alerts[0]
+    assert verify(hook["secret"], alert.headers, alert.body, datetime.now(timezone.utc))
+    assert alert.json["data"]["raised_from"] == path.replace("-answers", "_answer").replace("follow-ups", "follow_up")
+    assert body["text"] not in alert.body
