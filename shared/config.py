@@ -37,6 +37,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("IDENTITY_KEY", None, "base64 32-byte AES-256-GCM key for worker identity at rest (intake).", True),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
+    Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
     Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
     Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
@@ -89,6 +90,7 @@ class Settings:
     outbox_relay_interval: float
     outbox_grace_seconds: float
     webhook_timeout: float
+    subscription_cache_seconds: float
     webhook_max_attempts: int
     webhook_retry_base: float
     public_report_interval: float
@@ -142,6 +144,7 @@ def settings() -> Settings:
         outbox_relay_interval=_number("OUTBOX_RELAY_INTERVAL", float),
         outbox_grace_seconds=_number("OUTBOX_GRACE_SECONDS", float),
         webhook_timeout=_number("WEBHOOK_TIMEOUT", float),
+        subscription_cache_seconds=_number("SUBSCRIPTION_CACHE_SECONDS", float),
         webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
         webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
         public_report_interval=_number("PUBLIC_REPORT_INTERVAL", float),

@@ -23,6 +23,8 @@ from shared.store import DuplicateKeyError
 
 log = get_logger(__name__)
 USER_AGENT = "ILM-Webhooks/1"
+# Process-wide (both lanes of a notifications process): event type -> (read at, list).
+_SUBSCRIPTIONS: dict = {}
 
 
 class WebhookSender(DependencyProvider):
@@ -30,6 +32,7 @@ class WebhookSender(DependencyProvider):
 
     def setup(self):
         self.box = SealedBox(settings().webhook_secrets_key)
+        self._secrets: dict = {}
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
         self.session.mount("http://", adapter)
@@ -40,6 +43,27 @@ class WebhookSender(DependencyProvider):
 
     def seal_secret(self, secret: str, subscription_id: str) -> str:
         return self.box.seal(secret, subscription_id)
+
+    def secret_of(self, sub: dict) -> str:
+        key = (sub["subscription_id"], sub["sealed_secret"])
+        if key not in self._secrets:
+            self._secrets[key] = self.box.open(sub["sealed_secret"], sub["subscription_id"])
+        return self._secrets[key]
+
+    def subscriptions(self, store, event_type: str) -> list[dict]:
+        """Subscriptions wanting ``event_type``, cached for SUBSCRIPTION_CACHE_SECONDS:
+        one database read per event type and interval instead of one per event, so
+        a flood of events does not load the store the alert lane also needs."""
+        cached = _SUBSCRIPTIONS.get(event_type)
+        if cached and time.monotonic() - cached[0] < settings().subscription_cache_seconds:
+            return cached[1]
+        subs = store.subscriptions_for(event_type)
+        _SUBSCRIPTIONS[event_type] = (time.monotonic(), subs)
+        return subs
+
+    @staticmethod
+    def forget_subscriptions() -> None:
+        _SUBSCRIPTIONS.clear()
 
     def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:
         timestamp = int(time.time())
@@ -59,31 +83,40 @@ class WebhookSender(DependencyProvider):
 
 
 def fan_out(store, sender: WebhookSender, event: dict, urgent: bool = False) -> list[str]:
-    """Create one delivery per interested subscription and send them concurrently.
-    A delivery is inserted already claimed by this worker (no second write before
-    the first attempt); a redelivered event finds it there and leaves it to its
-    current holder or to the retry timer once the lease lapses."""
+    """One delivery per interested subscription, sent concurrently.
+
+    Ordinary events: the delivery is inserted already claimed by this worker, then
+    sent; a redelivered event finds it there and leaves it to its holder or to the
+    retry timer once the lease lapses. Alerts: sent first and recorded after, so a
+    loaded database never delays them; a crash in between re-sends on redelivery
+    with the same ``webhook-id``, which receivers deduplicate on."""
     body = body_of(payload_for(event))
     now = utc_now()
-    lease = settings().webhook_timeout + 10
-    claimed = []
-    for doc in store.subscriptions_for(event["event_type"]):
+    deliveries = []
+    for doc in sender.subscriptions(store, event["event_type"]):
         sub = Subscription(**{k: v for k, v in doc.items() if not k.startswith("_")})
-        if not sub.wants(event):
-            continue
-        delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
-                            subscription_id=sub.subscription_id, event_id=event["event_id"],
-                            case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
-                            body=body, urgent=urgent, created_at=iso(now), event_at=event["occurred_at"],
-                            next_attempt_at=iso(now))
-        delivery.claim(now, lease)
-        try:
-            claimed.append((store.insert({"_id": delivery.delivery_id, **delivery.to_dict()}), doc))
-        except DuplicateKeyError:
-            pass
-    pool = eventlet.GreenPool(max(1, min(len(claimed), 20)))
-    list(pool.starmap(lambda d, sub: _send(store, sender, d, sub), claimed))
-    return [d["_id"] for d, _ in claimed]
+        if sub.wants(event):
+            delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
+                                subscription_id=sub.subscription_id, event_id=event["event_id"],
+                                case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
+                                body=body, urgent=urgent, created_at=iso(now), event_at=event["occurred_at"],
+                                next_attempt_at=iso(now))
+            delivery.claim(now, settings().webhook_timeout + 10)
+            deliveries.append((delivery, doc))
+    if urgent:
+        sends = [(d, sub, None) for d, sub in deliveries]
+    else:
+        sends = [(d, sub, doc) for d, sub in deliveries if (doc := _insert(store, d))]
+    pool = eventlet.GreenPool(max(1, min(len(sends), 20)))
+    list(pool.starmap(lambda d, sub, doc: _send(store, sender, d, sub, doc), sends))
+    return [d.delivery_id for d, _, _ in sends]
+
+
+def _insert(store, delivery: Delivery) -> dict | None:
+    try:
+        return store.insert({"_id": delivery.delivery_id, **delivery.to_dict()})
+    except DuplicateKeyError:
+        return None
 
 
 def attempt(store, sender: WebhookSender, delivery_id_: str) -> str | None:
@@ -98,19 +131,21 @@ def attempt(store, sender: WebhookSender, delivery_id_: str) -> str | None:
         doc = store.replace({**doc, **delivery.to_dict()})
     except ConcurrentUpdate:
         return None   # another worker holds it
-    return _send(store, sender, doc, store.subscription(delivery.subscription_id))
+    return _send(store, sender, delivery, store.subscription(delivery.subscription_id), doc)
 
 
-def _send(store, sender: WebhookSender, doc: dict, sub: dict) -> str:
-    """Post a delivery this worker has claimed and record the attempt."""
+def _send(store, sender: WebhookSender, delivery: Delivery, sub: dict, doc: dict | None) -> str:
+    """Post a delivery this worker has claimed, then record the attempt on ``doc``
+    (the stored delivery), or insert it when it was sent before being stored."""
     cfg = settings()
-    delivery = Delivery.from_dict(doc)
-    secret = sender.box.open(sub["sealed_secret"], sub["subscription_id"])
-    ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, secret, delivery.body)
+    ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, sender.secret_of(sub), delivery.body)
     finished = utc_now()
     delivery.record_attempt(finished, ok, outcome, duration_ms, cfg.webhook_max_attempts, cfg.webhook_retry_base)
-    store.replace({**doc, **delivery.to_dict()})
     _observe(delivery, finished)
+    if doc is not None:
+        store.replace({**doc, **delivery.to_dict()})
+    elif _insert(store, delivery) is None:
+        log.info("webhook_resent", delivery_id=delivery.delivery_id)   # a redelivered alert
     log.info("webhook_attempt", delivery_id=delivery.delivery_id, case_id=delivery.case_ref,
              webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,
              attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)

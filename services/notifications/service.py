@@ -44,6 +44,7 @@ class NotificationsService:
                            supplier_refs=p["supplier_refs"],
                            sealed_secret=self.sender.seal_secret(secret, sub_id), created_at=iso(utc_now()))
         self.store.add_subscription(sub.__dict__)
+        self.sender.forget_subscriptions()
         log.info("webhook_registered", subscription_id=sub_id, partner_id=p["partner_id"])
         # The secret is shown once, here; it is stored only sealed.
         return {**sub.public_view(), "secret": secret}
