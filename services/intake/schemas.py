@@ -45,7 +45,7 @@ class ValidationAnswer(StrictSchema):
 
 
 class FollowUp(StrictSchema):
-    text = fields.String(required=True, validate=TEXT)
+    text = fields.String(required=True, validate=TEXT)   # sealed before it is stored
     retaliation = fields.Boolean(load_default=False)
 
 

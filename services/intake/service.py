@@ -45,35 +45,35 @@ class IntakeService(EventSourcingService):
 
     @json_http("POST", "/grievances/<string:case_ref>/validation-answers")
     def submit_validation_answer(self, request, case_ref):
-        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
-        body = read_json(request, ValidationAnswer())
-        bind(case_id=case_ref)
-        sealed = self.vault.seal(body["text"], case_ref) if body["text"] else None
-        grievance = change(self.store, self.relay, self.ctx.correlation_id, case_ref, Grievance,
-                           lambda g: g.submit_validation_answer(body["answer"], sealed, body["retaliation"],
-                                                                body["text"], utc_now()))
-        retaliation = grievance.validation_answers[-1]["retaliation"]
-        log.info("validation_answer_received", answer=body["answer"], retaliation=retaliation)
-        return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
+        return self._add_to_case(request, case_ref, ValidationAnswer(), lambda g, body, sealed, now:
+                                 g.submit_validation_answer(body["answer"], sealed, body["retaliation"],
+                                                            body["text"], now))
 
     @json_http("POST", "/grievances/<string:case_ref>/follow-ups")
     def submit_follow_up(self, request, case_ref):
         """Anything the worker adds later; a reprisal reported here raises an alert."""
-        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
-        body = read_json(request, FollowUp())
-        bind(case_id=case_ref)
-        sealed = self.vault.seal(body["text"], case_ref)
-        grievance = change(self.store, self.relay, self.ctx.correlation_id, case_ref, Grievance,
-                           lambda g: g.add_follow_up(sealed, body["retaliation"], body["text"], utc_now()))
-        retaliation = grievance.follow_ups[-1]["retaliation"]
-        log.info("follow_up_received", retaliation=retaliation)
-        return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
+        return self._add_to_case(request, case_ref, FollowUp(), lambda g, body, sealed, now:
+                                 g.add_follow_up(sealed, body["retaliation"], body["text"], now))
 
     @json_http("GET", "/health")
     def health(self, request):
         return json_response(200, {"status": "ok"})
+
+    def _add_to_case(self, request, case_ref, schema, add):
+        """A worker's later message on a case: validate it, seal its text, let the
+        grievance record it (``add`` returns whether it reports retaliation, in which
+        case the grievance has raised an alert), answer 202."""
+        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
+        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
+        body = read_json(request, schema)
+        bind(case_id=case_ref)
+        sealed = self.vault.seal(body["text"], case_ref) if body["text"] else None
+        flagged = {}
+        change(self.store, self.relay, self.ctx.correlation_id, case_ref, Grievance,
+               lambda g: flagged.update(retaliation=add(g, body, sealed, utc_now())))
+        log.info("case_message_received", path=request.path.rsplit("/", 1)[-1], **flagged)
+        return json_response(202, {"case_ref": case_ref, "accepted": True,
+                                   "retaliation_alert": flagged["retaliation"]})
 
 
 SERVICES = [IntakeService]
