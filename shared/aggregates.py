@@ -52,3 +52,14 @@ def change(store, relay, correlation_id: str, doc_id: str, aggregate_cls, decide
     if saved is not None and saved["outbox"]:
         relay.relay(store, saved)
     return aggregate
+
+
+def change_or_create(store, relay, correlation_id: str, doc_id: str, aggregate_cls, decide,
+                     new, applied_event: str | None = None):
+    """``change``, creating the aggregate with ``new()`` the first time: one round
+    trip in the common case instead of a failed insert every time."""
+    try:
+        return change(store, relay, correlation_id, doc_id, aggregate_cls, decide, applied_event)
+    except NotFound:
+        create(store, relay, correlation_id, doc_id, new())
+        return change(store, relay, correlation_id, doc_id, aggregate_cls, decide, applied_event)

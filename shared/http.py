@@ -44,6 +44,7 @@ json_http = JsonHttp.decorator
 
 
 def read_json(request, schema) -> dict:
+    # ``schema``: a marshmallow Schema class (or instance), see contracts.common.load.
     """Parse and validate a JSON body; InvalidInput (400) names the bad fields."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise InvalidInput({"_body": [f"larger than {MAX_BODY_BYTES} bytes"]})

@@ -19,7 +19,7 @@ def command(schema_cls):
     def wrap(fn):
         @functools.wraps(fn)
         def checked(self, payload):
-            loaded = load(schema_cls(), payload)
+            loaded = load(schema_cls, payload)
             bind(case_id=loaded.get("case_ref"), actor_role=(loaded.get("actor") or {}).get("role"))
             return fn(self, loaded)
         return rpc(expected_exceptions=EXPECTED)(checked)

@@ -26,7 +26,7 @@ class IntakeService(EventSourcingService):
     @json_http("POST", "/grievances")
     def submit_grievance(self, request):
         self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        report = read_json(request, GrievanceReport())
+        report = read_json(request, GrievanceReport)
         worker_key = self.vault.worker_key(report["contact"])
         for _ in range(5):   # a fresh reference on the (rare) collision
             case_ref = new_case_ref()
@@ -45,14 +45,14 @@ class IntakeService(EventSourcingService):
 
     @json_http("POST", "/grievances/<string:case_ref>/validation-answers")
     def submit_validation_answer(self, request, case_ref):
-        return self._add_to_case(request, case_ref, ValidationAnswer(), lambda g, body, sealed, now:
+        return self._add_to_case(request, case_ref, ValidationAnswer, lambda g, body, sealed, now:
                                  g.submit_validation_answer(body["answer"], sealed, body["retaliation"],
                                                             body["text"], now))
 
     @json_http("POST", "/grievances/<string:case_ref>/follow-ups")
     def submit_follow_up(self, request, case_ref):
         """Anything the worker adds later; a reprisal reported here raises an alert."""
-        return self._add_to_case(request, case_ref, FollowUp(), lambda g, body, sealed, now:
+        return self._add_to_case(request, case_ref, FollowUp, lambda g, body, sealed, now:
                                  g.add_follow_up(sealed, body["retaliation"], body["text"], now))
 
     @json_http("GET", "/health")
@@ -64,7 +64,7 @@ class IntakeService(EventSourcingService):
         grievance record it (``add`` returns whether it reports retaliation, in which
         case the grievance has raised an alert), answer 202."""
         self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        case_ref = load(CaseRefPath(), {"case_ref": case_ref})["case_ref"]
+        case_ref = load(CaseRefPath, {"case_ref": case_ref})["case_ref"]
         body = read_json(request, schema)
         bind(case_id=case_ref)
         sealed = self.vault.seal(body["text"], case_ref) if body["text"] else None

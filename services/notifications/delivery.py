@@ -34,6 +34,7 @@ class WebhookSender(DependencyProvider):
         self.box = SealedBox(settings().webhook_secrets_key)
         self._secrets: dict = {}
         self.session = requests.Session()
+        self.session.trust_env = False   # no proxy/netrc lookups per request (profiled)
         adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

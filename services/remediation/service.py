@@ -9,7 +9,7 @@ from services.remediation.reports import BusinessRecord
 from services.remediation.domain import STAFF, Case
 from services.remediation.store import CaseStore
 from shared import metrics
-from shared.aggregates import change, create
+from shared.aggregates import change, change_or_create, create
 from shared.config import settings
 from shared.contracts import rpc as contract
 from shared.contracts.events import (
@@ -96,10 +96,9 @@ class RemediationService(EventSourcingService):
         ref = event["data"]["business_ref"]
         if ref is None:
             return
-        records, cid = self.store.records, self.ctx.correlation_id
-        create(records, self.relay, cid, ref, BusinessRecord(ref))
-        change(records, self.relay, cid, ref, BusinessRecord, lambda r: r.apply(event["data"]),
-               applied_event=event["event_id"])
+        change_or_create(self.store.records, self.relay, self.ctx.correlation_id, ref, BusinessRecord,
+                         lambda r: r.apply(event["data"]), lambda: BusinessRecord(ref),
+                         applied_event=event["event_id"])
 
     @command(contract.SupplierScorecard)
     def supplier_scorecard(self, p):

@@ -3,7 +3,7 @@
 
 from services.validation.domain import CaseValidation
 from services.validation.store import ValidationStore
-from shared.aggregates import change, create
+from shared.aggregates import change, change_or_create
 from shared.contracts import rpc as contract
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ANSWER_SUBMITTED, utc_now
 from shared.errors import InvalidTransition, NotFound
@@ -24,8 +24,7 @@ class ValidationService(EventSourcingService):
     def on_case_status_changed(self, event):
         if event["data"]["to_status"] != "remediation_reported":
             return
-        self._ensure(event["case_ref"])
-        v = self._change(event["case_ref"], lambda v: v.open_new_round(utc_now()), event["event_id"])
+        v = self._apply(event, lambda v: v.open_new_round(utc_now()))
         log.info("validation_round_opened" if v else "validation_event_duplicate")
 
     @on_event(VALIDATION_ANSWER_SUBMITTED)
@@ -37,14 +36,14 @@ class ValidationService(EventSourcingService):
                 v.record_unsolicited(data["worker_key"], data["answer"], utc_now())
             else:
                 v.record_answer(data["worker_key"], data["answer"], utc_now())
-        self._ensure(event["case_ref"])
-        self._change(event["case_ref"], decide, event["event_id"])
+        self._apply(event, decide)
         log.info("validation_answer_recorded", answer=data["answer"])
 
     @command(contract.SubmitAnswer)
     def submit_answer(self, p):
-        v = self._change(p["case_ref"], lambda v: v.record_answer(p["worker_key"], p["answer"], utc_now()),
-                         missing=lambda msg: InvalidTransition(f"case {p['case_ref']}: no validation round is open"))
+        v = change(self.store, self.relay, self.ctx.correlation_id, p["case_ref"], CaseValidation,
+                   lambda v: v.record_answer(p["worker_key"], p["answer"], utc_now()),
+                   missing=lambda msg: InvalidTransition(f"case {p['case_ref']}: no validation round is open"))
         return v.public_view()
 
     @command(contract.GetRounds)
@@ -54,12 +53,11 @@ class ValidationService(EventSourcingService):
             raise NotFound(f"no validation for case {p['case_ref']}")
         return CaseValidation.from_dict(doc).public_view()
 
-    def _ensure(self, case_ref):
-        create(self.store, self.relay, self.ctx.correlation_id, case_ref, CaseValidation(case_ref))
-
-    def _change(self, case_ref, decide, applied_event=None, missing=None):
-        return change(self.store, self.relay, self.ctx.correlation_id, case_ref, CaseValidation,
-                      decide, applied_event=applied_event, missing=missing)
+    def _apply(self, event, decide):
+        """An event about a case: its validation record is created on first use."""
+        ref = event["case_ref"]
+        return change_or_create(self.store, self.relay, self.ctx.correlation_id, ref, CaseValidation,
+                                decide, lambda: CaseValidation(ref), applied_event=event["event_id"])
 
 
 SERVICES = [ValidationService]

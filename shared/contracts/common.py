@@ -1,4 +1,6 @@
 """Vocabulary and field types shared by every contract (from DOMAIN.md)."""
+import functools
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.errors import InvalidInput
@@ -48,8 +50,18 @@ class Actor(StrictSchema):
     role = OneOf(ACTOR_ROLES, required=True)
 
 
-def load(schema: Schema, data, *, partial=False) -> dict:
-    """Validate ``data`` or raise InvalidInput naming every bad field."""
+@functools.cache
+def _instance(schema_cls: type) -> Schema:
+    # Building a Schema costs more than loading a payload with it (profiled): one
+    # instance per class, reused (loading keeps no state on the instance).
+    return schema_cls()
+
+
+def load(schema: Schema | type, data, *, partial=False) -> dict:
+    """Validate ``data`` against a schema (class or instance) or raise InvalidInput
+    naming every bad field."""
+    if isinstance(schema, type):
+        schema = _instance(schema)
     if not isinstance(data, dict):
         raise InvalidInput({"_schema": ["expected a JSON object"]})
     try:

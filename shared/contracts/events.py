@@ -159,16 +159,16 @@ def make_event(contract: EventContract, case_ref: str, data: dict, correlation_i
         "occurred_at": iso(utc_now()),
         "correlation_id": correlation_id,
         "case_ref": case_ref,
-        "data": load(contract.data_schema(), data),
+        "data": load(contract.data_schema, data),
     }
-    return load(Envelope(), envelope)
+    return load(Envelope, envelope)
 
 
 def parse_event(contract: EventContract, body: dict) -> dict:
     """Validate a received event (envelope and body) or raise InvalidInput."""
-    event = load(Envelope(), body)
+    event = load(Envelope, body)
     if (event["event_type"], event["version"]) != (contract.name, contract.version):
         from shared.errors import InvalidInput
         raise InvalidInput({"event_type": [f"expected {contract.routing_key}"]})
-    event["data"] = load(contract.data_schema(), event["data"])
+    event["data"] = load(contract.data_schema, event["data"])
     return event
