@@ -186,7 +186,6 @@ def main(argv=None) -> int:
     return 0
 
 
-
 def call(*args: str, timeout: float = 600) -> dict:
     """Run this module in a fresh (not eventlet-patched) interpreter; its JSON result."""
     import os

@@ -127,6 +127,8 @@ class CaseGenerator:
         self.walks = 0
         self.walk_seconds = 0.0
         self.made_per_supplier = [0] * suppliers
+        # supplier index -> template index -> documents made from it
+        self.usage: dict[int, dict[int, int]] = {}
 
     def _templates(self, index: int) -> list[dict]:
         sup = self.suppliers[index]
@@ -150,7 +152,11 @@ class CaseGenerator:
             batch = []
             for j, i in enumerate(picks):
                 self.made_per_supplier[i] += 1
-                tpl = self.rng.choice(self._templates(i))
+                templates = self._templates(i)
+                t = self.rng.randrange(len(templates))
+                used = self.usage.setdefault(i, {})
+                used[t] = used.get(t, 0) + 1
+                tpl = templates[t]
                 ref = case_ref(made + j)
                 doc = dict(tpl)
                 doc["_id"] = doc["case_ref"] = ref
@@ -158,6 +164,20 @@ class CaseGenerator:
                 batch.append(doc)
             made += k
             yield batch
+
+    def cases_by_business(self):
+        """(business_ref, [case documents referred to it]) for every supplier with
+        documents made so far: what ``CaseStore.cases_of_business`` would read back
+        (template documents repeated, not copied)."""
+        for i, used in self.usage.items():
+            sup = self.suppliers[i]
+            templates = self.templates[sup]
+            cases = []
+            for k, n in used.items():
+                if templates[k].get("business_ref") == sup:
+                    cases.extend([templates[k]] * n)
+            if cases:
+                yield sup, cases
 
     def biggest_supplier(self) -> str:
         return self.suppliers[0]

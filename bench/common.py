@@ -129,11 +129,39 @@ def pids_named(comm: str) -> list[int]:
     return found
 
 
-class CpuMeter:
-    """CPU seconds used by each process of the system between start() and stop()."""
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all processes on the machine have used (from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
-    def __init__(self, pids: dict[str, int]):
+
+def _children_cpu_seconds() -> float | None:
+    """CPU seconds of this process's children that have exited and been waited for."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """CPU seconds used by each process of the system between start() and stop().
+
+    ``pids_now`` (optional) returns the current pids by name: a service restarted
+    during the window is then counted under "<name> (restarted)" from its start,
+    and the CPU of processes that ended (the stopped service, the pika publisher,
+    py-spy: children of the bench, once waited for) under "ended child processes".
+    """
+
+    def __init__(self, pids: dict[str, int], pids_now=None):
         self.pids = dict(pids)
+        self.pids_now = pids_now
         self.pids["bench (this process)"] = os.getpid()
         for i, pid in enumerate(pids_named("beam.smp")):
             self.pids["rabbitmq" if i == 0 else f"rabbitmq-{i}"] = pid
@@ -141,18 +169,38 @@ class CpuMeter:
     def start(self) -> "CpuMeter":
         self.t0 = time.monotonic()
         self.c0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self.m0 = machine_busy_seconds()
+        self.k0 = _children_cpu_seconds()
         return self
 
     def stop(self) -> dict:
         wall = time.monotonic() - self.t0
         out = {"wall_seconds": round(wall, 2), "cores": os.cpu_count(), "processes": {}}
+
+        def put(name, used):
+            out["processes"][name] = {"cpu_seconds": round(used, 2),
+                                      "cpu_pct_of_one_core": round(100 * used / wall, 1) if wall else None}
         for name, pid in self.pids.items():
             now, before = cpu_seconds(pid), self.c0.get(name)
             if now is not None and before is not None:
-                used = now - before
-                out["processes"][name] = {"cpu_seconds": round(used, 2),
-                                          "cpu_pct_of_one_core": round(100 * used / wall, 1) if wall else None}
+                put(name, now - before)
+        if self.pids_now:
+            for name, pid in self.pids_now().items():
+                if name in self.pids and pid != self.pids[name]:
+                    used = cpu_seconds(pid)
+                    if used is not None:
+                        put(f"{name} (restarted)", used)
+        k1 = _children_cpu_seconds()
+        if k1 is not None and self.k0 is not None and k1 - self.k0 > 0:
+            put("ended child processes", k1 - self.k0)
         total = sum(p["cpu_seconds"] for p in out["processes"].values())
         out["total_cpu_seconds"] = round(total, 2)
         out["machine_busy_pct"] = round(100 * total / (wall * (os.cpu_count() or 1)), 1) if wall else None
+        m1 = machine_busy_seconds()
+        if m1 is not None and self.m0 is not None and wall:
+            # CPU used by processes that are not part of the bench (another test run,
+            # a build...) and by the kernel: large means this stage was disturbed.
+            other = max(0.0, (m1 - self.m0) - total)
+            out["other_processes_cpu_seconds"] = round(other, 2)
+            out["other_processes_pct_of_machine"] = round(100 * other / (wall * (os.cpu_count() or 1)), 1)
         return out

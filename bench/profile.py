@@ -39,13 +39,30 @@ def py_spy() -> str | None:
     return shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
 
 
+def _match(frame: str) -> str | None:
+    for needle, name in CATEGORIES:
+        if needle in frame:
+            return name
+    return None
+
+
 def _category(frames: list[str]) -> str:
+    """Library of a sample. Time inside eventlet's green sockets is charged to the
+    library doing the I/O ("pymongo: socket I/O"); samples with nothing but
+    eventlet frames are the hub itself (poll, timers, switching)."""
+    in_eventlet = False
     for frame in reversed(frames):
-        for needle, name in CATEGORIES:
-            if needle in frame:
-                return name
+        name = _match(frame)
+        if name is None:
+            continue
+        if name == "eventlet":
+            in_eventlet = True
+            continue
+        return f"{name}: socket I/O" if in_eventlet else name
+    if in_eventlet:
+        return "eventlet hub (poll, timers, switching)"
     leaf = frames[-1] if frames else "?"
-    inside = leaf[leaf.rfind("(") + 1:].split(":")[0]
+    inside = leaf[leaf.rfind("(") + 1:].split(":")[0].rstrip(")")
     return f"stdlib/other ({inside.split('/')[-1]})"
 
 

@@ -24,11 +24,13 @@ def _timed_calls(rpc, payload: dict, count: int, out: list) -> None:
         out.append(time.perf_counter() - t0)
 
 
-def run(system, case_ref: str, calls: int, callers: int = 50) -> dict:
+def run(system, case_ref: str, calls: int, callers: int = 50, profiler=None) -> dict:
     from nameko.standalone.rpc import ClusterRpcProxy
     payload = {"case_ref": case_ref, "actor": CASE_WORKER}
     result = {"method": "remediation.get_case", "calls": calls, "case_ref": case_ref}
 
+    if profiler:
+        profiler.start()
     with system.rpc_proxy() as rpc:
         _timed_calls(rpc, payload, WARMUP, [])
         single: list[float] = []

@@ -21,8 +21,10 @@ def _time_rpc(rpc, service: str, method: str, payload: dict, repeats: int) -> di
     """Cold call, then ``repeats`` warm calls. 'not available' when the method is
     not there (yet)."""
     fn = getattr(getattr(rpc, service), method)
-    times, error, sample = [], None, None
+    times, error, sample, facts = [], None, None, {}
     for i in range(1 + repeats):
+        if sum(times) > 10:                 # slow: fewer repeats, the run has a time limit
+            break
         t0 = time.perf_counter()
         try:
             out = fn(payload)
@@ -35,11 +37,19 @@ def _time_rpc(rpc, service: str, method: str, payload: dict, repeats: int) -> di
         times.append(time.perf_counter() - t0)
         if i == 0:
             sample = _shape(out)
+            facts = {k: out[k] for k in ("cases", "total_cases", "deadlines_met_share") if isinstance(out, dict) and k in out}
     if not times:
         return {"available": True, "error": error}
     return {"available": True, "cold_ms": round(times[0] * 1000, 1),
             "warm": summary_ms(times[1:]) if len(times) > 1 else None,
-            "error": error, "result_shape": sample}
+            "error": error, "result_shape": sample, "result_facts": facts}
+
+
+def _brief(r: dict) -> str:
+    if not r.get("available", True) or "cold_ms" not in r:
+        return str(r.get("error"))
+    warm = (r.get("warm") or {}).get("p50_ms")
+    return f"cold {r['cold_ms']} ms, warm p50 {warm} ms, {r.get('result_facts')}"
 
 
 def _shape(value, depth: int = 0):
@@ -63,7 +73,9 @@ def _time_store(label: str, fn) -> dict:
 
 
 def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int = 3,
-        probe_store: bool = True) -> dict:
+        probe_store: bool = True, offline: bool = False, probe_timeout_s: float = 120) -> dict:
+    """``offline``: stop the remediation service while loading (a migration window),
+    start it again for the RPCs; otherwise the service runs, timers and all."""
     from services.remediation.store import CaseStore
     from shared.store import database
 
@@ -77,7 +89,10 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
     gen = CaseGenerator(cases, suppliers=suppliers)
     biggest = gen.biggest_supplier()
     say(f"scale: loading up to {cases} cases ({suppliers} suppliers, biggest {biggest}) via {how}, "
-        f"budget {budget_s:.0f}s")
+        f"budget {budget_s:.0f}s" + ("; remediation stopped during the load" if offline else ""))
+    if offline:
+        system.stack.stop("remediation")
+    curve = []
     loaded, gen_s, insert_s = 0, 0.0, 0.0
     started = last_report = time.monotonic()
     timed_out = False
@@ -94,13 +109,22 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
         loaded += len(batch)
         now = time.monotonic()
         if now - last_report > 15:
+            curve.append({"seconds": round(now - started, 1), "loaded": loaded})
+            rate = (loaded - (curve[-2]["loaded"] if len(curve) > 1 else 0)) / (now - last_report)
             last_report = now
-            say(f"scale: {loaded}/{cases} loaded ({loaded / (now - started):.0f} docs/s)")
+            say(f"scale: {loaded}/{cases} loaded ({loaded / (now - started):.0f} docs/s on average, "
+                f"{rate:.0f} docs/s over the last interval)")
         if budget_s and now - started > budget_s and loaded < cases:
             timed_out = True
             break
     load_s = time.monotonic() - started
+    restart_s = None
+    if offline:
+        restart_s = _restart_remediation(system)
+        say(f"scale: remediation ready again after {restart_s:.1f}s")
     result = {
+        "remediation_restart_seconds": round(restart_s, 1) if restart_s is not None else None,
+        "remediation_running_during_load": not offline, "load_curve": curve,
         "requested": cases, "loaded": loaded, "time_boxed": timed_out, "budget_seconds": budget_s,
         "load_seconds": round(load_s, 1), "docs_per_s": round(loaded / load_s, 1) if load_s else None,
         "insert_seconds": round(insert_s, 1), "generate_seconds": round(gen_s, 1),
@@ -114,30 +138,44 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
     say(f"scale: {loaded} cases in {load_s:.1f}s = {result['docs_per_s']} docs/s"
         + (" (time-boxed)" if timed_out else ""))
 
+    # The scorecards read per-business counters (services/remediation/reports.py
+    # BusinessRecord), fed by case events; a bulk load bypasses events, so the
+    # counters are rebuilt from the loaded cases the way a backfill does
+    # (BusinessRecord.from_cases) and stored in the service's business_records.
+    result["business_records"] = _rebuild_records(store, gen)
+    say(f"scale: {result['business_records']}")
+
     actor = {"id": "bench", "role": "case_worker"}
-    with system.rpc_proxy(timeout=300) as rpc:
+    with system.rpc_proxy(timeout=180) as rpc:
         result["supplier_scorecard"] = _time_rpc(rpc, "remediation", "supplier_scorecard",
                                                  {"business_ref": biggest, "actor": actor}, repeats)
-        say(f"scale: supplier_scorecard {result['supplier_scorecard']}")
-        result["public_report"] = _time_rpc(rpc, "remediation", "public_report", {"actor": actor}, repeats)
-        say(f"scale: public_report {result['public_report']}")
+        say(f"scale: supplier_scorecard {_brief(result['supplier_scorecard'])}")
+        # Recompute the public report's snapshot first, so that public_report (served
+        # from the snapshot) reflects the loaded cases.
         result["refresh_public_report"] = _time_rpc(rpc, "remediation", "refresh_public_report",
                                                     {"actor": actor}, 0)
-        if not result["refresh_public_report"]["available"]:
-            # It may take no payload, or be a timer rather than an RPC.
-            result["refresh_public_report"] = _time_rpc(rpc, "remediation", "refresh_public_report", {}, 0)
-        say(f"scale: refresh_public_report {result['refresh_public_report']}")
+        say(f"scale: refresh_public_report {_brief(result['refresh_public_report'])}")
+        result["public_report"] = _time_rpc(rpc, "remediation", "public_report", {"actor": actor}, repeats)
+        say(f"scale: public_report {_brief(result['public_report'])}")
         some_case = gen_first_ref()
         get = _time_rpc(rpc, "remediation", "get_case", {"case_ref": some_case, "actor": actor}, 20)
         result["get_case_at_scale"] = {k: get[k] for k in ("cold_ms", "warm", "error") if k in get}
 
     if probe_store:
+        # A client of its own with a socket timeout: at a million cases some of these
+        # take minutes on nx-27017, and the bench must not hang on them.
+        import pymongo
+        from shared.config import settings
+        probe_client = pymongo.MongoClient(settings().mongo_uri, socketTimeoutMS=int(probe_timeout_s * 1000),
+                                           serverSelectionTimeoutMS=5000)
+        store = CaseStore(probe_client[store.db.name])
         # What nx-27017 makes of the queries a report or the service's own gauge timer
         # (RemediationService.refresh_case_gauges, every 15 s) issue at this size.
         from shared.contracts.events import iso, utc_now
         probes = [
-            _time_store("find({business_ref: biggest}) (indexed)",
-                        lambda: sum(1 for _ in store.col.find({"business_ref": biggest}, {"status": 1}))),
+            _time_store("CaseStore.cases_of_business(biggest) (the backfill read)",
+                        lambda: len(store.cases_of_business(biggest)) if hasattr(store, "cases_of_business")
+                        else sum(1 for _ in store.col.find({"business_ref": biggest}, {"status": 1}))),
             _time_store("aggregate([$match business_ref, $group status])",
                         lambda: len(list(store.col.aggregate([{"$match": {"business_ref": biggest}},
                                                               {"$group": {"_id": "$status", "n": {"$sum": 1}}}])))),
@@ -147,9 +185,43 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
             _time_store("CaseStore.count_overdue() (gauge timer)", lambda: store.count_overdue(iso(utc_now()))),
         ]
         result["store_probes"] = probes
+        probe_client.close()
         for p in probes:
             say(f"scale: {p['what']}: {p['ms']} ms")
     return result
+
+
+def _restart_remediation(system, timeout: float = 900) -> float:
+    """Start remediation again (Stack.start allows 30 s; with a big collection its
+    start-up takes longer, which is itself a result). Returns seconds to ready."""
+    from scripts.stack import ServiceProcess
+    stack = system.stack
+    started = time.monotonic()
+    proc = ServiceProcess("remediation", stack.service_env("remediation"), stack.log_dir).start()
+    stack.procs["remediation"] = proc
+    proc.wait_ready(timeout=timeout)
+    return time.monotonic() - started
+
+
+def _rebuild_records(store, gen) -> dict:
+    try:
+        from services.remediation.reports import BusinessRecord
+    except ImportError as exc:
+        return {"error": f"not available ({exc})"}
+    records = getattr(store, "records", None)
+    if records is None:
+        return {"error": "CaseStore has no business records store"}
+    started = time.perf_counter()
+    docs = [{"_id": ref, **BusinessRecord.from_cases(ref, cases).to_dict()} for ref, cases in gen.cases_by_business()]
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    insert = getattr(records, "insert_many", None) or (lambda batch: records.col.insert_many(batch, ordered=False))
+    for i in range(0, len(docs), 1000):
+        insert(docs[i:i + 1000])
+    biggest = next((d for d in docs if d["_id"] == gen.biggest_supplier()), {})
+    return {"businesses": len(docs), "biggest_supplier_referred_cases": biggest.get("cases"),
+            "from_cases_seconds": round(built, 2),
+            "insert_seconds": round(time.perf_counter() - started, 2)}
 
 
 def gen_first_ref() -> str:

@@ -91,10 +91,14 @@ def run(system, n: int, concurrency: int = 20, profiler=None) -> dict:
         say(f"throughput: {n} grievances, {concurrency} concurrent clients")
         pool = eventlet.GreenPool(concurrency)
         first_post = time.monotonic()
-        for i in range(n):
-            pool.spawn_n(one, i)
+
+        def feed():                       # spawn_n blocks while the pool is full
+            for i in range(n):
+                pool.spawn_n(one, i)
+            pool.waitall()
+        feeder = eventlet.spawn(feed)
         progress_at = time.monotonic()
-        while pool.running():
+        while not feeder.dead:
             eventlet.sleep(0.2)
             follower.poll()
             if time.monotonic() - progress_at > 10:

@@ -42,6 +42,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
     Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
+    Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
     Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
@@ -94,6 +95,7 @@ class Settings:
     webhook_max_attempts: int
     webhook_retry_base: float
     public_report_interval: float
+    metrics_refresh_interval: float
     deadlines: dict
     log_level: str
 
@@ -148,6 +150,7 @@ def settings() -> Settings:
         webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
         webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
         public_report_interval=_number("PUBLIC_REPORT_INTERVAL", float),
+        metrics_refresh_interval=_number("METRICS_REFRESH_INTERVAL", float),
         deadlines={
             "critical": _days("DEADLINES_CRITICAL"),
             "high": _days("DEADLINES_HIGH"),

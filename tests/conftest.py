@@ -32,6 +32,7 @@ for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
 os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
 os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
+os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 
 
 @pytest.fixture(scope="session")

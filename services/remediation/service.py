@@ -122,7 +122,7 @@ class RemediationService(EventSourcingService):
     def refresh_public_report_periodically(self):
         self._refresh_report()
 
-    @timer(interval=15.0, eager=True)
+    @timer(interval=settings().metrics_refresh_interval)
     def refresh_case_gauges(self):
         for status, count in self.store.count_open_by_status().items():
             metrics.OPEN_CASES.labels(status).set(count)
