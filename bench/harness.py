@@ -19,18 +19,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlparse, urlunparse
+from urllib.parse import urlparse
 
 from bench.common import say
-from scripts.stack import EmbeddedMongo, Stack, ensure_rabbitmq, free_port
+from scripts.stack import EmbeddedMongo, Stack, create_vhost, delete_vhost, ensure_rabbitmq, free_port
 from scripts.webhook_receiver import WebhookReceiver
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
-
-
-def _with_vhost(uri: str, vhost: str) -> str:
-    u = urlparse(uri)
-    return urlunparse(u._replace(path="/" + quote(vhost, safe="")))
 
 
 class Vhost:
@@ -41,21 +36,21 @@ class Vhost:
 
     def create(self) -> str:
         host = urlparse(self.base_uri).hostname or "127.0.0.1"
-        user = urlparse(self.base_uri).username or "guest"
         if host not in ("127.0.0.1", "localhost") or not shutil.which("rabbitmqctl"):
             return self.base_uri
-        for cmd in (["add_vhost", self.name], ["set_permissions", "-p", self.name, user, ".*", ".*", ".*"]):
-            out = subprocess.run(["rabbitmqctl", *cmd], capture_output=True, text=True, timeout=60)
-            if out.returncode != 0:
-                say(f"could not create vhost {self.name} ({out.stderr.strip()[:200]}); using the given vhost")
-                self.delete()
-                return self.base_uri
-            self.created = True
-        return _with_vhost(self.base_uri, self.name)
+        try:
+            uri = create_vhost(self.base_uri, self.name)
+        except subprocess.CalledProcessError as exc:
+            say(f"could not create vhost {self.name} ({(exc.stderr or b'').decode()[:200].strip()}); "
+                "using the given vhost")
+            delete_vhost(self.name)
+            return self.base_uri
+        self.created = True
+        return uri
 
     def delete(self) -> None:
         if self.created:
-            subprocess.run(["rabbitmqctl", "delete_vhost", self.name], capture_output=True, timeout=120)
+            delete_vhost(self.name)
             self.created = False
 
 
