@@ -19,14 +19,9 @@ from eventlet.queue import Queue
 
 from bench.common import say, summary_ms
 from bench.watch import Follower
+from scripts.demo import DEMO_REPORT as REPORT
 
 CASE_WORKER = {"id": "cw-bench", "role": "case_worker"}
-REPORT = {
-    "channel": "line", "language": "my", "work_area": "working_conditions",
-    "text": "Forty of us have not been paid overtime for three months.",
-    "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199"},
-    "site_ref": "SITE-SAMUT-7",
-}
 
 
 def _wait_case(rpc, ref: str, timeout: float = 60.0) -> None:

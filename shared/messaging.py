@@ -87,8 +87,7 @@ class EventRelay(DependencyProvider):
     def sweep(self, store) -> int:
         relayed = 0
         for doc in store.pending_outbox(settings().outbox_grace_seconds):
-            full = store.load(doc["_id"])
-            if full and self.relay(store, full):
+            if self.relay(store, doc):
                 relayed += 1
         if relayed:
             log.info("outbox_swept", documents=relayed)

@@ -106,7 +106,7 @@ class DocumentStore:
     # --- outbox ----------------------------------------------------------------
     def pending_outbox(self, older_than_seconds: float, limit: int = 200) -> list[dict]:
         cutoff = iso(utc_now() - timedelta(seconds=older_than_seconds))
-        docs = self.col.find({"outbox_pending": True}, {"outbox": 1}).limit(limit)
+        docs = self.col.find({"outbox_pending": True}).limit(limit)   # whole: the relay writes them back
         # Only events the request path has had time to publish itself.
         return [d for d in docs if any(e["occurred_at"] <= cutoff for e in d.get("outbox", []))]
 

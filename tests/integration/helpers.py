@@ -3,9 +3,10 @@ import uuid
 
 import requests
 
+from scripts import demo
 from shared.messaging import EventRelay
 
-CASE_WORKER = {"id": "cw-anna", "role": "case_worker"}
+CASE_WORKER = demo.CASE_WORKER   # the tests act as the demo's case worker
 
 
 def unique(prefix: str) -> str:
