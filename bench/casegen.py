@@ -99,13 +99,13 @@ def walk(rng: random.Random, ref: str, supplier: str, deadlines: dict, now: date
         else:
             case.apply_validation_outcome(1, "confirmed", later(20), deadlines)
     elif final == "withdrawn":
-        case.withdraw(STAFF, later(10), "The worker asked to withdraw")
+        case.withdraw(STAFF, later(10), "The worker asked to withdraw", True)
     case.raised.clear()
     return case
 
 
 def stored(case: Case) -> dict:
-    """The document CaseStore keeps for ``case`` (shared.store.DocumentStore.insert/replace)."""
+    """The document CaseStore keeps for ``case`` (shared.repository.Repository.insert/replace)."""
     return {"_id": case.case_ref, **case.to_dict(), "_rev": case.version, "outbox": [],
             "outbox_pending": False, "applied_events": []}
 

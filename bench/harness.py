@@ -1,6 +1,6 @@
 """The system under test, started the way the integration tests start it: RabbitMQ
 (started if down), the bench's own nx-27017 on a free port with a temporary data
-dir, fresh keys, a unique database prefix, the four services as processes, and a
+dir, fresh keys, a unique database prefix, the services as processes, and a
 partner's webhook receiver. Everything is stopped and removed on exit.
 
 Isolation: the services' queues have fixed names (nameko names them after service
@@ -91,7 +91,7 @@ class BenchSystem:
         self.close()
 
     def start_services(self) -> None:
-        """nx-27017, the four services and the webhook receiver."""
+        """nx-27017, the services and the webhook receiver."""
         if self.stack is not None:
             return
         self.mongo = EmbeddedMongo(self.tmp / "mongo", port=free_port()).start()

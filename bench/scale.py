@@ -77,7 +77,7 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
     """``offline``: stop the remediation service while loading (a migration window),
     start it again for the RPCs; otherwise the service runs, timers and all."""
     from services.remediation.store import CaseStore
-    from shared.store import database
+    from shared.repository import database
 
     store = CaseStore(database("remediation"))
     insert = getattr(store, "insert_many", None)
@@ -208,9 +208,8 @@ def _rebuild_records(store, gen) -> dict:
         from services.remediation.reports import BusinessRecord
     except ImportError as exc:
         return {"error": f"not available ({exc})"}
-    records = getattr(store, "records", None)
-    if records is None:
-        return {"error": "CaseStore has no business records store"}
+    from services.remediation.store import BusinessRecordStore
+    records = BusinessRecordStore(store.db)
     started = time.perf_counter()
     docs = [{"_id": ref, **BusinessRecord.from_cases(ref, cases).to_dict()} for ref, cases in gen.cases_by_business()]
     built = time.perf_counter() - started

@@ -4,7 +4,7 @@
     python -m scripts.demo --exit        # ... and stop after the demo (CI, smoke tests)
 
 Starts RabbitMQ if it is down, the embedded Mongo server (data in .local/mongo,
-kept across runs), the four services as separate processes (logs in .local/logs),
+kept across runs), the services as separate processes (logs in .local/logs),
 and a local webhook receiver standing in for a brand's endpoint. Then one worker's
 grievance goes from the HTTP report to closure, and its timeline is printed.
 """

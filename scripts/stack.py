@@ -1,5 +1,5 @@
 """Start and stop the local system: RabbitMQ (if down), the embedded Mongo server
-(nx-27017) and the four services as separate processes.
+(nx-27017) and the services as separate processes.
 
 Used by ``scripts/run-local.sh`` (the demo), the integration tests and the bench, so
 the three run the system exactly the same way.
@@ -18,7 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake", "remediation", "validation", "notifications")
+# One process each (shared/runner.py PROCESSES); the alert lane is its own process.
+SERVICES = ("intake", "remediation", "validation", "notifications", "notifications_alerts")
 
 
 def free_port() -> int:
@@ -186,7 +187,7 @@ class ServiceProcess:
 
 
 class Stack:
-    """The four services against a broker and a Mongo URI, each its own process."""
+    """The services against a broker and a Mongo URI, each its own process."""
 
     def __init__(self, env: dict, log_dir: Path, http_port: int):
         self.env, self.log_dir, self.http_port = env, Path(log_dir), http_port

@@ -7,9 +7,12 @@ table is generated from the same list (``python -m shared.config``). Services re
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+
+from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
 
@@ -41,6 +44,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
     Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
+    Var("WEBHOOK_RETRY_INTERVAL", "1.0", "Seconds between looks for webhook deliveries due for a retry."),
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
@@ -94,6 +98,7 @@ class Settings:
     subscription_cache_seconds: float
     webhook_max_attempts: int
     webhook_retry_base: float
+    webhook_retry_interval: float
     public_report_interval: float
     metrics_refresh_interval: float
     deadlines: dict
@@ -112,12 +117,18 @@ class Settings:
     def webhook_secrets_key(self) -> bytes:
         return _key("WEBHOOK_SECRETS_KEY")
 
-    def nameko_config(self) -> dict:
+    def replace(self, **changes) -> "Settings":
+        """A copy with some values changed (tests vary intervals this way)."""
+        return dataclasses.replace(self, **changes)
+
+    def nameko_config(self, max_workers: int | None = None) -> dict:
+        """The container config; it carries these settings to every provider."""
         return {
             "AMQP_URI": self.amqp_uri,
             "WEB_SERVER_ADDRESS": self.http_address,
-            "max_workers": self.max_workers,
+            "max_workers": max_workers or self.max_workers,
             "serializer": "json",
+            SETTINGS_KEY: self,
         }
 
 
@@ -149,6 +160,7 @@ def settings() -> Settings:
         subscription_cache_seconds=_number("SUBSCRIPTION_CACHE_SECONDS", float),
         webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
         webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
+        webhook_retry_interval=_number("WEBHOOK_RETRY_INTERVAL", float),
         public_report_interval=_number("PUBLIC_REPORT_INTERVAL", float),
         metrics_refresh_interval=_number("METRICS_REFRESH_INTERVAL", float),
         deadlines={
@@ -158,6 +170,27 @@ def settings() -> Settings:
         },
         log_level=_raw("LOG_LEVEL").upper(),
     )
+
+
+SETTINGS_KEY = "ILM_SETTINGS"
+
+
+def settings_of(container) -> Settings:
+    """The settings a container was started with (``nameko_config`` puts them in its
+    config), else the environment's. Providers and timers read them at setup, never
+    at import, so a test can start a container with other values."""
+    found = (getattr(container, "config", None) or {}).get(SETTINGS_KEY)
+    return found if isinstance(found, Settings) else settings()
+
+
+class Config(DependencyProvider):
+    """Injects the container's Settings (intervals, deadline policy, limits)."""
+
+    def setup(self):
+        self.settings = settings_of(self.container)
+
+    def get_dependency(self, worker_ctx):
+        return self.settings
 
 
 def markdown_table() -> str:

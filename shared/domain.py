@@ -4,7 +4,7 @@ from dataclasses import asdict, fields
 
 class Aggregate:
     """Mixin for dataclass aggregates. ``raised`` holds the (contract, data) events the
-    last commands raised, drained into the outbox by shared.aggregates; everything
+    last commands raised, drained into the outbox by shared.unit_of_work; everything
     else is the stored state."""
 
     def to_dict(self) -> dict:

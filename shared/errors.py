@@ -49,6 +49,11 @@ class Forbidden(Exception):
     http_status = 403
 
 
+class ReferenceExhausted(Exception):
+    """No free case reference after the configured tries: fail loudly (a 500), never
+    answer for a case that was not stored."""
+
+
 class ConcurrentUpdate(Exception):
     """The document changed since it was read; the caller reloads and retries."""
 

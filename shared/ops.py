@@ -30,16 +30,16 @@ log = get_logger(__name__)
 
 
 class OpsServer:
-    def __init__(self, address: str, runner, amqp_uri: str, mongo_ping):
+    def __init__(self, address: str, dead_containers, amqp_uri: str, mongo_ping):
         host, port = address.rsplit(":", 1)
         self.host, self.port = host, int(port)
-        self.runner, self.amqp_uri, self.mongo_ping = runner, amqp_uri, mongo_ping
+        self.dead_containers, self.amqp_uri, self.mongo_ping = dead_containers, amqp_uri, mongo_ping
         self._ready_at, self._ready = 0.0, (False, {})
         self._gt = None
 
     # --- checks ------------------------------------------------------------------
     def live(self) -> tuple[bool, dict]:
-        dead = [c.service_name for c in self.runner.containers if c._died.ready()]
+        dead = self.dead_containers()
         return not dead, {"dead_containers": dead}
 
     def ready(self) -> tuple[bool, dict]:

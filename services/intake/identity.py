@@ -6,14 +6,14 @@ import secrets
 from nameko.extensions import DependencyProvider
 
 from services.intake.domain import contact_identifier
-from shared.config import settings
+from shared.config import settings_of
 from shared.crypto import SealedBox, pseudonym
 
 
 class IdentityVault(DependencyProvider):
 
     def setup(self):
-        cfg = settings()
+        cfg = settings_of(self.container)
         self.box = SealedBox(cfg.identity_key)
         self.pseudonym_key = cfg.pseudonym_key
 

@@ -1,8 +1,8 @@
 """Intake's store adapter: grievances with worker identity sealed at rest."""
-from shared.store import DocumentStore
+from shared.repository import Repository
 
 
-class GrievanceStore(DocumentStore):
+class GrievanceStore(Repository):
     service = "intake"
     collection_name = "grievances"
 

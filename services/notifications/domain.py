@@ -101,6 +101,10 @@ class Subscription:
             return True
         return event["data"].get("supplier_ref") in self.supplier_refs
 
+    @classmethod
+    def from_doc(cls, doc: dict) -> "Subscription":
+        return cls(**{k: v for k, v in doc.items() if not k.startswith("_")})
+
     def public_view(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "sealed_secret"}
 
@@ -124,8 +128,16 @@ class Delivery(Aggregate):
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     def claim(self, now: datetime, lease_seconds: float) -> None:
+        """Take the delivery for one send: nobody else sends it until the lease
+        lapses (a sender that crashed mid-send is replaced by the retry timer)."""
         self.status = "sending"
         self.lease_until = iso(now + timedelta(seconds=lease_seconds))
+
+    def is_due(self, now: datetime) -> bool:
+        """Waiting for its retry time, or held by a sender whose lease lapsed."""
+        if self.status == "pending":
+            return (self.next_attempt_at or "") <= iso(now)
+        return self.status == "sending" and (self.lease_until or "") <= iso(now)
 
     def record_attempt(self, now: datetime, ok: bool, outcome: str, duration_ms: float,
                        max_attempts: int, retry_base: float) -> None:
@@ -141,6 +153,29 @@ class Delivery(Aggregate):
             self.next_attempt_at = iso(now + timedelta(seconds=backoff(len(self.attempts), retry_base)))
 
 
-
 def body_of(payload: dict) -> str:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+def plan_deliveries(subscriptions: list[Subscription], event: dict, now: datetime, lease_seconds: float,
+                    urgent: bool = False) -> list[tuple[Delivery, Subscription]]:
+    """One delivery per subscription that wants ``event``, already claimed by the
+    worker that will send it. Its id is stable per (event, endpoint), so the same
+    event fanned out twice yields the same deliveries."""
+    body = body_of(payload_for(event))
+    planned = []
+    for sub in subscriptions:
+        if sub.wants(event):
+            delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
+                                subscription_id=sub.subscription_id, event_id=event["event_id"],
+                                case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,
+                                body=body, urgent=urgent, created_at=iso(now), event_at=event["occurred_at"],
+                                next_attempt_at=iso(now))
+            delivery.claim(now, lease_seconds)
+            planned.append((delivery, sub))
+    return planned
+
+
+def retry_order(due: list[dict]) -> list[dict]:
+    """Alerts first: a retaliation alert waiting for retry goes before case updates."""
+    return sorted(due, key=lambda d: (not d.get("urgent"), d.get("next_attempt_at") or ""))

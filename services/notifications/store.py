@@ -1,8 +1,8 @@
 """Notifications' store adapter: webhook subscriptions and deliveries."""
-from shared.store import DocumentStore
+from shared.repository import Repository
 
 
-class NotificationStore(DocumentStore):
+class NotificationStore(Repository):
     service = "notifications"
     collection_name = "deliveries"
 

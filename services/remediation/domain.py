@@ -15,16 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.domain import Aggregate
+from shared.contracts.common import (
+    BUSINESS_ROLES, DEADLINE_NAMES, OPEN_CASE_STATES, STAFF_ROLES, SYSTEM_ROLES,
+)
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
-from shared.errors import Forbidden, InvalidTransition
+from shared.domain import Aggregate
+from shared.errors import Forbidden, InvalidInput, InvalidTransition
 
 SERVICE = "remediation"
-OPEN_STATES = frozenset({"received", "triaged", "referred", "acknowledged", "plan_submitted",
-                         "remediating", "remediation_reported", "validating"})
-STAFF = frozenset({"case_worker", "safeguarding_lead"})
-BUSINESS = frozenset({"supplier", "agency"})
-SYSTEM = frozenset({"system"})
+OPEN_STATES = frozenset(OPEN_CASE_STATES)
+STAFF = frozenset(STAFF_ROLES)
+BUSINESS = frozenset(BUSINESS_ROLES)
+SYSTEM = frozenset(SYSTEM_ROLES)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,9 @@ STARTS_DEADLINE = {"refer": "acknowledge", "acknowledge": "plan", "accept_plan":
                    "reopen": "remediation"}
 MEETS_DEADLINE = {"acknowledge": "acknowledge", "submit_plan": "plan",
                   "report_remediation": "remediation"}
-DEADLINE_INDEX = {"acknowledge": 0, "plan": 1, "remediation": 2}
+DEADLINE_INDEX = {name: i for i, name in enumerate(DEADLINE_NAMES)}
+# Deadline policy: severity -> days for each of DEADLINE_NAMES (DEADLINES_* settings).
+DeadlinePolicy = dict
 
 
 def days_between(start: str, end: str) -> float:
@@ -137,7 +141,10 @@ class Case(Aggregate):
         self.remediation_reports.append({"at": iso(now), "summary": summary, "evidence": list(evidence)})
         self._step("report_remediation", actor, now, {"evidence": len(evidence)})
 
-    def withdraw(self, actor: dict, now: datetime, reason: str):
+    def withdraw(self, actor: dict, now: datetime, reason: str, requested_by_worker: bool):
+        """Only at the worker's request (DOMAIN.md): staff record that request."""
+        if not requested_by_worker:
+            raise InvalidInput({"requested_by_worker": ["a case is withdrawn only at the worker's request"]})
         self._step("withdraw", actor, now, {"reason": reason, "requested_by_worker": True})
 
     def record_other_channel(self, actor: dict, now: datetime, channel: str, note: str | None):

@@ -15,28 +15,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.remediation.domain import days_between
+from services.remediation.domain import BUSINESS, STAFF, days_between
+from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES
 from shared.domain import Aggregate
 from shared.errors import Forbidden
 
 SUPPRESS_BELOW = 5
-STAGES = {
-    "received": "open", "triaged": "open", "referred": "open", "acknowledged": "open",
-    "plan_submitted": "open", "remediating": "open", "remediation_reported": "open",
-    "validating": "open", "closed": "closed", "withdrawn": "withdrawn",
-}
+# Public stages: every open state is "open"; a final state is its own stage.
+STAGES = {**{s: "open" for s in OPEN_CASE_STATES}, **{s: s for s in FINAL_CASE_STATES}}
 
 
 # Upper edges (days) of the histogram kept per deadline: medians are read off it, so a
 # scorecard costs one document read however many cases a business has.
 DAY_BUCKETS = (0.5, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 180, 365)
-DEADLINES = ("acknowledge", "plan", "remediation")
+DEADLINES = DEADLINE_NAMES
 
 
 def check_scorecard_access(actor: dict, business_ref: str) -> None:
     """Staff and partners see any business's scorecard; a business only its own."""
-    if actor["role"] in ("supplier", "agency") and actor["id"] != business_ref:
+    if actor["role"] in BUSINESS and actor["id"] != business_ref:
         raise Forbidden(f"{actor['id']} may not see the scorecard of {business_ref}")
+
+
+def check_report_refresh(actor: dict) -> None:
+    """Anyone may read the public report; only staff may force a recomputation."""
+    if actor["role"] not in STAFF:
+        raise Forbidden("only staff may force a public report recomputation")
 
 
 def _bucket(days: float) -> str:

@@ -1,33 +1,27 @@
-"""Remediation's store adapter: the only code that knows the ``cases`` collection."""
+"""Remediation's store adapters: the only code that knows its collections."""
 from services.remediation.domain import DEADLINE_INDEX, OPEN_STATES
 from shared.contracts.common import WORK_AREAS
-from shared.store import DocumentStore
+from shared.repository import Repository
 
 
-class BusinessRecordStore(DocumentStore):
+class BusinessRecordStore(Repository):
     """Scorecard counters, one document per supplier or agency."""
     service = "remediation"
     collection_name = "business_records"
-    # Every event of a business lands on one document: a wider dedupe window.
-    APPLIED_EVENTS_KEPT = 1000
 
 
-class CaseStore(DocumentStore):
+class CaseStore(Repository):
     service = "remediation"
     collection_name = "cases"   # plural: nx-27017 cannot name a collection "case"
-
-    def ensure_indexes(self):
-        super().ensure_indexes()
-        self.col.create_index("status")
-        self.col.create_index("business_ref")
-        self.col.create_index("supplier_ref")
-        self.col.create_index("work_area")
-        self.records.ensure_indexes()
 
     def __init__(self, db):
         super().__init__(db)
         self.reports = db["public_reports"]
-        self.records = BusinessRecordStore(db)
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        for field in ("status", "business_ref", "supplier_ref", "work_area"):
+            self.col.create_index(field)
 
     def count_open_by_status(self) -> dict[str, int]:
         counts = self.count_by("status")

@@ -1,7 +1,7 @@
 """Validation's store adapter: one document per case holding its rounds."""
-from shared.store import DocumentStore
+from shared.repository import Repository
 
 
-class ValidationStore(DocumentStore):
+class ValidationStore(Repository):
     service = "validation"
     collection_name = "validations"

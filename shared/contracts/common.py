@@ -20,10 +20,19 @@ FORCED_LABOUR_INDICATORS = (
 CHANNELS = ("hotline", "line", "facebook_messenger", "whatsapp", "sms", "worker_app",
             "in_person", "ngo_referral")
 SEVERITIES = ("critical", "high", "normal")
-CASE_STATES = ("received", "triaged", "referred", "acknowledged", "plan_submitted",
-               "remediating", "remediation_reported", "validating", "closed", "withdrawn")
-ACTOR_ROLES = ("case_worker", "safeguarding_lead", "supplier", "agency", "partner", "system")
+# A case's life (DOMAIN.md): the open states in order, then the two final ones.
+OPEN_CASE_STATES = ("received", "triaged", "referred", "acknowledged", "plan_submitted",
+                    "remediating", "remediation_reported", "validating")
+FINAL_CASE_STATES = ("closed", "withdrawn")
+CASE_STATES = OPEN_CASE_STATES + FINAL_CASE_STATES
+# The three deadlines of a case, in the order of the DEADLINES_* day triples.
+DEADLINE_NAMES = ("acknowledge", "plan", "remediation")
+STAFF_ROLES = ("case_worker", "safeguarding_lead")
 BUSINESS_TYPES = ("supplier", "agency")
+BUSINESS_ROLES = BUSINESS_TYPES            # a business acts in the role of its type
+PARTNER_ROLES = ("partner",)
+SYSTEM_ROLES = ("system",)
+ACTOR_ROLES = STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + SYSTEM_ROLES
 VALIDATION_ANSWERS = ("confirmed", "not_resolved")
 
 # Public references: letters and digits only, so they are safe in URLs and filters.

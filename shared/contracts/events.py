@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from marshmallow import fields, validate
 
 from shared.contracts.common import (
-    BUSINESS_TYPES, CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, SEVERITIES,
+    BUSINESS_TYPES, CASE_STATES, CHANNELS, DEADLINE_NAMES, FORCED_LABOUR_INDICATORS, SEVERITIES,
     VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
 )
 
@@ -69,7 +69,7 @@ class ValidationAnswerSubmitted(StrictSchema):
 
 
 class DeadlineMet(StrictSchema):
-    name = OneOf(("acknowledge", "plan", "remediation"), required=True)
+    name = OneOf(DEADLINE_NAMES, required=True)
     days = fields.Float(required=True, validate=validate.Range(min=0))
     met = fields.Boolean(required=True)
 

@@ -65,9 +65,9 @@ class ReportRemediation(CaseCommand):
 
 
 class Withdraw(CaseCommand):
-    # Only the worker may withdraw; staff record the request, the flag says so.
-    requested_by_worker = fields.Boolean(required=True, validate=validate.Equal(
-        True, error="a case is withdrawn only at the worker's request"))
+    # Only the worker may withdraw (the case domain enforces it); staff record the
+    # request, the flag says so.
+    requested_by_worker = fields.Boolean(required=True)
     reason = Text(2000, required=True)
 
 

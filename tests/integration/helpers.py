@@ -4,7 +4,8 @@ import uuid
 import requests
 
 from scripts import demo
-from shared.messaging import EventRelay
+from shared.config import settings
+from shared.outbox import EventPublisher
 
 CASE_WORKER = demo.CASE_WORKER   # the tests act as the demo's case worker
 
@@ -28,8 +29,6 @@ def post_grievance(stack, body: dict, **kw) -> requests.Response:
     return requests.post(f"{stack.intake_url}/grievances", json=body, timeout=10, **kw)
 
 
-def publisher() -> EventRelay:
+def publisher() -> EventPublisher:
     """The services' own outbox publisher (confirms, persistent, mandatory)."""
-    relay = EventRelay()
-    relay.setup()
-    return relay
+    return EventPublisher(settings().amqp_uri)

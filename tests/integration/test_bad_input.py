@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
-from shared.store import database
+from shared.repository import database
 from tests.integration.conftest import eventually
 from tests.integration.helpers import CASE_WORKER, post_grievance, report, unique
 

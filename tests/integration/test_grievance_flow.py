@@ -11,7 +11,7 @@ import pytest
 
 from scripts.demo import CASE_WORKER, walk_through
 from services.notifications.domain import verify
-from shared.store import database
+from shared.repository import database
 from tests.integration.conftest import eventually
 from tests.integration.helpers import unique
 

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from shared.store import database
+from shared.repository import database
 from tests.integration.conftest import eventually
 from tests.integration.helpers import post_grievance, publisher, report, unique
 from tests.integration.test_reliability import grievance_event

@@ -8,7 +8,7 @@ from kombu import Connection, Exchange
 
 from shared.contracts.events import CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, iso, make_event, utc_now
 from shared.messaging import DEAD_LETTER_QUEUE
-from shared.store import database
+from shared.repository import database
 from services.intake.store import GrievanceStore
 from tests.integration.conftest import eventually
 from tests.integration.helpers import CASE_WORKER, publisher, unique

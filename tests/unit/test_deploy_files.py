@@ -27,7 +27,7 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-APP_SERVICES = ("intake", "remediation", "validation", "notifications")
+APP_SERVICES = ("intake", "remediation", "validation", "notifications", "notifications_alerts")
 INFRA = ("rabbitmq", "mongo")
 KNOWN = {v.name: v for v in VARIABLES}
 REQUIRED = [v.name for v in VARIABLES if v.default is None]
@@ -86,7 +86,7 @@ def healthcheck_command(service: dict) -> str:
 
 def test_compose_has_the_infrastructure_and_every_service(services):
     assert set(INFRA + APP_SERVICES) <= set(services)
-    # The compose file and the runner name the same four services.
+    # The compose file and the runner name the same services.
     assert set(APP_SERVICES) == set(SERVICES)
 
 
@@ -106,7 +106,7 @@ def test_app_service_builds_the_shared_image(services, name):
     assert context.is_dir(), f"{name}: build context {context} missing"
     dockerfile = (context / build.get("dockerfile", "Dockerfile")).resolve()
     assert dockerfile == DOCKERFILE.resolve() and dockerfile.is_file()
-    # One image for all four, told apart by the command only.
+    # One image for all of them, told apart by the command only.
     assert service["image"] == services["intake"]["image"]
 
 

@@ -43,8 +43,11 @@ IN_CONFIGMAP = set(KNOWN) - IN_SECRET
 CONFIG_NAME, SECRET_NAME = "ilm-config", "ilm-secrets"
 PLACEHOLDER = "REPLACE_ME"
 
+# Deployment name -> the process it runs: Kubernetes names allow no "_", so a dash.
+DEPLOYMENTS = {service.replace("_", "-"): service for service in SERVICES}
 HTTP_SERVICES = {"intake"}          # the only service with HTTP entrypoints
-PROD_REPLICAS = {"intake": 3, "remediation": 2, "validation": 2, "notifications": 3}
+PROD_REPLICAS = {"intake": 3, "remediation": 2, "validation": 2, "notifications": 3,
+                 "notifications-alerts": 2}
 PROD_AUTOSCALED = {"intake": (3, 10), "notifications": (3, 10)}
 QUEUE_TYPES = {"base": "quorum", "dev": "classic", "prod": "quorum"}
 GRACE_SECONDS = 30
@@ -167,11 +170,12 @@ def test_every_resource_is_labelled_part_of_ilm(name):
 @pytest.mark.parametrize("name", KUSTOMIZATIONS)
 def test_one_deployment_per_service_running_the_one_image(name):
     deps = deployments(name)
-    assert sorted(deps) == sorted(SERVICES)
+    assert sorted(deps) == sorted(DEPLOYMENTS)
     images = set()
     for dep_name, dep in deps.items():
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", dep_name), f"{dep_name}: not a DNS-1123 label"
         c = container(dep)
-        assert c.get("args") == [dep_name], f"{dep_name}: args must be [{dep_name!r}]"
+        assert c.get("args") == [DEPLOYMENTS[dep_name]], f"{dep_name}: args must be [{DEPLOYMENTS[dep_name]!r}]"
         assert c["args"][0] in SERVICES
         assert "command" not in c, f"{dep_name}: keep the image's ENTRYPOINT (python -m shared.runner)"
         images.add(c["image"])
@@ -359,7 +363,7 @@ def test_every_deployment_has_a_disruption_budget(name):
 
 
 def test_dev_runs_one_replica_of_each_service():
-    assert {n: d["spec"].get("replicas") for n, d in deployments("dev").items()} == dict.fromkeys(SERVICES, 1)
+    assert {n: d["spec"].get("replicas") for n, d in deployments("dev").items()} == dict.fromkeys(DEPLOYMENTS, 1)
     assert not of_kind(render("dev"), "HorizontalPodAutoscaler")
 
 

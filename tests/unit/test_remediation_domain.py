@@ -7,7 +7,7 @@ import pytest
 from services.remediation.domain import STEPS, Case
 from shared.contracts.common import CASE_STATES
 from shared.contracts.events import CASE_STATUS_CHANGED
-from shared.errors import Forbidden, InvalidTransition
+from shared.errors import Forbidden, InvalidInput, InvalidTransition
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 DEADLINES = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
@@ -47,7 +47,7 @@ PERFORM = {
     "start_validation": lambda c: c.start_validation(len(c.validation_rounds) + 1, NOW),
     "close": lambda c: c.apply_validation_outcome(1, "confirmed", NOW, DEADLINES),
     "reopen": lambda c: c.apply_validation_outcome(1, "not_resolved", NOW, DEADLINES),
-    "withdraw": lambda c: c.withdraw(STAFF, NOW, "worker asked"),
+    "withdraw": lambda c: c.withdraw(STAFF, NOW, "worker asked", True),
 }
 ALL_PAIRS = [(step, state) for step in STEPS for state in CASE_STATES]
 
@@ -112,7 +112,7 @@ def test_no_command_by_any_role_reaches_closed():
                      "acknowledge": lambda c: c.acknowledge(actor, NOW, DEADLINES),
                      "accept_plan": lambda c: c.accept_plan(actor, NOW, DEADLINES),
                      "report_remediation": lambda c: c.report_remediation(actor, NOW, "x", ["y"]),
-                     "withdraw": lambda c: c.withdraw(actor, NOW, "r")}[step](case)
+                     "withdraw": lambda c: c.withdraw(actor, NOW, "r", True)}[step](case)
                 except (InvalidTransition, Forbidden):
                     pass
                 assert case.status != "closed"
@@ -185,3 +185,24 @@ def test_round_trip_through_dict():
     case = new_case()
     PERFORM["triage"](case)
     assert Case.from_dict(case.to_dict()).to_dict() == case.to_dict()
+
+
+def test_withdraw_only_at_the_workers_request():
+    case = Case.open("ILM-W1", GRIEVANCE, NOW)
+    with pytest.raises(InvalidInput) as refused:
+        case.withdraw(STAFF, NOW, "staff decided", False)
+    assert set(refused.value.errors) == {"requested_by_worker"}
+    assert case.status == "received" and case.raised[-1][1]["to_status"] == "received"
+    case.withdraw(STAFF, NOW, "the worker asked", True)
+    assert case.status == "withdrawn"
+
+
+def test_every_state_of_the_machine_is_in_the_vocabulary():
+    from shared.contracts.common import DEADLINE_NAMES, OPEN_CASE_STATES
+    from services.remediation.domain import DEADLINE_INDEX, MEETS_DEADLINE, OPEN_STATES, STARTS_DEADLINE
+    states = {s for step in STEPS.values() for s in step.sources} | {step.target for step in STEPS.values()}
+    assert states <= set(CASE_STATES)
+    assert states == set(CASE_STATES)                    # and the vocabulary has no state the machine lacks
+    assert OPEN_STATES == set(OPEN_CASE_STATES)
+    assert set(STARTS_DEADLINE.values()) | set(MEETS_DEADLINE.values()) <= set(DEADLINE_NAMES)
+    assert list(DEADLINE_INDEX) == list(DEADLINE_NAMES)

@@ -42,7 +42,7 @@ def walk(ref: str, business: str, rng: random.Random, events: list) -> Case:
         case.report_remediation(sup, later(), "again", ["y"])
         case.apply_validation_outcome(2, "confirmed", later(), DEADLINES)
     if case.status not in ("closed",) and rng.random() < 0.1:
-        case.withdraw(STAFF, later(), "worker asked")
+        case.withdraw(STAFF, later(), "worker asked", True)
     events.extend(data for _, data in case.raised)
     return case
 

@@ -1,27 +1,26 @@
-"""DocumentStore against the real embedded Mongo server (nx-27017): revisions,
-optimistic concurrency, the transactional outbox, idempotency bookkeeping, and the
-load -> decide -> save -> relay use case in ``shared.aggregates``."""
+"""The repository, the outbox fields and exact idempotency against the real embedded
+Mongo server (nx-27017), and the UnitOfWork (load -> decide -> save -> relay) on it.
+The same UnitOfWork runs on in-memory fakes in tests/unit/test_unit_of_work.py."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.validation.domain import CaseValidation
-from shared import aggregates
+from shared.idempotency import ProcessedEvents, key
+from shared.outbox import clear_outbox, pending_outbox
+from shared.unit_of_work import UnitOfWork
 from shared.contracts.events import VALIDATION_ROUND_OPENED, iso, make_event, utc_now
 from shared.errors import ConcurrentUpdate, InvalidTransition, NotFound
-from shared.store import DocumentStore, DuplicateKeyError, database
+from shared.repository import DuplicateKeyError, Repository, database
 
+pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
-class ThingStore(DocumentStore):
+class ThingStore(Repository):
     service = "unittest"
     collection_name = "things"
-
-
-class ShortMemoryStore(ThingStore):
-    APPLIED_EVENTS_KEPT = 3
 
 
 @pytest.fixture(scope="module")
@@ -105,34 +104,53 @@ def test_replace_of_a_missing_document_raises(store):
         store.replace({"_id": "nobody", "_rev": 1})
 
 
-# --- idempotency bookkeeping -----------------------------------------------------------
+# --- idempotency: exact at any age ------------------------------------------------------
 
-def test_applied_events_are_recorded_and_bounded(db):
-    assert DocumentStore.APPLIED_EVENTS_KEPT == 100
-    store = ShortMemoryStore(db)
-    store.col = db["short_" + uuid.uuid4().hex[:8]]
-    store.insert({"_id": "C1"})
-    for i in range(5):
-        store.replace(store.load("C1"), applied_event=f"evt-{i}")
-    doc = store.load("C1")
-    assert doc["applied_events"] == ["evt-2", "evt-3", "evt-4"]
-    assert store.already_applied(doc, "evt-4")
-    assert not store.already_applied(doc, "evt-0")       # forgotten: only the recent ones are kept
-    # a replace without an applied event keeps the list
-    store.replace(doc)
-    assert store.load("C1")["applied_events"] == ["evt-2", "evt-3", "evt-4"]
-
-
-def test_default_bound_is_applied(store):
-    store.insert({"_id": "C2", "applied_events": [f"old-{i}" for i in range(100)]})
-    store.replace(store.load("C2"), applied_event="new")
-    applied = store.load("C2")["applied_events"]
-    assert len(applied) == 100 and applied[-1] == "new" and "old-0" not in applied
+def test_an_event_applied_long_ago_is_still_recognised(store):
+    """Hundreds of later events on the same document do not push an old one out of
+    memory (the old design kept a window of 100 ids in the document)."""
+    processed = ProcessedEvents(store.db)
+    case_ref = new_id()
+    store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict()})
+    uow = unit(store, processed, consumer="test.exact")
+    first = {"event_id": "evt-first"}
+    assert uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event=first).applied
+    for i in range(150):
+        uow.change(case_ref, lambda v: None, event={"event_id": f"evt-{i}"})
+    doc = store.load(case_ref)
+    assert len(doc["applied_events"]) == 1                   # the document never grows a window
+    again = uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event=first)
+    assert not again.applied
+    assert len(store.load(case_ref)["unsolicited"]) == 1
+    # another consumer applying the same event is a different application
+    other = unit(store, processed, consumer="test.other")
+    assert other.change(case_ref, lambda v: None, event=first).applied
 
 
-def test_already_applied_on_a_fresh_document():
-    assert DocumentStore.already_applied({"_id": "x"}, "evt-1") is False
-    assert DocumentStore.already_applied({"applied_events": ["evt-1"]}, "evt-1") is True
+def test_a_crash_between_the_write_and_the_flush_is_still_exact(store):
+    """The id lives in the document until a later write flushes it to
+    processed_events: a redelivery in between finds it there."""
+    processed = ProcessedEvents(store.db)
+    case_ref = new_id()
+    store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict()})
+    uow = unit(store, processed, consumer="test.crash")
+    uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event={"event_id": "e1"})
+    assert not processed.seen(key("test.crash", "e1"))       # not flushed yet
+    assert not uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW),
+                          event={"event_id": "e1"}).applied
+    uow.change(case_ref, lambda v: None, event={"event_id": "e2"})
+    assert processed.seen(key("test.crash", "e1"))           # flushed by the next write
+    assert len(store.load(case_ref)["unsolicited"]) == 1
+
+
+def test_bare_ids_of_earlier_versions_count_as_this_consumers(store):
+    processed = ProcessedEvents(store.db)
+    case_ref = new_id()
+    store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict(), "applied_events": ["old-1", "old-2"]})
+    uow = unit(store, processed, consumer="test.legacy")
+    assert not uow.change(case_ref, lambda v: v.open_new_round(NOW), event={"event_id": "old-2"}).applied
+    assert uow.change(case_ref, lambda v: None, event={"event_id": "new"}).applied
+    assert processed.seen(key("test.legacy", "old-1")) and processed.seen(key("test.legacy", "old-2"))
 
 
 # --- outbox ----------------------------------------------------------------------------
@@ -142,33 +160,33 @@ def test_pending_outbox_only_returns_events_older_than_the_grace(store):
     store.insert({"_id": "D-old"}, [event(age_seconds=30)])
     store.insert({"_id": "D-mixed"}, [event(age_seconds=0), event(age_seconds=30)])
     store.insert({"_id": "D-empty"})
-    ids = {d["_id"] for d in store.pending_outbox(older_than_seconds=10)}
+    ids = {d["_id"] for d in pending_outbox(store, older_than_seconds=10)}
     assert ids == {"D-old", "D-mixed"}
-    docs = store.pending_outbox(older_than_seconds=10)
+    docs = pending_outbox(store, older_than_seconds=10)
     assert all("outbox" in d for d in docs)
-    assert {d["_id"] for d in store.pending_outbox(older_than_seconds=60)} == set()
-    assert len(store.pending_outbox(older_than_seconds=10, limit=1)) <= 1
+    assert {d["_id"] for d in pending_outbox(store, older_than_seconds=60)} == set()
+    assert len(pending_outbox(store, older_than_seconds=10, limit=1)) <= 1
 
 
 def test_clear_outbox_removes_only_the_given_events(store):
     a, b, c = event(), event(), event()
     store.insert({"_id": "E1"}, [a, b, c])
-    store.clear_outbox("E1", {a["event_id"], c["event_id"]})
+    clear_outbox(store, "E1", {a["event_id"], c["event_id"]})
     doc = store.load("E1")
     assert [e["event_id"] for e in doc["outbox"]] == [b["event_id"]]
     assert doc["outbox_pending"] is True and doc["_rev"] == 2
-    store.clear_outbox("E1", {b["event_id"]})
+    clear_outbox(store, "E1", {b["event_id"]})
     doc = store.load("E1")
     assert doc["outbox"] == [] and doc["outbox_pending"] is False
-    assert store.pending_outbox(older_than_seconds=0) == []
+    assert pending_outbox(store, older_than_seconds=0) == []
 
 
 def test_clear_outbox_of_unknown_ids_or_documents_changes_nothing(store):
     a = event()
     store.insert({"_id": "E2"}, [a])
-    store.clear_outbox("E2", {"not-there"})
+    clear_outbox(store, "E2", {"not-there"})
     assert store.load("E2")["_rev"] == 1
-    store.clear_outbox("no-such-doc", {a["event_id"]})     # no error
+    clear_outbox(store, "no-such-doc", {a["event_id"]})     # no error
 
 
 def test_clear_outbox_keeps_events_appended_concurrently(db):
@@ -189,7 +207,7 @@ def test_clear_outbox_keeps_events_appended_concurrently(db):
     store = RacingStore(db)
     store.col = db["race_" + uuid.uuid4().hex[:8]]
     store.insert({"_id": "E3"}, [relayed])
-    store.clear_outbox("E3", {relayed["event_id"]})
+    clear_outbox(store, "E3", {relayed["event_id"]})
     assert store.raced
     doc = ThingStore.load(store, "E3")
     assert [e["event_id"] for e in doc["outbox"]] == [appended["event_id"]]
@@ -209,10 +227,10 @@ def test_clear_outbox_gives_up_after_endless_conflicts(db):
     e = event()
     store.insert({"_id": "E4"}, [e])
     with pytest.raises(ConcurrentUpdate):
-        store.clear_outbox("E4", {e["event_id"]})
+        clear_outbox(store, "E4", {e["event_id"]})
 
 
-# --- aggregates.change / create --------------------------------------------------------
+# --- UnitOfWork.change / create (shared/unit_of_work.py) on the real store --------------------------------------------------------
 
 class FakeRelay:
     """Stands in for the broker: records what would have been published."""
@@ -224,9 +242,14 @@ class FakeRelay:
         self.calls.append((store, doc))
 
 
+def unit(store, processed=None, relay=None, correlation_id="c", consumer="test.consumer") -> UnitOfWork:
+    return UnitOfWork(store, CaseValidation, relay or FakeRelay(), processed or ProcessedEvents(store.db),
+                      correlation_id=lambda: correlation_id, consumer=lambda: consumer)
+
+
 def create_validation(store, relay) -> str:
     case_ref = new_id()
-    assert aggregates.create(store, relay, "corr-0", case_ref, CaseValidation(case_ref)) is True
+    assert unit(store, relay=relay, correlation_id="corr-0").create(case_ref, CaseValidation(case_ref)) is True
     return case_ref
 
 
@@ -235,7 +258,7 @@ def test_create_inserts_relays_and_is_idempotent(store):
     case_ref = new_id()
     agg = CaseValidation(case_ref)
     agg.open_new_round(NOW)
-    assert aggregates.create(store, relay, "corr-1", case_ref, agg) is True
+    assert unit(store, relay=relay, correlation_id="corr-1").create(case_ref, agg) is True
     assert agg.raised == []                                       # drained into the document
     doc = store.load(case_ref)
     assert doc["_rev"] == 1 and len(doc["outbox"]) == 1
@@ -244,7 +267,7 @@ def test_create_inserts_relays_and_is_idempotent(store):
     assert len(relay.calls) == 1 and relay.calls[0][0] is store
     assert relay.calls[0][1]["_id"] == case_ref
     # the same creation again changes nothing and relays nothing
-    assert aggregates.create(store, relay, "corr-2", case_ref, CaseValidation(case_ref)) is False
+    assert unit(store, relay=relay, correlation_id="corr-2").create(case_ref, CaseValidation(case_ref)) is False
     assert store.load(case_ref)["_rev"] == 1 and len(relay.calls) == 1
 
 
@@ -252,9 +275,10 @@ def test_change_saves_the_decision_and_relays_its_events(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
     relay.calls.clear()
-    agg = aggregates.change(store, relay, "corr-1", case_ref, CaseValidation,
-                            lambda v: v.open_new_round(NOW, quorum=2))
+    changed = unit(store, relay=relay, correlation_id="corr-1").change(case_ref, lambda v: v.open_new_round(NOW, quorum=2))
+    agg = changed.aggregate
     assert isinstance(agg, CaseValidation) and agg.open_round["round_no"] == 1
+    assert changed.result["round_no"] == 1                # what the decision returned
     doc = store.load(case_ref)
     assert doc["_rev"] == 2
     assert doc["rounds"][0]["status"] == "open" and doc["rounds"][0]["quorum"] == 2
@@ -267,8 +291,7 @@ def test_change_with_no_events_does_not_relay(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
     relay.calls.clear()
-    aggregates.change(store, relay, "c", case_ref, CaseValidation,
-                      lambda v: v.record_unsolicited("wk_" + "a" * 32, "confirmed", NOW))
+    unit(store, relay=relay, correlation_id="c").change(case_ref, lambda v: v.record_unsolicited("wk_" + "a" * 32, "confirmed", NOW))
     doc = store.load(case_ref)
     assert doc["_rev"] == 2 and len(doc["unsolicited"]) == 1
     assert relay.calls == []
@@ -277,33 +300,33 @@ def test_change_with_no_events_does_not_relay(store):
 def test_change_of_a_missing_document_raises_not_found(store):
     relay = FakeRelay()
     with pytest.raises(NotFound, match="ILM-NOPE"):
-        aggregates.change(store, relay, "c", "ILM-NOPE", CaseValidation, lambda v: None)
+        unit(store, relay=relay).change("ILM-NOPE", lambda v: None)
 
     class Gone(Exception):
         pass
 
     with pytest.raises(Gone):
-        aggregates.change(store, relay, "c", "ILM-NOPE", CaseValidation, lambda v: None, missing=Gone)
+        unit(store, relay=relay).change("ILM-NOPE", lambda v: None, missing=lambda _: Gone())
     assert relay.calls == []
 
 
 def test_a_refused_decision_changes_nothing(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
-    aggregates.change(store, relay, "c", case_ref, CaseValidation, lambda v: v.open_new_round(NOW))
+    unit(store, relay=relay, correlation_id="c").change(case_ref, lambda v: v.open_new_round(NOW))
     before = store.load(case_ref)
     relay.calls.clear()
 
     def decide(v):
         v.open_new_round(NOW)          # raises: round 1 is still open
     with pytest.raises(InvalidTransition):
-        aggregates.change(store, relay, "c", case_ref, CaseValidation, decide)
+        unit(store, relay=relay, correlation_id="c").change(case_ref, decide)
 
     def half_done(v):                 # mutates, raises an event, then fails
         v.record_answer("wk_" + "b" * 32, "confirmed", NOW)
         raise RuntimeError("boom")
     with pytest.raises(RuntimeError):
-        aggregates.change(store, relay, "c", case_ref, CaseValidation, half_done)
+        unit(store, relay=relay, correlation_id="c").change(case_ref, half_done)
 
     assert store.load(case_ref) == before
     assert relay.calls == []
@@ -319,18 +342,18 @@ def test_applied_event_makes_a_second_call_a_no_op(store):
         calls.append(1)
         v.open_new_round(NOW)
 
-    first = aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-1")
-    assert first is not None
+    first = unit(store, relay=relay, correlation_id="c").change(case_ref, decide, event={"event_id": "evt-1"})
+    assert first.applied and first.aggregate.open_round["round_no"] == 1
     after_first = store.load(case_ref)
-    assert after_first["applied_events"] == ["evt-1"] and after_first["_rev"] == 2
-    second = aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-1")
-    assert second is None
+    assert after_first["applied_events"] == ["test.consumer:evt-1"] and after_first["_rev"] == 2
+    second = unit(store, relay=relay, correlation_id="c").change(case_ref, decide, event={"event_id": "evt-1"})
+    assert not second.applied and second.aggregate is None
     assert calls == [1]                                  # decide never ran the second time
     assert store.load(case_ref) == after_first
     assert len(relay.calls) == 1
     # a different event is applied normally (and here refused by the domain)
     with pytest.raises(InvalidTransition):
-        aggregates.change(store, relay, "c", case_ref, CaseValidation, decide, applied_event="evt-2")
+        unit(store, relay=relay, correlation_id="c").change(case_ref, decide, event={"event_id": "evt-2"})
 
 
 def test_change_retries_when_another_writer_wins(db):
@@ -356,7 +379,7 @@ def test_change_retries_when_another_writer_wins(db):
         decisions.append(len(v.unsolicited))
         v.open_new_round(NOW)
 
-    aggregates.change(store, relay, "c", case_ref, CaseValidation, decide)
+    unit(store, relay=relay, correlation_id="c").change(case_ref, decide)
     assert decisions == [0, 1]                           # the second attempt saw the winner's write
     doc = ThingStore.load(store, case_ref)
     assert doc["_rev"] == 3
@@ -368,7 +391,7 @@ def test_change_retries_when_another_writer_wins(db):
 def test_events_in_the_outbox_pass_their_contract(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
-    aggregates.change(store, relay, "c", case_ref, CaseValidation, lambda v: v.open_new_round(NOW))
+    unit(store, relay=relay, correlation_id="c").change(case_ref, lambda v: v.open_new_round(NOW))
     (stored,) = store.load(case_ref)["outbox"]
     rebuilt = make_event(VALIDATION_ROUND_OPENED, case_ref, stored["data"], stored["correlation_id"],
                          event_id=stored["event_id"])

@@ -1,0 +1,52 @@
+"""Intake's use cases: a new grievance, and a worker's later messages on a case
+(validation answers, follow-ups). Identity is sealed by the vault before anything
+is stored; the domain decides severity and whether a message reports retaliation."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from services.intake.domain import Grievance, new_case_ref
+from shared.errors import ReferenceExhausted
+from shared.logging import bind, get_logger
+
+log = get_logger(__name__)
+REFERENCE_TRIES = 5
+
+
+def submit_grievance(grievances, vault, report: dict, now: datetime, new_ref=new_case_ref) -> Grievance:
+    """Store a new grievance under a fresh reference (another on the rare collision).
+    Never answers for a case it did not store: after REFERENCE_TRIES it raises."""
+    worker_key = vault.worker_key(report["contact"])
+    for _ in range(REFERENCE_TRIES):
+        case_ref = new_ref()
+        bind(case_id=case_ref)
+        sealed_contact = vault.seal(json.dumps(report["contact"]), case_ref) if report["contact"] else None
+        grievance = Grievance.receive(report, case_ref, worker_key, vault.seal(report["text"], case_ref),
+                                      sealed_contact, now)
+        if grievances.create(case_ref, grievance):
+            log.info("grievance_received", severity=grievance.severity, retaliation=grievance.retaliation)
+            return grievance
+    log.error("case_reference_exhausted", tries=REFERENCE_TRIES)
+    raise ReferenceExhausted(f"no free case reference after {REFERENCE_TRIES} tries")
+
+
+def submit_validation_answer(grievances, vault, case_ref: str, body: dict, now: datetime) -> bool:
+    """Returns whether the answer reports retaliation (an alert is then raised)."""
+    sealed = vault.seal(body["text"], case_ref) if body["text"] else None
+    return _add_message(grievances, case_ref, "validation_answer", lambda g: g.submit_validation_answer(
+        body["answer"], sealed, body["retaliation"], body["text"], now))
+
+
+def submit_follow_up(grievances, vault, case_ref: str, body: dict, now: datetime) -> bool:
+    """Anything the worker adds later; a reprisal reported here raises an alert."""
+    sealed = vault.seal(body["text"], case_ref)
+    return _add_message(grievances, case_ref, "follow_up", lambda g: g.add_follow_up(
+        sealed, body["retaliation"], body["text"], now))
+
+
+def _add_message(grievances, case_ref: str, kind: str, add) -> bool:
+    bind(case_id=case_ref)
+    retaliation = grievances.change(case_ref, add).result
+    log.info("case_message_received", kind=kind, retaliation=retaliation)
+    return retaliation

@@ -1,0 +1,127 @@
+"""Remediation's use cases, one function each: load the case, let the domain decide,
+save it with its events (``cases`` is a UnitOfWork, shared/unit_of_work.py).
+Callers pass the clock (``now``) and the deadline policy; nothing here reads a
+setting or the time itself, so the unit tests run on in-memory fakes."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.remediation import reports
+from services.remediation.domain import Case, DeadlinePolicy
+from services.remediation.reports import BusinessRecord
+from shared.contracts.events import iso
+from shared.errors import NotFound
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+# --- events ----------------------------------------------------------------------
+
+def open_case(cases, event: dict, now: datetime) -> bool:
+    opened = cases.create(event["case_ref"], Case.open(event["case_ref"], event["data"], now))
+    log.info("case_opened" if opened else "case_already_open")
+    return opened
+
+
+def start_validation(cases, event: dict, now: datetime):
+    return _apply(cases, event, lambda case: case.start_validation(event["data"]["round_no"], now))
+
+
+def apply_validation_outcome(cases, event: dict, now: datetime, policy: DeadlinePolicy):
+    data = event["data"]
+    return _apply(cases, event, lambda case: case.apply_validation_outcome(
+        data["round_no"], data["outcome"], now, policy))
+
+
+def project_business_record(records, event: dict):
+    """Feed the scorecard counters of the business the case is referred to."""
+    ref = event["data"]["business_ref"]
+    if ref is None:
+        return None
+    return records.change_or_create(ref, lambda r: r.apply(event["data"]), lambda: BusinessRecord(ref),
+                                    event=event).aggregate
+
+
+# --- commands ----------------------------------------------------------------------
+
+def get_case(cases, p: dict) -> dict:
+    return cases.load(p["case_ref"], missing=lambda _: _not_found(p["case_ref"])).view_for(p["actor"])
+
+
+def triage(cases, p, now):
+    return _command(cases, p, lambda c: c.triage(p["actor"], now, p["severity"], p["note"]))
+
+
+def refer(cases, p, now, policy):
+    return _command(cases, p, lambda c: c.refer(p["actor"], now, p["business_ref"], p["business_type"], policy))
+
+
+def acknowledge(cases, p, now, policy):
+    return _command(cases, p, lambda c: c.acknowledge(p["actor"], now, policy, p["note"]))
+
+
+def submit_plan(cases, p, now):
+    actions = [_plain(a) for a in p["actions"]]
+    return _command(cases, p, lambda c: c.submit_plan(p["actor"], now, actions))
+
+
+def accept_plan(cases, p, now, policy):
+    return _command(cases, p, lambda c: c.accept_plan(p["actor"], now, policy, p["note"]))
+
+
+def report_remediation(cases, p, now):
+    return _command(cases, p, lambda c: c.report_remediation(p["actor"], now, p["summary"], p["evidence"]))
+
+
+def withdraw(cases, p, now):
+    return _command(cases, p, lambda c: c.withdraw(p["actor"], now, p["reason"], p["requested_by_worker"]))
+
+
+def record_other_channel(cases, p, now):
+    return _command(cases, p, lambda c: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
+
+
+# --- engaged businesses and public reporting -----------------------------------------
+
+def supplier_scorecard(records, p) -> dict:
+    reports.check_scorecard_access(p["actor"], p["business_ref"])
+    return (records.get(p["business_ref"]) or BusinessRecord(p["business_ref"])).scorecard()
+
+
+def public_report(store, now: datetime) -> dict:
+    """Anonymised, small counts suppressed: anyone may read it. Served from the last
+    snapshot (recomputed every PUBLIC_REPORT_INTERVAL), never a full scan."""
+    return store.latest_report() or refresh_public_report(store, now)
+
+
+def refresh_public_report(store, now: datetime, actor: dict | None = None) -> dict:
+    if actor is not None:
+        reports.check_report_refresh(actor)
+    report = reports.public_report(store.counts_by_area(), iso(now))
+    store.save_report(report)
+    return report
+
+
+# --- internals ---------------------------------------------------------------------
+
+def _command(cases, p, decide) -> dict:
+    case = cases.change(p["case_ref"], decide, missing=lambda _: _not_found(p["case_ref"])).aggregate
+    log.info("case_command", status=case.status)
+    return case.view_for(p["actor"])
+
+
+def _apply(cases, event, decide):
+    case = cases.change(event["case_ref"], decide, event=event).aggregate
+    log.info("case_event_applied" if case else "case_event_duplicate", status=case.status if case else None)
+    return case
+
+
+def _not_found(case_ref: str) -> NotFound:
+    return NotFound(f"case {case_ref} not found")
+
+
+def _plain(action: dict) -> dict:
+    """Dates and decimals as strings, so the plan stores and travels as JSON."""
+    return {k: (str(v) if v is not None and not isinstance(v, (int, str)) else v)
+            for k, v in action.items()}

@@ -1,0 +1,32 @@
+"""What every nameko service class of the system starts from, and its timer.
+
+``ServiceBase`` gives the request context (correlation id bound to the log lines,
+latency recorded) and the container's settings. Services add ``Aggregates``
+dependencies for their data (shared/unit_of_work.py); the outbox relay and its sweep
+come with them.
+"""
+from nameko.timer import Timer
+
+from shared.config import Config, settings_of
+from shared.context import RequestContext
+
+
+class ServiceBase:
+    ctx = RequestContext()
+    config = Config()
+
+
+class ConfiguredTimer(Timer):
+    """A timer whose interval is a setting, read when the container sets up (not when
+    the class is defined): ``@every("public_report_interval")``."""
+
+    def __init__(self, setting: str, **kwargs):
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self):
+        self.interval = float(getattr(settings_of(self.container), self.setting))
+        super().setup()
+
+
+every = ConfiguredTimer.decorator

@@ -1,0 +1,175 @@
+"""Webhook delivery below process level: claim, send, record, retry, and the alert
+lane's send-before-store, on in-memory fakes of the store and the HTTP client."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from services.notifications import handlers
+from services.notifications.domain import Delivery
+from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, make_event
+from shared.errors import InvalidInput
+from tests.fakes import FakeRepository, unit_of_work
+
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+
+def at(moment):
+    return lambda: moment
+
+
+class FakeNotificationStore(FakeRepository):
+    def __init__(self):
+        super().__init__()
+        self.subs: dict[str, dict] = {}
+
+    def add_subscription(self, sub):
+        self.subs[sub["subscription_id"]] = dict(sub)
+
+    def subscriptions_for(self, webhook_type):
+        return [s for s in self.subs.values() if webhook_type in s["event_types"] and s["active"]]
+
+    def subscription(self, subscription_id):
+        return self.subs.get(subscription_id)
+
+    def due_deliveries(self, now_iso, urgent_only=False, limit=100):
+        return [d for d in self.docs.values() if (not urgent_only or d["urgent"]) and (
+            (d["status"] == "pending" and d["next_attempt_at"] <= now_iso)
+            or (d["status"] == "sending" and d["lease_until"] <= now_iso))]
+
+    def deliveries_for(self, subscription_id, limit=200):
+        return [d for d in self.docs.values() if d["subscription_id"] == subscription_id]
+
+
+class FakeSender:
+    lease_seconds, max_attempts, retry_base = 15, 3, 2
+
+    def __init__(self, store, answers=()):
+        self.store, self.answers, self.posts = store, list(answers), []
+
+    def seal_secret(self, secret, sub_id):
+        return "sealed:" + secret
+
+    def secret_of(self, sub):
+        return sub.sealed_secret.removeprefix("sealed:")
+
+    def subscriptions(self, store, event_type):
+        return store.subscriptions_for(event_type)
+
+    def forget_subscriptions(self):
+        pass
+
+    def post(self, url, delivery_id, secret, body):
+        # What the store held while the request was in flight.
+        self.posts.append({"url": url, "id": delivery_id, "stored": self.store.load(delivery_id)})
+        ok = self.answers.pop(0) if self.answers else True
+        return ok, "http_200" if ok else "http_503", 3.0
+
+
+@pytest.fixture
+def world():
+    store = FakeNotificationStore()
+    deliveries = unit_of_work(Delivery, repo=store)
+    sender = FakeSender(store)
+    hook = handlers.register_webhook(deliveries, sender, {
+        "partner_id": "BRAND-1", "url": "http://brand.example/hook", "audience": "partner",
+        "event_types": ["case.status_changed", "retaliation.reported"], "supplier_refs": ["SUP-1"]}, NOW)
+    return store, deliveries, sender, hook
+
+
+def changed(supplier="SUP-1"):
+    return make_event(CASE_STATUS_CHANGED, "ILM-1", {
+        "from_status": "received", "to_status": "triaged", "case_version": 2, "severity": "normal",
+        "work_area": "working_conditions", "supplier_ref": supplier, "site_ref": None, "business_ref": None,
+        "business_type": None, "actor": {"id": "cw", "role": "case_worker"}, "changed_at": "2026-11-01T09:00:00.000Z"},
+        "c")
+
+
+def alert():
+    return make_event(RETALIATION_REPORTED, "ILM-1", {
+        "alert_id": "a" * 32, "raised_from": "grievance", "work_area": None, "supplier_ref": "SUP-1",
+        "site_ref": None, "reported_at": "2026-11-01T09:00:00.000Z"}, "c")
+
+
+def test_registration_shows_the_secret_once_and_stores_it_sealed(world):
+    store, _, _, hook = world
+    assert hook["secret"].startswith("whsec_")
+    assert "secret" not in store.subs[hook["subscription_id"]]
+    with pytest.raises(InvalidInput):
+        handlers.register_webhook(world[1], world[2], {"partner_id": "B", "url": "http://x", "audience": "partner",
+                                                       "event_types": ["case.status_changed"], "supplier_refs": []}, NOW)
+
+
+def test_an_ordinary_delivery_is_claimed_and_stored_before_it_is_sent(world):
+    store, deliveries, sender, _ = world
+    (delivery_id,) = handlers.fan_out(deliveries, sender, changed(), at(NOW))
+    (post,) = sender.posts
+    assert post["stored"]["status"] == "sending" and post["stored"]["lease_until"] > "2026-11-01T09:00:00"
+    assert store.load(delivery_id)["status"] == "delivered"
+    assert handlers.fan_out(deliveries, sender, changed("SUP-OTHER"), at(NOW)) == []   # not its supply chain
+
+
+def test_the_same_event_fanned_out_twice_is_sent_once(world):
+    store, deliveries, sender, _ = world
+    event = changed()
+    handlers.fan_out(deliveries, sender, event, at(NOW))
+    assert handlers.fan_out(deliveries, sender, event, at(NOW)) == []
+    assert len(sender.posts) == 1 and len(store.docs) == 1
+
+
+def test_an_alert_is_sent_before_it_is_stored_and_a_resend_keeps_its_id(world):
+    store, deliveries, sender, _ = world
+    event = alert()
+    (first,) = handlers.fan_out(deliveries, sender, event, at(NOW), urgent=True)
+    assert sender.posts[0]["stored"] is None                  # nothing waited for the database
+    assert store.load(first)["status"] == "delivered" and store.load(first)["urgent"] is True
+    (again,) = handlers.fan_out(deliveries, sender, event, at(NOW), urgent=True)   # redelivered alert
+    assert again == first and sender.posts[1]["id"] == first and len(store.docs) == 1
+
+
+def test_a_failed_delivery_is_retried_when_due_and_fails_for_good_after_the_last_try(world):
+    store, deliveries, sender, _ = world
+    sender.answers = [False, False, False]
+    (delivery_id,) = handlers.fan_out(deliveries, sender, changed(), at(NOW))
+    doc = store.load(delivery_id)
+    assert doc["status"] == "pending" and doc["next_attempt_at"] == "2026-11-01T09:00:02.000Z"
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=1))) == 0     # not yet due
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=3))) == 1
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(hours=1))) == 1
+    assert store.load(delivery_id)["status"] == "failed" and len(sender.posts) == 3
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(days=1))) == 0
+
+
+def test_a_lapsed_lease_is_taken_over_and_a_held_one_is_not(world):
+    store, deliveries, sender, _ = world
+    sender.answers = [False]
+    (delivery_id,) = handlers.fan_out(deliveries, sender, changed(), at(NOW))
+    doc = store.load(delivery_id)
+    claimed = Delivery.from_dict(doc)
+    claimed.claim(NOW, 15)                                    # another sender holds it now
+    store.replace({**doc, **claimed.to_dict()})
+    assert handlers.attempt(deliveries, sender, delivery_id, at(NOW + timedelta(seconds=5))) is None
+    assert handlers.attempt(deliveries, sender, delivery_id, at(NOW + timedelta(seconds=20))) == "delivered"
+
+
+def test_only_one_of_two_racing_senders_wins_the_lease(world):
+    store, deliveries, sender, _ = world
+    sender.answers = [False]
+    (delivery_id,) = handlers.fan_out(deliveries, sender, changed(), at(NOW))
+    later = NOW + timedelta(seconds=3)
+    stale = store.load(delivery_id)
+    original_load = store.load
+    store.load = lambda _id: stale if _id == delivery_id else original_load(_id)   # both read the same revision
+    assert handlers.attempt(deliveries, sender, delivery_id, at(later)) == "delivered"
+    assert handlers.attempt(deliveries, sender, delivery_id, at(later)) is None        # lost the revision race
+    assert len(sender.posts) == 2
+
+
+def test_alerts_are_retried_before_case_updates(world):
+    store, deliveries, sender, _ = world
+    sender.answers = [False, False]
+    handlers.fan_out(deliveries, sender, changed(), at(NOW))
+    handlers.fan_out(deliveries, sender, alert(), at(NOW), urgent=True)
+    sender.posts.clear()
+    handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=5)))
+    assert [store.load(p["id"])["webhook_type"] for p in sender.posts] == ["retaliation.reported", "case.status_changed"]
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=5)), urgent_only=True) == 0
