@@ -116,7 +116,7 @@ class BenchSystem:
         started = time.monotonic()
         self.stack.start()
         self.started_at = time.monotonic()
-        say(f"four services started in {self.started_at - started:.1f}s; intake on {self.stack.intake_url}")
+        say(f"services started in {self.started_at - started:.1f}s; intake on {self.stack.intake_url}")
         self.receiver = WebhookReceiver()
 
     def _stop_stack(self, timeout: float = 20) -> None:

@@ -8,61 +8,13 @@ from services.notifications import handlers
 from services.notifications.domain import Delivery
 from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, make_event
 from shared.errors import InvalidInput
-from tests.fakes import FakeRepository, unit_of_work
+from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 
 def at(moment):
     return lambda: moment
-
-
-class FakeNotificationStore(FakeRepository):
-    def __init__(self):
-        super().__init__()
-        self.subs: dict[str, dict] = {}
-
-    def add_subscription(self, sub):
-        self.subs[sub["subscription_id"]] = dict(sub)
-
-    def subscriptions_for(self, webhook_type):
-        return [s for s in self.subs.values() if webhook_type in s["event_types"] and s["active"]]
-
-    def subscription(self, subscription_id):
-        return self.subs.get(subscription_id)
-
-    def due_deliveries(self, now_iso, urgent_only=False, limit=100):
-        return [d for d in self.docs.values() if (not urgent_only or d["urgent"]) and (
-            (d["status"] == "pending" and d["next_attempt_at"] <= now_iso)
-            or (d["status"] == "sending" and d["lease_until"] <= now_iso))]
-
-    def deliveries_for(self, subscription_id, limit=200):
-        return [d for d in self.docs.values() if d["subscription_id"] == subscription_id]
-
-
-class FakeSender:
-    lease_seconds, max_attempts, retry_base = 15, 3, 2
-
-    def __init__(self, store, answers=()):
-        self.store, self.answers, self.posts = store, list(answers), []
-
-    def seal_secret(self, secret, sub_id):
-        return "sealed:" + secret
-
-    def secret_of(self, sub):
-        return sub.sealed_secret.removeprefix("sealed:")
-
-    def subscriptions(self, store, event_type):
-        return store.subscriptions_for(event_type)
-
-    def forget_subscriptions(self):
-        pass
-
-    def post(self, url, delivery_id, secret, body):
-        # What the store held while the request was in flight.
-        self.posts.append({"url": url, "id": delivery_id, "stored": self.store.load(delivery_id)})
-        ok = self.answers.pop(0) if self.answers else True
-        return ok, "http_200" if ok else "http_503", 3.0
 
 
 @pytest.fixture

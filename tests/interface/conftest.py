@@ -1,0 +1,27 @@
+"""Interface tier: one service class in this process, through nameko's own testing
+tools (``worker_factory``, ``container_factory`` + ``replace_dependencies`` +
+``entrypoint_hook``), its data on the in-memory fakes of tests/fakes.py. Containers
+that consume from RabbitMQ do so in a vhost of their own, so they never take
+messages meant for the integration tier's processes."""
+import pytest
+
+from scripts.stack import create_vhost, delete_vhost, free_port
+from shared.config import settings
+from tests.conftest import RUN_ID, _BROKER
+
+
+@pytest.fixture(scope="session")
+def interface_amqp_uri(rabbitmq):
+    vhost = f"ilm-test-{RUN_ID}-interface"
+    uri = create_vhost(_BROKER, vhost)
+    yield uri
+    delete_vhost(vhost)
+
+
+@pytest.fixture
+def make_config(interface_amqp_uri):
+    """A container config; keyword arguments change settings (no os.environ)."""
+    def make(**changes):
+        cfg = settings().replace(amqp_uri=interface_amqp_uri, http_address=f"127.0.0.1:{free_port()}", **changes)
+        return cfg.nameko_config()
+    return make

@@ -1,0 +1,66 @@
+"""Intake's HTTP door in-process: real HTTP requests to a real nameko container
+whose grievance store is an in-memory fake (the vault is real: keys from the env)."""
+import pytest
+import requests
+
+from services.intake.domain import Grievance
+from services.intake.service import IntakeService
+from shared.repository import DuplicateKeyError
+from tests.fakes import FakeRepository, unit_of_work
+from nameko.testing.services import replace_dependencies
+
+REPORT = {"channel": "line", "language": "my", "work_area": "working_conditions",
+          "text": "No overtime pay for three months.", "contact": {"phone": "+66 81 555 0199"},
+          "supplier_ref": "SUP-1"}
+
+
+@pytest.fixture
+def intake(container_factory, make_config):
+    def start(repo=None):
+        config = make_config()
+        container = container_factory(IntakeService, config)
+        grievances = unit_of_work(Grievance, repo=repo)
+        replace_dependencies(container, grievances=grievances)
+        container.start()
+        return f"http://{config['WEB_SERVER_ADDRESS']}", grievances
+    return start
+
+
+def test_a_report_is_stored_and_answered_with_its_reference(intake):
+    url, grievances = intake()
+    response = requests.post(f"{url}/grievances", json=REPORT, timeout=5)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "received" and body["retaliation_alert"] is False
+    assert set(grievances.repo.docs) == {body["case_ref"]}
+    assert grievances.relay.types() == ["grievance.received"]
+
+
+def test_bad_input_names_the_field_and_stores_nothing(intake):
+    url, grievances = intake()
+    response = requests.post(f"{url}/grievances", json={**REPORT, "work_area": "gardening"}, timeout=5)
+    assert response.status_code == 400 and set(response.json()["fields"]) == {"work_area"}
+    assert grievances.repo.docs == {}
+
+
+def test_a_follow_up_reporting_reprisal_raises_an_alert(intake):
+    url, grievances = intake()
+    ref = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()["case_ref"]
+    response = requests.post(f"{url}/grievances/{ref}/follow-ups", timeout=5,
+                             json={"text": "The agent said we will be blacklisted."})
+    assert response.status_code == 202 and response.json()["retaliation_alert"] is True
+    assert grievances.relay.types() == ["grievance.received", "retaliation.reported"]
+    missing = requests.post(f"{url}/grievances/ILM-NOPE0000/follow-ups", json={"text": "hi"}, timeout=5)
+    assert missing.status_code == 404
+
+
+class EveryReferenceTaken(FakeRepository):
+    def insert(self, doc, events=()):
+        raise DuplicateKeyError("taken")
+
+
+def test_no_free_reference_is_a_500_never_a_201(intake):
+    url, grievances = intake(EveryReferenceTaken())
+    response = requests.post(f"{url}/grievances", json=REPORT, timeout=5)
+    assert response.status_code == 500 and "case_ref" not in response.text
+    assert grievances.relay.published == []

@@ -1,0 +1,77 @@
+"""Remediation's service class in-process: its entrypoints wired to its handlers,
+settings taken from the container config, timers at the configured interval."""
+import eventlet
+import pytest
+from nameko.testing.services import entrypoint_hook, replace_dependencies, worker_factory
+
+from services.remediation.domain import Case
+from services.remediation.reports import BusinessRecord
+from services.remediation.service import RemediationService
+from shared.config import settings
+from shared.contracts.events import GRIEVANCE_RECEIVED, make_event
+from shared.errors import InvalidInput
+from tests.fakes import FakeRepository, unit_of_work
+
+STAFF = {"id": "cw-1", "role": "case_worker"}
+GRIEVANCE = {
+    "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th", "work_area": "working_conditions",
+    "forced_labour_indicators": [], "severity": "normal", "retaliation": False, "supplier_ref": "SUP-1",
+    "site_ref": None, "agency_ref": None, "received_at": "2026-11-01T09:00:00.000Z",
+}
+
+
+def service_with(**config_changes):
+    return worker_factory(RemediationService, cases=unit_of_work(Case), records=unit_of_work(BusinessRecord),
+                          config=settings().replace(**config_changes))
+
+
+def test_refer_uses_the_deadline_policy_of_the_container():
+    service = service_with(deadlines={"critical": (1, 1, 1), "high": (1, 1, 1), "normal": (3, 9, 30)})
+    service.on_grievance_received(make_event(GRIEVANCE_RECEIVED, "ILM-1", GRIEVANCE, "c"))
+    service.triage({"case_ref": "ILM-1", "actor": STAFF})
+    case = service.refer({"case_ref": "ILM-1", "actor": STAFF, "business_ref": "SUP-1", "business_type": "supplier"})
+    started, due = case["deadlines"]["acknowledge"]["started"], case["deadlines"]["acknowledge"]["due"]
+    from services.remediation.domain import days_between
+    assert round(days_between(started, due)) == 3
+
+
+def test_a_payload_is_checked_before_any_handler_runs():
+    service = service_with()
+    with pytest.raises(InvalidInput) as bad:
+        service.refer({"case_ref": "ILM-1", "actor": STAFF, "business_type": "landlord"})
+    assert set(bad.value.errors) == {"business_ref", "business_type"}
+    assert service.cases.repo.writes == 0
+
+
+class ReportStore(FakeRepository):
+    def __init__(self):
+        super().__init__()
+        self.saved = eventlet.event.Event()
+
+    def counts_by_area(self):
+        return {"working_conditions": {"received": 12}}
+
+    def save_report(self, report):
+        if not self.saved.ready():
+            self.saved.send(report)
+
+    def latest_report(self):
+        return None
+
+    def count_open_by_status(self):
+        return {}
+
+    def count_overdue(self, now_iso):
+        return {}
+
+
+def test_timers_run_at_the_interval_the_container_was_given(container_factory, make_config):
+    container = container_factory(RemediationService, make_config(public_report_interval=0.05))
+    store = ReportStore()
+    replace_dependencies(container, cases=unit_of_work(Case, repo=store), records=unit_of_work(BusinessRecord))
+    container.start()
+    with eventlet.Timeout(5):
+        report = store.saved.wait()            # the default interval is 300 s
+    assert report["by_work_area"]["working_conditions"]["open"] == 12
+    with entrypoint_hook(container, "public_report") as public_report:
+        assert public_report({"actor": STAFF})["by_work_area"]["working_conditions"]["open"] == 12
