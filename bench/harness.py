@@ -102,7 +102,7 @@ class BenchSystem:
             "MONGO_URI": self.mongo.uri,
             "MONGO_DB_PREFIX": f"bench{self.run_id}_",
         })
-        for name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
+        for name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"):
             env[name] = base64.b64encode(os.urandom(32)).decode()
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level

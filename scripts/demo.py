@@ -56,7 +56,7 @@ def walk_through(intake_url: str, rpc, hook_url: str, supplier: str, say=print,
     headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
     response = requests.post(f"{intake_url}/grievances", json=report, timeout=10, headers=headers)
     response.raise_for_status()
-    ref = response.json()["case_ref"]
+    ref, receipt = response.json()["case_ref"], response.json()["receipt"]
     say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}")
     wait_for(lambda: rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER}), 20, "case to open")
 
@@ -80,7 +80,7 @@ def walk_through(intake_url: str, rpc, hook_url: str, supplier: str, say=print,
     until("validating")
     say("validation opened a round with the workers")
     requests.post(f"{intake_url}/grievances/{ref}/validation-answers", timeout=10,
-                  json={"answer": "not_resolved", "text": "Only half was paid."}).raise_for_status()
+                  json={"receipt": receipt, "answer": "not_resolved", "text": "Only half was paid."}).raise_for_status()
     until("remediating")
     say("worker answered 'not resolved': the case is reopened")
     rpc.remediation.report_remediation({**sup, "summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
@@ -90,7 +90,8 @@ def walk_through(intake_url: str, rpc, hook_url: str, supplier: str, say=print,
     rpc.validation.submit_answer({**cmd, "worker_key": worker_key, "answer": "confirmed"})
     until("closed")
     say("worker confirmed the remedy is real: the case is closed")
-    return {"case_ref": ref, "secret": hook["secret"], "report": report, "worker_key": worker_key}
+    return {"case_ref": ref, "secret": hook["secret"], "report": report, "worker_key": worker_key,
+            "receipt": receipt}
 
 
 def print_timeline(case: dict, hooks: list, secret: str) -> None:

@@ -133,7 +133,7 @@ class EmbeddedMongo:
 
 def dev_keys(path: Path) -> dict:
     """Keys for a local run, made once and kept beside the data (never committed)."""
-    names = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY")
+    names = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{n}={base64.b64encode(os.urandom(32)).decode()}\n" for n in names))

@@ -40,6 +40,10 @@ VARIABLES: tuple[Var, ...] = (
     Var("IDENTITY_KEY", None, "base64 32-byte AES-256-GCM key for worker identity at rest (intake).", True),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
+    Var("RECEIPT_PEPPER", None, "base64 32-byte server-side pepper mixed into workers' receipt hashes (intake).", True),
+    Var("RECEIPT_FREE_TRIES", "5", "Wrong receipts allowed per case reference and per source before delays start."),
+    Var("RECEIPT_SOURCE_FREE_TRIES", "20", "Wrong receipts allowed from one source address before delays start."),
+    Var("RECEIPT_LOCK_SECONDS", "2", "First delay after the free tries; it doubles with each further failure (max 1 h)."),
     Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
     Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
@@ -99,6 +103,9 @@ class Settings:
     webhook_max_attempts: int
     webhook_retry_base: float
     webhook_retry_interval: float
+    receipt_free_tries: int
+    receipt_source_free_tries: int
+    receipt_lock_seconds: float
     public_report_interval: float
     metrics_refresh_interval: float
     deadlines: dict
@@ -116,6 +123,10 @@ class Settings:
     @property
     def webhook_secrets_key(self) -> bytes:
         return _key("WEBHOOK_SECRETS_KEY")
+
+    @property
+    def receipt_pepper(self) -> bytes:
+        return _key("RECEIPT_PEPPER")
 
     def replace(self, **changes) -> "Settings":
         """A copy with some values changed (tests vary intervals this way)."""
@@ -161,6 +172,9 @@ def settings() -> Settings:
         webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
         webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
         webhook_retry_interval=_number("WEBHOOK_RETRY_INTERVAL", float),
+        receipt_free_tries=_number("RECEIPT_FREE_TRIES", int),
+        receipt_source_free_tries=_number("RECEIPT_SOURCE_FREE_TRIES", int),
+        receipt_lock_seconds=_number("RECEIPT_LOCK_SECONDS", float),
         public_report_interval=_number("PUBLIC_REPORT_INTERVAL", float),
         metrics_refresh_interval=_number("METRICS_REFRESH_INTERVAL", float),
         deadlines={

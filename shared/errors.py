@@ -54,6 +54,28 @@ class ReferenceExhausted(Exception):
     answer for a case that was not stored."""
 
 
+@deserialize_to_instance
+class Unauthorized(Exception):
+    """The caller did not prove who it is (a wrong or missing receipt or token). The
+    message never says which part was wrong, nor whether a reference exists."""
+
+    http_status = 401
+
+
+@deserialize_to_instance
+class TooManyAttempts(Exception):
+    """Too many failed proofs: try again after ``retry_after`` seconds."""
+
+    http_status = 429
+
+    def __init__(self, retry_after):
+        self.retry_after = int(retry_after)
+        super().__init__(self.retry_after)
+
+    def __str__(self):
+        return f"too many failed attempts: try again in {self.retry_after} s"
+
+
 class ConcurrentUpdate(Exception):
     """The document changed since it was read; the caller reloads and retries."""
 
@@ -63,4 +85,4 @@ class PoisonMessage(Exception):
 
 
 # Errors that are the caller's fault: answered, logged as warnings, never retried.
-EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden)
+EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden, Unauthorized, TooManyAttempts)

@@ -37,7 +37,10 @@ class JsonHttp(HttpRequestHandler):
         body = {"error": type(exc).__name__, "message": str(exc)}
         if isinstance(exc, InvalidInput):
             body["fields"] = exc.errors
-        return json_response(status, body)
+        response = json_response(status, body)
+        if getattr(exc, "retry_after", None) is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 json_http = JsonHttp.decorator

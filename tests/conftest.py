@@ -27,7 +27,7 @@ _VHOST = f"ilm-test-{RUN_ID}"
 os.environ["AMQP_URI"] = with_vhost(_BROKER, _VHOST)
 os.environ["MONGO_URI"] = os.environ.get("ILM_TEST_MONGO_URI") or f"mongodb://127.0.0.1:{_MONGO_PORT}/"
 os.environ["MONGO_DB_PREFIX"] = f"t{RUN_ID}_"
-for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"):
+for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"):
     os.environ[_name] = base64.b64encode(os.urandom(32)).decode()
 os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"

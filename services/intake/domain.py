@@ -82,13 +82,14 @@ class Grievance(Aggregate):
     received_at: str
     sealed_text: str                 # AES-GCM token, bound to case_ref
     sealed_contact: str | None
+    receipt_hash: str | None = None  # the worker's proof (services/intake/receipts.py)
     validation_answers: list = field(default_factory=list)
     follow_ups: list = field(default_factory=list)   # later messages about the same case
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def receive(cls, report: dict, case_ref: str, worker_key: str, sealed_text: str,
-                sealed_contact: str | None, now: datetime) -> "Grievance":
+                sealed_contact: str | None, now: datetime, receipt_hash: str | None = None) -> "Grievance":
         severity, retaliation = classify(report)
         g = cls(case_ref=case_ref, worker_key=worker_key, channel=report["channel"],
                 language=report["language"], work_area=report["work_area"],
@@ -97,7 +98,8 @@ class Grievance(Aggregate):
                 supplier_ref=report.get("supplier_ref"), site_ref=report.get("site_ref"),
                 agency_ref=report.get("agency_ref"),
                 consent_to_share_identity=bool(report.get("consent_to_share_identity")),
-                received_at=iso(now), sealed_text=sealed_text, sealed_contact=sealed_contact)
+                received_at=iso(now), sealed_text=sealed_text, sealed_contact=sealed_contact,
+                receipt_hash=receipt_hash)
         g.raised.append((GRIEVANCE_RECEIVED, {
             "worker_key": worker_key, "channel": g.channel, "language": g.language,
             "work_area": g.work_area, "forced_labour_indicators": g.forced_labour_indicators,

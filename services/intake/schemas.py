@@ -38,13 +38,19 @@ class GrievanceReport(StrictSchema):
     consent_to_share_identity = fields.Boolean(load_default=False)
 
 
+# The worker's proof that the case is theirs: the receipt given at intake.
+Receipt = lambda: fields.String(required=True, validate=validate.Length(1, 64))  # noqa: E731
+
+
 class ValidationAnswer(StrictSchema):
+    receipt = Receipt()
     answer = OneOf(VALIDATION_ANSWERS, required=True)
     text = fields.String(validate=TEXT, load_default=None, allow_none=True)
     retaliation = fields.Boolean(load_default=False)
 
 
 class FollowUp(StrictSchema):
+    receipt = Receipt()
     text = fields.String(required=True, validate=TEXT)   # sealed before it is stored
     retaliation = fields.Boolean(load_default=False)
 

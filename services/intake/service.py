@@ -4,6 +4,7 @@ use cases are in handlers.py."""
 from services.intake import handlers
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
+from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import CaseRefPath, FollowUp, GrievanceReport, ValidationAnswer
 from services.intake.store import GrievanceStore
 from shared.contracts.common import load
@@ -18,24 +19,29 @@ class IntakeService(ServiceBase):
 
     grievances = Aggregates(GrievanceStore, Grievance)
     vault = IdentityVault()
+    receipts = ReceiptKeeper()
 
     @json_http("POST", "/grievances")
     def submit_grievance(self, request):
         self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        g = handlers.submit_grievance(self.grievances, self.vault, read_json(request, GrievanceReport), utc_now())
-        return json_response(201, {"case_ref": g.case_ref, "status": "received", "severity": g.severity,
-                                   "retaliation_alert": g.retaliation})
+        g, receipt = handlers.submit_grievance(self.grievances, self.vault, self.receipts,
+                                               read_json(request, GrievanceReport), utc_now())
+        # The receipt is shown this once: with the reference it proves the case is the worker's.
+        return json_response(201, {"case_ref": g.case_ref, "receipt": receipt, "status": "received",
+                                   "severity": g.severity, "retaliation_alert": g.retaliation})
 
     @json_http("POST", "/grievances/<string:case_ref>/validation-answers")
     def submit_validation_answer(self, request, case_ref):
         case_ref, body = self._case_message(request, case_ref, ValidationAnswer)
-        alert = handlers.submit_validation_answer(self.grievances, self.vault, case_ref, body, utc_now())
+        alert = handlers.submit_validation_answer(self.grievances, self.vault, self.receipts, case_ref, body,
+                                                  request.remote_addr, utc_now())
         return _accepted(case_ref, alert)
 
     @json_http("POST", "/grievances/<string:case_ref>/follow-ups")
     def submit_follow_up(self, request, case_ref):
         case_ref, body = self._case_message(request, case_ref, FollowUp)
-        alert = handlers.submit_follow_up(self.grievances, self.vault, case_ref, body, utc_now())
+        alert = handlers.submit_follow_up(self.grievances, self.vault, self.receipts, case_ref, body,
+                                          request.remote_addr, utc_now())
         return _accepted(case_ref, alert)
 
     @json_http("GET", "/health")

@@ -52,10 +52,19 @@ def test_http_rejects_oversized_body(stack):
     assert "_body" in response.json()["fields"]
 
 
-def test_validation_answer_for_unknown_case_is_404_and_bad_answer_is_400(stack):
-    url = f"{stack.intake_url}/grievances/ILM-NOSUCHREF/validation-answers"
-    assert requests.post(url, json={"answer": "confirmed"}, timeout=10).status_code == 404
-    bad = requests.post(url, json={"answer": "kind of"}, timeout=10)
+def test_validation_answer_needs_the_receipt_and_bad_answer_is_400(stack):
+    """A supplier knows the reference (it is in its own view) but not the receipt: its
+    "confirmed" is refused, exactly as for a reference that does not exist."""
+    created = post_grievance(stack, report(unique("SUP"))).json()
+    guess = {"receipt": "1234-1234-1234-1234-1234", "answer": "confirmed"}
+    wrong = requests.post(f"{stack.intake_url}/grievances/{created['case_ref']}/validation-answers",
+                          json=guess, timeout=10)
+    unknown = requests.post(f"{stack.intake_url}/grievances/ILM-NOSUCHREF/validation-answers", json=guess, timeout=10)
+    assert wrong.status_code == unknown.status_code == 401 and wrong.json() == unknown.json()
+    assert requests.post(f"{stack.intake_url}/grievances/{created['case_ref']}/validation-answers",
+                         json={"answer": "confirmed"}, timeout=10).status_code == 400   # no receipt at all
+    bad = requests.post(f"{stack.intake_url}/grievances/ILM-NOSUCHREF/validation-answers",
+                        json={"receipt": created["receipt"], "answer": "kind of"}, timeout=10)
     assert bad.status_code == 400 and "answer" in bad.json()["fields"]
 
 

@@ -81,7 +81,8 @@ def test_retaliation_reported_inside_a_case_raises_an_alert(stack, rpc, receiver
     created = post_grievance(stack, report(supplier))
     assert created.json()["retaliation_alert"] is False
     ref = created.json()["case_ref"]
-    response = requests.post(f"{stack.intake_url}/grievances/{ref}/{path}", json=body, timeout=10)
+    response = requests.post(f"{stack.intake_url}/grievances/{ref}/{path}", timeout=10,
+                             json={**body, "receipt": created.json()["receipt"]})
     assert response.status_code == 202 and response.json()["retaliation_alert"] is True
     alerts = receiver.wait(hook_path, lambda got: [h for h in got if h.json["data"]["case_ref"] == ref])
     alert = alerts[0]

@@ -2,7 +2,8 @@
 tools (``worker_factory``, ``container_factory`` + ``replace_dependencies`` +
 ``entrypoint_hook``), its data on the in-memory fakes of tests/fakes.py. Containers
 that consume from RabbitMQ do so in a vhost of their own, so they never take
-messages meant for the integration tier's processes."""
+messages meant for the integration tier's processes. Small stores that are not
+aggregates (intake's receipt-failure counters) use the embedded Mongo server."""
 import pytest
 
 from scripts.stack import create_vhost, delete_vhost, free_port
@@ -19,9 +20,10 @@ def interface_amqp_uri(rabbitmq):
 
 
 @pytest.fixture
-def make_config(interface_amqp_uri):
+def make_config(interface_amqp_uri, mongo):
     """A container config; keyword arguments change settings (no os.environ)."""
     def make(**changes):
-        cfg = settings().replace(amqp_uri=interface_amqp_uri, http_address=f"127.0.0.1:{free_port()}", **changes)
+        cfg = settings().replace(amqp_uri=interface_amqp_uri, http_address=f"127.0.0.1:{free_port()}",
+                                 mongo_db_prefix=f"i{RUN_ID}_", **changes)   # apart from the integration tier
         return cfg.nameko_config()
     return make

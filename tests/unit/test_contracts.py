@@ -240,7 +240,7 @@ def test_other_caller_errors_keep_their_class(cls):
 
 
 def test_http_statuses():
-    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403]
+    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403, 401, 429]
 
 
 # --- the @command decorator ------------------------------------------------------------
@@ -321,9 +321,11 @@ def test_contact_without_a_reachable_handle_is_refused():
 
 
 def test_validation_answer_and_case_ref_path():
-    assert load(ValidationAnswer(), {"answer": "not_resolved"}) == {
-        "answer": "not_resolved", "text": None, "retaliation": False}
-    assert set(errors_of(ValidationAnswer(), {"answer": "yes"})) == {"answer"}
-    assert set(errors_of(ValidationAnswer(), {"answer": "confirmed", "text": ""})) == {"text"}
+    r = "1234-5678-9012-3456-7890"
+    assert load(ValidationAnswer(), {"receipt": r, "answer": "not_resolved"}) == {
+        "receipt": r, "answer": "not_resolved", "text": None, "retaliation": False}
+    assert set(errors_of(ValidationAnswer(), {"answer": "confirmed"})) == {"receipt"}
+    assert set(errors_of(ValidationAnswer(), {"receipt": r, "answer": "yes"})) == {"answer"}
+    assert set(errors_of(ValidationAnswer(), {"receipt": r, "answer": "confirmed", "text": ""})) == {"text"}
     assert load(CaseRefPath(), {"case_ref": "ILM-ABCD2345"}) == {"case_ref": "ILM-ABCD2345"}
     assert set(errors_of(CaseRefPath(), {"case_ref": "../etc"})) == {"case_ref"}

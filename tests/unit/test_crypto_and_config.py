@@ -105,7 +105,7 @@ def fresh_settings():
     settings.cache_clear()
 
 
-@pytest.mark.parametrize("name", ["IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY"])
+@pytest.mark.parametrize("name", ["IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"])
 def test_missing_key_names_the_variable(monkeypatch, fresh_settings, name):
     monkeypatch.delenv(name, raising=False)
     with pytest.raises(ConfigError, match=name):

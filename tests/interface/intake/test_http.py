@@ -43,15 +43,29 @@ def test_bad_input_names_the_field_and_stores_nothing(intake):
     assert grievances.repo.docs == {}
 
 
-def test_a_follow_up_reporting_reprisal_raises_an_alert(intake):
+def test_a_follow_up_with_the_receipt_reporting_reprisal_raises_an_alert(intake):
     url, grievances = intake()
-    ref = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()["case_ref"]
-    response = requests.post(f"{url}/grievances/{ref}/follow-ups", timeout=5,
-                             json={"text": "The agent said we will be blacklisted."})
+    created = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()
+    response = requests.post(f"{url}/grievances/{created['case_ref']}/follow-ups", timeout=5,
+                             json={"receipt": created["receipt"], "text": "The agent said we will be blacklisted."})
     assert response.status_code == 202 and response.json()["retaliation_alert"] is True
     assert grievances.relay.types() == ["grievance.received", "retaliation.reported"]
-    missing = requests.post(f"{url}/grievances/ILM-NOPE0000/follow-ups", json={"text": "hi"}, timeout=5)
-    assert missing.status_code == 404
+
+
+def test_a_wrong_receipt_and_an_unknown_reference_get_the_same_401_then_a_429(intake):
+    """A supplier who read the reference in its own view cannot answer for the worker."""
+    url, grievances = intake()
+    ref = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()["case_ref"]
+    guess = {"receipt": "0000-0000-0000-0000-0001", "answer": "confirmed"}
+    wrong = requests.post(f"{url}/grievances/{ref}/validation-answers", json=guess, timeout=5)
+    unknown = requests.post(f"{url}/grievances/ILM-NOPE0000/validation-answers", json=guess, timeout=5)
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert grievances.relay.types() == ["grievance.received"]
+    statuses = [requests.post(f"{url}/grievances/{ref}/validation-answers", json=guess, timeout=5)
+                for _ in range(6)]
+    locked = statuses[-1]
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) >= 1
 
 
 class EveryReferenceTaken(FakeRepository):
