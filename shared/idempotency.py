@@ -4,11 +4,10 @@ A consumer marks an event applied in two places, so that no crash can apply it t
 or lose it, without a multi-document transaction:
 
 1. in the changed document itself (``applied_events``, in the same atomic write as
-   the change): this holds only the last event(s) applied to that document, never a
-   growing window;
+   the change): at most the last 16 events applied to that document;
 2. in the service's ``processed_events`` collection, keyed ``<consumer>:<event id>``
-   (the ``_id``, hence unique): before a document's write drops an id from its list,
-   that id is written here.
+   (the ``_id``, hence unique): before a document's write drops ids from its list,
+   they are written here, in one batch.
 
 So an applied event is always in one of the two; a redelivery, however late, finds it
 (``ProcessedEvents.seen`` or the document's list) and changes nothing.

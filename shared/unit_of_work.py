@@ -29,6 +29,11 @@ from shared.outbox import OutboxRelay
 from shared.repository import DuplicateKeyError, database, retry_on_conflict
 
 
+# Event keys a document keeps before flushing the older half to processed_events:
+# one batched insert every APPLIED_WINDOW / 2 events instead of one per event.
+APPLIED_WINDOW = 16
+
+
 @dataclass
 class Changed:
     """What ``change`` did: the saved aggregate and what the decision returned.
@@ -93,8 +98,11 @@ class UnitOfWork:
             events = self._drain(aggregate, doc_id)
             fields = {}
             if event_key:
-                self.processed.mark(applied)  # before this write drops them from the document
-                fields["applied_events"] = [event_key]
+                applied.append(event_key)
+                if len(applied) > APPLIED_WINDOW:   # flush the oldest before this write drops them
+                    self.processed.mark(applied[:-APPLIED_WINDOW // 2])
+                    applied = applied[-APPLIED_WINDOW // 2:]
+                fields["applied_events"] = applied
             saved = self.repo.replace({**doc, **aggregate.to_dict()}, events, **fields)
             return Changed(aggregate, result), saved
 

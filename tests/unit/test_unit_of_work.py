@@ -5,6 +5,7 @@ import pytest
 
 from services.validation.domain import CaseValidation
 from shared.errors import ConcurrentUpdate, InvalidTransition, NotFound
+from shared.unit_of_work import APPLIED_WINDOW
 from tests.fakes import FakeRelay, FakeRepository, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -56,7 +57,9 @@ def test_an_event_is_applied_once_however_late_it_comes_back(uow):
         uow.change("ILM-1", lambda v: None, event={"event_id": f"later-{i}"})
     assert not uow.change("ILM-1", decide, event={"event_id": "e1"}).applied
     assert calls == [1]
-    assert uow.repo.load("ILM-1")["applied_events"] == ["svc.handler:later-299"]
+    kept = uow.repo.load("ILM-1")["applied_events"]
+    assert kept[-1] == "svc.handler:later-299" and len(kept) <= APPLIED_WINDOW
+    assert "svc.handler:e1" in uow.processed.keys                   # flushed before it left the document
 
 
 def test_change_or_create_creates_on_first_use():
