@@ -14,7 +14,7 @@ So an applied event is always in one of the two; a redelivery, however late, fin
 """
 from __future__ import annotations
 
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared.contracts.events import iso, utc_now
 
@@ -38,12 +38,7 @@ class ProcessedEvents:
         if not docs:
             return
         try:
-            if len(docs) == 1:
-                self.col.insert_one(docs[0])
-            else:
-                self.col.insert_many(docs, ordered=False)
-        except DuplicateKeyError:
-            pass
+            self.col.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                 raise

@@ -24,6 +24,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventlet import tpool
 from nameko.extensions import DependencyProvider
+from pymongo import ReturnDocument
 
 from shared.config import settings_of
 from shared.contracts.events import iso
@@ -114,6 +115,15 @@ class AttemptPolicy:
             return 0.0
         return min(self.lock_seconds * 2 ** (failures - free), MAX_LOCK_SECONDS)
 
+    def lock_for(self, counter: str, failures: int) -> float:
+        """The same for one counter (``counter_keys``): a source gets more room."""
+        return self.lock_after(failures, self.source_free_tries if counter.startswith("src:") else None)
+
+
+def counter_keys(case_ref: str, source: str) -> list[str]:
+    """The failure counters one try counts against: its reference and its source."""
+    return [f"ref:{case_ref}", f"src:{source}"]
+
 
 class ReceiptGuard:
     """Failure counters in intake's database (shared by every intake replica)."""
@@ -121,31 +131,18 @@ class ReceiptGuard:
     def __init__(self, db, policy: AttemptPolicy):
         self.col, self.policy = db["receipt_failures"], policy
 
-    @staticmethod
-    def _keys(case_ref: str, source: str) -> list[str]:
-        return [f"ref:{case_ref}", f"src:{source}"]
-
     def check(self, case_ref: str, source: str, now: datetime) -> None:
-        for doc in self.col.find({"_id": {"$in": self._keys(case_ref, source)}}):
+        for doc in self.col.find({"_id": {"$in": counter_keys(case_ref, source)}}):
             locked_until = doc.get("locked_until") or ""
             if locked_until > iso(now):
                 wait = datetime.fromisoformat(locked_until.replace("Z", "+00:00")) - now
                 raise TooManyAttempts(max(1, int(wait.total_seconds()) + 1))
 
     def failed(self, case_ref: str, source: str, now: datetime) -> None:
-        for key in self._keys(case_ref, source):
-            doc = self.col.find_one_and_update({"_id": key}, {"$inc": {"failures": 1}}, return_document=True)
-            if doc is None:
-                try:
-                    self.col.insert_one({"_id": key, "failures": 1, "locked_until": None})
-                    failures = 1
-                except Exception:  # noqa: BLE001 - inserted concurrently: count on it
-                    failures = self.col.find_one_and_update({"_id": key}, {"$inc": {"failures": 1}},
-                                                            return_document=True)["failures"]
-            else:
-                failures = doc["failures"]
-            free = self.policy.source_free_tries if key.startswith("src:") else self.policy.free_tries
-            lock = self.policy.lock_after(failures, free)
+        for key in counter_keys(case_ref, source):
+            failures = self.col.find_one_and_update({"_id": key}, {"$inc": {"failures": 1}}, upsert=True,
+                                                    return_document=ReturnDocument.AFTER)["failures"]
+            lock = self.policy.lock_for(key, failures)
             if lock:
                 self.col.update_one({"_id": key}, {"$set": {"locked_until": iso(now + timedelta(seconds=lock))}})
 

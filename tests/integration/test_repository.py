@@ -144,6 +144,14 @@ def test_a_crash_between_the_write_and_the_flush_is_still_exact(store):
     assert len(store.load(case_ref)["unsolicited"]) == 1
 
 
+def test_marking_keys_again_is_harmless(store):
+    """A flush retried after a crash re-inserts keys already recorded."""
+    processed = ProcessedEvents(store.db)
+    processed.mark(["c:one"])
+    processed.mark(["c:one", "c:two"])
+    assert processed.seen("c:one") and processed.seen("c:two") and not processed.seen("c:three")
+
+
 def test_bare_ids_of_earlier_versions_count_as_this_consumers(store):
     processed = ProcessedEvents(store.db)
     case_ref = new_id()

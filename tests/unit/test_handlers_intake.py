@@ -7,7 +7,7 @@ import pytest
 
 from services.intake import handlers
 from services.intake.domain import Grievance
-from services.intake.receipts import AttemptPolicy, Receipts, normalise
+from services.intake.receipts import AttemptPolicy, Receipts, counter_keys, normalise
 from shared.crypto import SealedBox, pseudonym
 from shared.errors import ReferenceExhausted, TooManyAttempts, Unauthorized
 from tests.fakes import unit_of_work
@@ -33,15 +33,14 @@ class MemoryGuard:
         self.policy, self.failures, self.locked = policy, {}, {}
 
     def check(self, case_ref, source, now):
-        for key in (f"ref:{case_ref}", f"src:{source}"):
+        for key in counter_keys(case_ref, source):
             if self.locked.get(key, now) > now:
                 raise TooManyAttempts((self.locked[key] - now).total_seconds())
 
     def failed(self, case_ref, source, now):
-        for key in (f"ref:{case_ref}", f"src:{source}"):
+        for key in counter_keys(case_ref, source):
             self.failures[key] = self.failures.get(key, 0) + 1
-            free = self.policy.source_free_tries if key.startswith("src") else self.policy.free_tries
-            if lock := self.policy.lock_after(self.failures[key], free):
+            if lock := self.policy.lock_for(key, self.failures[key]):
                 self.locked[key] = now + timedelta(seconds=lock)
 
     def succeeded(self, case_ref):
