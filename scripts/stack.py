@@ -134,9 +134,12 @@ class EmbeddedMongo:
 def dev_keys(path: Path) -> dict:
     """Keys for a local run, made once and kept beside the data (never committed)."""
     names = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{n}={base64.b64encode(os.urandom(32)).decode()}\n" for n in names))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = dict(line.split("=", 1) for line in path.read_text().split()) if path.exists() else {}
+    missing = [n for n in names if n not in keys]   # a key added since the file was made
+    if missing:
+        with open(path, "a") as f:
+            f.writelines(f"{n}={base64.b64encode(os.urandom(32)).decode()}\n" for n in missing)
         path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split())
 
