@@ -99,7 +99,8 @@ def walk(rng: random.Random, ref: str, supplier: str, deadlines: dict, now: date
         else:
             case.apply_validation_outcome(1, "confirmed", later(20), deadlines)
     elif final == "withdrawn":
-        case.withdraw(STAFF, later(10), "The worker asked to withdraw", True)
+        case.withdraw({"id": case.worker_key, "role": "worker", "case_ref": case.case_ref}, later(10),
+                      "The worker asked to withdraw")
     case.raised.clear()
     return case
 

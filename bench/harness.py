@@ -162,9 +162,11 @@ class BenchSystem:
     def pids(self) -> dict[str, int]:
         return {name: p.proc.pid for name, p in self.stack.procs.items() if p.proc and p.proc.poll() is None}
 
-    def rpc_proxy(self, timeout: float = 30):
-        from nameko.standalone.rpc import ClusterRpcProxy
-        return ClusterRpcProxy(self.stack.rpc_config(), timeout=timeout)
+    def rpc_proxy(self, principal=None, timeout: float = 30):
+        """An RPC client whose calls carry a signed token for ``principal`` (the
+        bench's case worker by default), as every real caller's do."""
+        from shared.auth import Principal
+        return self.stack.acting_as(principal or Principal("cw-bench", "case_worker"), timeout=timeout)
 
     def dead_letters(self) -> int | None:
         """Messages in the dead-letter queue (a contract mismatch shows up here)."""

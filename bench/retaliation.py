@@ -78,13 +78,15 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
     run_id = system.run_id.upper()
     supplier = f"SUP-RL-{run_id}"
     ordinary_path, alert_path = "/lane/ordinary", "/lane/alerts"
-    with system.rpc_proxy() as rpc:
+    from shared.auth import Principal
+    with system.rpc_proxy(Principal("BRAND-BACKLOG", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "partner_id": "BRAND-BACKLOG", "url": system.receiver.url(ordinary_path),
-            "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
+            "url": system.receiver.url(ordinary_path), "event_types": ["case.status_changed"],
+            "supplier_refs": [supplier]})
+    with system.rpc_proxy(Principal("BRAND-ALERTS", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "partner_id": "BRAND-ALERTS", "url": system.receiver.url(alert_path),
-            "event_types": ["retaliation.reported"], "supplier_refs": [supplier]})
+            "url": system.receiver.url(alert_path), "event_types": ["retaliation.reported"],
+            "supplier_refs": [supplier]})
     follower = Follower(system.receiver)
     follower.poll()
     stack, uri = system.stack, system.amqp_uri

@@ -12,7 +12,6 @@ import time
 import eventlet
 
 from bench.common import say, summary_ms
-from bench.throughput import CASE_WORKER
 
 WARMUP = 20
 
@@ -25,8 +24,7 @@ def _timed_calls(rpc, payload: dict, count: int, out: list) -> None:
 
 
 def run(system, case_ref: str, calls: int, callers: int = 50, profiler=None) -> dict:
-    from nameko.standalone.rpc import ClusterRpcProxy
-    payload = {"case_ref": case_ref, "actor": CASE_WORKER}
+    payload = {"case_ref": case_ref}
     result = {"method": "remediation.get_case", "calls": calls, "case_ref": case_ref}
 
     if profiler:
@@ -40,7 +38,7 @@ def run(system, case_ref: str, calls: int, callers: int = 50, profiler=None) -> 
     result["single"] = dict(summary_ms(single), callers=1, calls_per_s=round(calls / wall, 1))
     say(f"rpc: 1 caller p50 {result['single']['p50_ms']} ms p99 {result['single']['p99_ms']} ms")
 
-    proxies = [ClusterRpcProxy(system.stack.rpc_config(), timeout=60) for _ in range(callers)]
+    proxies = [system.rpc_proxy(timeout=60) for _ in range(callers)]
     try:
         clients = [p.start() for p in proxies]
         for c in clients:

@@ -145,20 +145,19 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
     result["business_records"] = _rebuild_records(store, gen)
     say(f"scale: {result['business_records']}")
 
-    actor = {"id": "bench", "role": "case_worker"}
     with system.rpc_proxy(timeout=180) as rpc:
         result["supplier_scorecard"] = _time_rpc(rpc, "remediation", "supplier_scorecard",
-                                                 {"business_ref": biggest, "actor": actor}, repeats)
+                                                 {"business_ref": biggest}, repeats)
         say(f"scale: supplier_scorecard {_brief(result['supplier_scorecard'])}")
         # Recompute the public report's snapshot first, so that public_report (served
         # from the snapshot) reflects the loaded cases.
         result["refresh_public_report"] = _time_rpc(rpc, "remediation", "refresh_public_report",
-                                                    {"actor": actor}, 0)
+                                                    {}, 0)
         say(f"scale: refresh_public_report {_brief(result['refresh_public_report'])}")
-        result["public_report"] = _time_rpc(rpc, "remediation", "public_report", {"actor": actor}, repeats)
+        result["public_report"] = _time_rpc(rpc, "remediation", "public_report", {}, repeats)
         say(f"scale: public_report {_brief(result['public_report'])}")
         some_case = gen_first_ref()
-        get = _time_rpc(rpc, "remediation", "get_case", {"case_ref": some_case, "actor": actor}, 20)
+        get = _time_rpc(rpc, "remediation", "get_case", {"case_ref": some_case}, 20)
         result["get_case_at_scale"] = {k: get[k] for k in ("cold_ms", "warm", "error") if k in get}
 
     if probe_store:

@@ -20,15 +20,15 @@ from eventlet.queue import Queue
 from bench.common import say, summary_ms
 from bench.watch import Follower
 from scripts.demo import DEMO_REPORT as REPORT
+from shared.auth import Principal
 
-CASE_WORKER = {"id": "cw-bench", "role": "case_worker"}
 
 
 def _wait_case(rpc, ref: str, timeout: float = 60.0) -> None:
     deadline, delay = time.monotonic() + timeout, 0.01
     while True:
         try:
-            rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER})
+            rpc.remediation.get_case({"case_ref": ref})
             return
         except Exception:  # noqa: BLE001 - NotFound until remediation opened it
             if time.monotonic() > deadline:
@@ -40,15 +40,14 @@ def _wait_case(rpc, ref: str, timeout: float = 60.0) -> None:
 def run(system, n: int, concurrency: int = 20, profiler=None) -> dict:
     supplier = f"SUP-TP-{system.run_id}".upper()
     path = "/throughput"
-    with system.rpc_proxy() as rpc:
+    with system.rpc_proxy(Principal("BRAND-BENCH", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "partner_id": "BRAND-BENCH", "url": system.receiver.url(path),
+            "url": system.receiver.url(path),
             "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
     follower = Follower(system.receiver)
     follower.poll()
 
-    from nameko.standalone.rpc import ClusterRpcProxy
-    proxies = [ClusterRpcProxy(system.stack.rpc_config(), timeout=60) for _ in range(concurrency)]
+    proxies = [system.rpc_proxy(timeout=60) for _ in range(concurrency)]
     clients: Queue = Queue()
     try:
         for p in proxies:
@@ -68,7 +67,7 @@ def run(system, n: int, concurrency: int = 20, profiler=None) -> dict:
                 t1 = time.monotonic()
                 _wait_case(rpc, ref)
                 t2 = time.monotonic()
-                cmd = {"case_ref": ref, "actor": CASE_WORKER}
+                cmd = {"case_ref": ref}
                 rpc.remediation.triage({**cmd, "severity": "high"})
                 t3 = time.monotonic()
                 rpc.remediation.refer({**cmd, "business_ref": supplier, "business_type": "supplier"})

@@ -29,7 +29,6 @@ from scripts.stack import ROOT, EmbeddedMongo, Stack, dev_keys, ensure_rabbitmq,
 from scripts.webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
-CASE_WORKER = {"id": "cw-anna", "role": "case_worker"}
 DEMO_REPORT = {
     "channel": "line", "language": "my", "work_area": "working_conditions",
     "text": "Forty of us have not been paid overtime for three months.",
@@ -38,18 +37,48 @@ DEMO_REPORT = {
 }
 
 
-def walk_through(intake_url: str, rpc, hook_url: str, supplier: str, say=print,
+def case_worker():
+    from shared.auth import Principal
+    return Principal("cw-anna", "case_worker")
+
+
+class Actors:
+    """One RPC client per principal, each call signed as the door that vouches for
+    that principal would sign it (the dev keyring): ``actors(principal).remediation...``."""
+
+    def __init__(self, stack):
+        self.stack, self.clients = stack, {}
+
+    def __call__(self, principal):
+        if principal not in self.clients:
+            self.clients[principal] = self.stack.acting_as(principal).start()
+        return self.clients[principal]
+
+    def close(self):
+        for client in self.clients.values():
+            client.stop()
+
+
+def walk_through(intake_url: str, actors, hook_url: str, supplier: str, say=print,
                  correlation_id: str | None = None) -> dict:
     """The demo grievance's journey. Returns what a caller needs to check it."""
+    from shared.auth import Principal
+    staff = actors(case_worker())
+    sup = actors(Principal(supplier, "supplier"))
+    brand = actors(Principal("BRAND-DEMO", "partner"))
+
     def status():
-        return rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER})["status"]
+        return staff.remediation.get_case({"case_ref": ref})["status"]
 
     def until(wanted):
         wait_for(lambda: status() == wanted, 20, f"case {ref} to reach {wanted}")
 
-    hook = rpc.notifications.register_webhook({
-        "partner_id": "BRAND-DEMO", "url": hook_url, "supplier_refs": [supplier],
-        "event_types": ["case.status_changed", "retaliation.reported"]})
+    def worker_answers(answer, text=None):
+        requests.post(f"{intake_url}/grievances/{ref}/validation-answers", timeout=10,
+                      json={"receipt": receipt, "answer": answer, "text": text}).raise_for_status()
+
+    hook = brand.notifications.register_webhook({
+        "url": hook_url, "supplier_refs": [supplier], "event_types": ["case.status_changed", "retaliation.reported"]})
     say(f"partner BRAND-DEMO subscribed its webhook ({hook['subscription_id']})")
 
     report = dict(DEMO_REPORT, supplier_ref=supplier)
@@ -57,39 +86,38 @@ def walk_through(intake_url: str, rpc, hook_url: str, supplier: str, say=print,
     response = requests.post(f"{intake_url}/grievances", json=report, timeout=10, headers=headers)
     response.raise_for_status()
     ref, receipt = response.json()["case_ref"], response.json()["receipt"]
-    say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}")
-    wait_for(lambda: rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER}), 20, "case to open")
+    say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}; "
+        f"their receipt: {receipt}")
+    wait_for(lambda: staff.remediation.get_case({"case_ref": ref}), 20, "case to open")
 
-    cmd = {"case_ref": ref, "actor": CASE_WORKER}
-    sup = {"case_ref": ref, "actor": {"id": supplier, "role": "supplier"}}
+    cmd = {"case_ref": ref}
     steps = [
-        ("case worker triaged it", lambda: rpc.remediation.triage({**cmd, "severity": "high"})),
-        (f"case worker referred it to supplier {supplier}", lambda: rpc.remediation.refer(
+        ("case worker triaged it", lambda: staff.remediation.triage({**cmd, "severity": "high"})),
+        (f"case worker referred it to supplier {supplier}", lambda: staff.remediation.refer(
             {**cmd, "business_ref": supplier, "business_type": "supplier"})),
-        ("supplier acknowledged", lambda: rpc.remediation.acknowledge(sup)),
-        ("supplier submitted a plan: back pay for 40 workers", lambda: rpc.remediation.submit_plan({**sup, "actions": [{
+        ("supplier acknowledged", lambda: sup.remediation.acknowledge(cmd)),
+        ("supplier submitted a plan: back pay for 40 workers", lambda: sup.remediation.submit_plan({**cmd, "actions": [{
             "type": "back_pay", "description": "Pay 3 months of overtime", "owner": "HR manager",
             "due_date": "2026-12-15", "amount": "120000.00", "currency": "THB", "workers_count": 40}]})),
-        ("case worker accepted the plan", lambda: rpc.remediation.accept_plan(cmd)),
-        ("supplier reported remediation done", lambda: rpc.remediation.report_remediation(
-            {**sup, "summary": "Back pay transferred", "evidence": ["bank-slip-1.pdf"]})),
+        ("case worker accepted the plan", lambda: staff.remediation.accept_plan(cmd)),
+        ("supplier reported remediation done", lambda: sup.remediation.report_remediation(
+            {**cmd, "summary": "Back pay transferred", "evidence": ["bank-slip-1.pdf"]})),
     ]
     for text, call in steps:
         call()
         say(text)
     until("validating")
     say("validation opened a round with the workers")
-    requests.post(f"{intake_url}/grievances/{ref}/validation-answers", timeout=10,
-                  json={"receipt": receipt, "answer": "not_resolved", "text": "Only half was paid."}).raise_for_status()
+    worker_answers("not_resolved", "Only half was paid.")
     until("remediating")
-    say("worker answered 'not resolved': the case is reopened")
-    rpc.remediation.report_remediation({**sup, "summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
+    say("worker answered 'not resolved' with their receipt: the case is reopened")
+    sup.remediation.report_remediation({**cmd, "summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
     until("validating")
     say("supplier reported the remainder paid; a second validation round opened")
-    worker_key = rpc.remediation.get_case(cmd)["worker_key"]
-    rpc.validation.submit_answer({**cmd, "worker_key": worker_key, "answer": "confirmed"})
+    worker_answers("confirmed")
     until("closed")
     say("worker confirmed the remedy is real: the case is closed")
+    worker_key = staff.remediation.get_case(cmd)["worker_key"]
     return {"case_ref": ref, "secret": hook["secret"], "report": report, "worker_key": worker_key,
             "receipt": receipt}
 
@@ -123,15 +151,17 @@ def main(argv=None) -> int:
     try:
         stack.start()
         print(f"services running: intake HTTP on {stack.intake_url}; logs in {stack.log_dir}")
-        from nameko.standalone.rpc import ClusterRpcProxy
-        with ClusterRpcProxy(stack.rpc_config(), timeout=20) as rpc:
+        actors = Actors(stack)
+        try:
             supplier = "SUP-DEMO-" + datetime.now(timezone.utc).strftime("%H%M%S")
             started = time.monotonic()
-            result = walk_through(stack.intake_url, rpc, receiver.url("/brand-demo"), supplier,
+            result = walk_through(stack.intake_url, actors, receiver.url("/brand-demo"), supplier,
                                   say=lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}"))
-            case = rpc.remediation.get_case({"case_ref": result["case_ref"], "actor": CASE_WORKER})
+            case = actors(case_worker()).remediation.get_case({"case_ref": result["case_ref"]})
             hooks = receiver.wait("/brand-demo", lambda got: len(got) >= len(case["audit"]), timeout=20)
             print_timeline(case, hooks, result["secret"])
+        finally:
+            actors.close()
         if args.exit:
             return 0
         print(f"\nThe system keeps running: POST grievances to {stack.intake_url}/grievances. Ctrl-C stops it.")

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from shared import auth
+
 ROOT = Path(__file__).resolve().parent.parent
 # One process each (shared/runner.py PROCESSES); the alert lane is its own process.
 SERVICES = ("intake", "remediation", "validation", "notifications", "notifications_alerts")
@@ -131,17 +133,38 @@ class EmbeddedMongo:
 
 # --- the services ----------------------------------------------------------------------
 
+DATA_KEYS = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+# Dev only: every issuer's token signing key in one variable, so the local run, the
+# tests, the demo and the bench can act as any door. Stack.service_env gives each
+# process only its own key (ACTOR_SIGNING_KEY) and never this variable.
+DEV_SIGNING_KEYS = "ILM_DEV_SIGNING_KEYS"
+
+
+def new_dev_keys() -> dict:
+    keyring = auth.dev_keyring()
+    keys = {n: base64.b64encode(os.urandom(32)).decode() for n in DATA_KEYS}
+    return {**keys, DEV_SIGNING_KEYS: auth.format_keys(keyring), "ACTOR_VERIFY_KEYS": auth.verify_keys_of(keyring)}
+
+
 def dev_keys(path: Path) -> dict:
     """Keys for a local run, made once and kept beside the data (never committed)."""
-    names = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = dict(line.split("=", 1) for line in path.read_text().split()) if path.exists() else {}
-    missing = [n for n in names if n not in keys]   # a key added since the file was made
+    fresh = new_dev_keys()
+    if DEV_SIGNING_KEYS in keys:     # the verify keys always derive from the kept keyring
+        fresh["ACTOR_VERIFY_KEYS"] = auth.verify_keys_of(auth.parse_keys(keys[DEV_SIGNING_KEYS]))
+        keys.pop("ACTOR_VERIFY_KEYS", None)
+    missing = [n for n in fresh if n not in keys]   # a key added since the file was made
     if missing:
         with open(path, "a") as f:
-            f.writelines(f"{n}={base64.b64encode(os.urandom(32)).decode()}\n" for n in missing)
+            f.writelines(f"{n}={fresh[n]}\n" for n in missing)
         path.chmod(0o600)
     return dict(line.split("=", 1) for line in path.read_text().split())
+
+
+def signing_keys(env: dict) -> dict[str, str]:
+    """The dev keyring (issuer -> signing key) of an environment made by dev_keys."""
+    return auth.parse_keys(env.get(DEV_SIGNING_KEYS), DEV_SIGNING_KEYS)
 
 
 class ServiceProcess:
@@ -202,6 +225,8 @@ class Stack:
 
     def service_env(self, name: str) -> dict:
         env = dict(self.env)
+        env["ACTOR_SIGNING_KEY"] = signing_keys(env)[auth.issuer_of_process(name)]   # its own key only
+        env.pop(DEV_SIGNING_KEYS, None)
         env["HTTP_ADDRESS"] = f"127.0.0.1:{self.http_port}" if name == "intake" else f"127.0.0.1:{free_port()}"
         env["OPS_ADDRESS"] = f"127.0.0.1:{free_port()}"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -223,3 +248,8 @@ class Stack:
 
     def rpc_config(self) -> dict:
         return {"AMQP_URI": self.env["AMQP_URI"]}
+
+    def acting_as(self, principal, timeout: float = 20):
+        """An RPC client signing as ``principal`` with the dev keyring (start it)."""
+        from shared.rpc_client import SignedRpc   # nameko: only after eventlet has patched
+        return SignedRpc(self.env["AMQP_URI"], principal, signing_keys(self.env), timeout)

@@ -44,6 +44,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("RECEIPT_FREE_TRIES", "5", "Wrong receipts allowed per case reference and per source before delays start."),
     Var("RECEIPT_SOURCE_FREE_TRIES", "20", "Wrong receipts allowed from one source address before delays start."),
     Var("RECEIPT_LOCK_SECONDS", "2", "First delay after the free tries; it doubles with each further failure (max 1 h)."),
+    Var("ACTOR_SIGNING_KEY", None, "base64 Ed25519 seed this service signs actor tokens with (python -m shared.auth); one per service.", True),
+    Var("ACTOR_VERIFY_KEYS", None, "Public keys of the token issuers: issuer=base64,... (gateway, intake, remediation, validation, notifications)."),
+    Var("ACTOR_TOKEN_TTL", "60", "Seconds an actor token minted between services stays valid (at most 300)."),
     Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
     Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
@@ -103,6 +106,9 @@ class Settings:
     webhook_max_attempts: int
     webhook_retry_base: float
     webhook_retry_interval: float
+    actor_token_ttl: float
+    actor_signing_key: str | None     # parsed by shared/auth.py when a service sets up
+    actor_verify_keys: str | None
     receipt_free_tries: int
     receipt_source_free_tries: int
     receipt_lock_seconds: float
@@ -172,6 +178,9 @@ def settings() -> Settings:
         webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
         webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
         webhook_retry_interval=_number("WEBHOOK_RETRY_INTERVAL", float),
+        actor_token_ttl=_number("ACTOR_TOKEN_TTL", float),
+        actor_signing_key=_raw("ACTOR_SIGNING_KEY"),
+        actor_verify_keys=_raw("ACTOR_VERIFY_KEYS"),
         receipt_free_tries=_number("RECEIPT_FREE_TRIES", int),
         receipt_source_free_tries=_number("RECEIPT_SOURCE_FREE_TRIES", int),
         receipt_lock_seconds=_number("RECEIPT_LOCK_SECONDS", float),

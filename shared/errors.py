@@ -76,6 +76,12 @@ class TooManyAttempts(Exception):
         return f"too many failed attempts: try again in {self.retry_after} s"
 
 
+class ServiceUnavailable(Exception):
+    """A service this one needs did not answer in time: try again later (503)."""
+
+    http_status = 503
+
+
 class ConcurrentUpdate(Exception):
     """The document changed since it was read; the caller reloads and retries."""
 
@@ -85,4 +91,5 @@ class PoisonMessage(Exception):
 
 
 # Errors that are the caller's fault: answered, logged as warnings, never retried.
-EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden, Unauthorized, TooManyAttempts)
+EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden, Unauthorized, TooManyAttempts,
+            ServiceUnavailable)

@@ -1,12 +1,13 @@
 """What every nameko service class of the system starts from, and its timer.
 
 ``ServiceBase`` gives the request context (correlation id bound to the log lines,
-latency recorded) and the container's settings. Services add ``Aggregates``
+latency recorded), the container's settings and the verified caller. Services add ``Aggregates``
 dependencies for their data (shared/unit_of_work.py); the outbox relay and its sweep
 come with them.
 """
 from nameko.timer import Timer
 
+from shared.caller import Caller
 from shared.config import Config, settings_of
 from shared.context import RequestContext
 
@@ -14,6 +15,7 @@ from shared.context import RequestContext
 class ServiceBase:
     ctx = RequestContext()
     config = Config()
+    caller = Caller()    # the verified actor of an RPC call (shared/caller.py)
 
 
 class ConfiguredTimer(Timer):

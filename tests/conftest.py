@@ -7,7 +7,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import base64  # noqa: E402
 import os  # noqa: E402
 import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -15,7 +14,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from scripts.stack import (  # noqa: E402
-    EmbeddedMongo, create_vhost, delete_vhost, ensure_rabbitmq, free_port, with_vhost,
+    EmbeddedMongo, create_vhost, delete_vhost, ensure_rabbitmq, free_port, new_dev_keys, with_vhost,
 )
 
 # One environment for the test process and the service processes it starts. Each
@@ -27,8 +26,9 @@ _VHOST = f"ilm-test-{RUN_ID}"
 os.environ["AMQP_URI"] = with_vhost(_BROKER, _VHOST)
 os.environ["MONGO_URI"] = os.environ.get("ILM_TEST_MONGO_URI") or f"mongodb://127.0.0.1:{_MONGO_PORT}/"
 os.environ["MONGO_DB_PREFIX"] = f"t{RUN_ID}_"
-for _name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"):
-    os.environ[_name] = base64.b64encode(os.urandom(32)).decode()
+# Fresh keys per run: data keys, and the dev keyring of token signing keys (each
+# service process gets only its own, scripts/stack.py).
+os.environ.update(new_dev_keys())
 os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
 os.environ["WEBHOOK_RETRY_BASE"] = "0.5"

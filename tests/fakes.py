@@ -129,3 +129,18 @@ def unit_of_work(aggregate_cls, repo=None, relay=None, consumer="svc.handler") -
     return UnitOfWork(repo if repo is not None else FakeRepository(), aggregate_cls,
                       relay if relay is not None else FakeRelay(), FakeProcessed(),
                       correlation_id=lambda: "corr-test", consumer=lambda: consumer)
+
+
+class FakeCaller:
+    """The ``caller`` dependency of a worker_factory service, already verified as
+    ``principal`` (the token itself is tested in test_auth and the interface tier)."""
+
+    def __init__(self, principal):
+        self._principal = principal
+        self.vouched = []
+
+    def principal(self, roles=None):
+        return self._principal if roles is None else self._principal.require(roles)
+
+    def vouch(self, principal):
+        self.vouched.append(principal)

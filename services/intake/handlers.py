@@ -1,5 +1,5 @@
-"""Intake's use cases: a new grievance, and a worker's later messages on a case
-(validation answers, follow-ups). Identity is sealed by the vault before anything
+"""Intake's use cases: a new grievance, and a worker's later acts on a case
+(validation answers, follow-ups, status, withdrawal). Identity is sealed by the vault before anything
 is stored; the domain decides severity and whether a message reports retaliation."""
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import json
 from datetime import datetime
 
 from services.intake.domain import Grievance, new_case_ref
-from shared.errors import ReferenceExhausted
+from shared.auth import Principal
+from shared.contracts.common import WORKER_ROLES
+from shared.errors import InvalidTransition, NotFound, ReferenceExhausted
 from shared.logging import bind, get_logger
+from shared.rpc import call_within
 
 log = get_logger(__name__)
 REFERENCE_TRIES = 5
+RPC_SECONDS = 10.0     # a worker's page waits at most this for the case service
 
 
 def submit_grievance(grievances, vault, receipts, report: dict, now: datetime,
@@ -52,6 +56,35 @@ def submit_follow_up(grievances, vault, receipts, case_ref: str, body: dict, sou
     sealed = vault.seal(body["text"], case_ref)
     return _add_message(grievances, case_ref, "follow_up", lambda g: g.add_follow_up(
         sealed, body["retaliation"], body["text"], now))
+
+
+def case_status(grievances, receipts, caller, remediation, case_ref: str, body: dict, source: str,
+                now: datetime) -> dict:
+    """Where the worker's own case stands (proved by the receipt): remediation's
+    worker view, asked as this worker (intake vouches for them with a signed token)."""
+    _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
+    try:
+        return call_within(RPC_SECONDS, remediation.get_case, {"case_ref": case_ref})
+    except NotFound:          # remediation has not opened it yet: the report is in
+        return {"case_ref": case_ref, "status": "received", "validation_open": False}
+
+
+def withdraw(grievances, receipts, caller, remediation, case_ref: str, body: dict, source: str,
+             now: datetime) -> dict:
+    """Only the worker withdraws a case: proved by the receipt, done as the worker."""
+    _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
+    try:
+        view = call_within(RPC_SECONDS, remediation.withdraw, {"case_ref": case_ref, "reason": body["reason"]})
+    except NotFound:
+        raise InvalidTransition(f"case {case_ref} is still being registered; try again in a minute") from None
+    log.info("case_withdrawn_by_worker")
+    return view
+
+
+def _act_as_worker(grievances, receipts, caller, case_ref, body, source, now) -> None:
+    bind(case_id=case_ref)
+    grievance = receipts.prove(grievances, case_ref, body["receipt"], source, now)
+    caller.vouch(Principal(id=grievance.worker_key, role=WORKER_ROLES[0], case_ref=case_ref))
 
 
 def _add_message(grievances, case_ref: str, kind: str, add) -> bool:

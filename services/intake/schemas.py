@@ -55,5 +55,14 @@ class FollowUp(StrictSchema):
     retaliation = fields.Boolean(load_default=False)
 
 
+class WorkerProof(StrictSchema):
+    receipt = Receipt()
+
+
+class Withdrawal(StrictSchema):
+    receipt = Receipt()
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
 class CaseRefPath(StrictSchema):
     case_ref = Ref(required=True)

@@ -1,12 +1,17 @@
 """Intake: the workers' door. Accepts grievances and later messages over HTTP, seals
 identity, and raises the events every other service works from. Entrypoints only;
 use cases are in handlers.py."""
+from nameko.rpc import RpcProxy
+
 from services.intake import handlers
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.receipts import ReceiptKeeper
-from services.intake.schemas import CaseRefPath, FollowUp, GrievanceReport, ValidationAnswer
+from services.intake.schemas import (
+    CaseRefPath, FollowUp, GrievanceReport, ValidationAnswer, Withdrawal, WorkerProof,
+)
 from services.intake.store import GrievanceStore
+from shared.caller import Caller
 from shared.contracts.common import load
 from shared.contracts.events import utc_now
 from shared.http import json_http, json_response, read_json
@@ -20,6 +25,8 @@ class IntakeService(ServiceBase):
     grievances = Aggregates(GrievanceStore, Grievance)
     vault = IdentityVault()
     receipts = ReceiptKeeper()
+    caller = Caller(signs=True)       # vouches for a worker who showed the receipt
+    remediation = RpcProxy("remediation")
 
     @json_http("POST", "/grievances")
     def submit_grievance(self, request):
@@ -43,6 +50,19 @@ class IntakeService(ServiceBase):
         alert = handlers.submit_follow_up(self.grievances, self.vault, self.receipts, case_ref, body,
                                           request.remote_addr, utc_now())
         return _accepted(case_ref, alert)
+
+    @json_http("POST", "/grievances/<string:case_ref>/status")
+    def case_status(self, request, case_ref):
+        # POST: the receipt travels in the body, never in a URL that proxies log.
+        case_ref, body = self._case_message(request, case_ref, WorkerProof)
+        return json_response(200, handlers.case_status(self.grievances, self.receipts, self.caller, self.remediation,
+                                                       case_ref, body, request.remote_addr, utc_now()))
+
+    @json_http("POST", "/grievances/<string:case_ref>/withdrawal")
+    def withdraw(self, request, case_ref):
+        case_ref, body = self._case_message(request, case_ref, Withdrawal)
+        return json_response(200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
+                                                    case_ref, body, request.remote_addr, utc_now()))
 
     @json_http("GET", "/health")
     def health(self, request):

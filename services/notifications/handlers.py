@@ -18,7 +18,8 @@ from services.notifications.domain import (
 )
 from shared import metrics
 from shared.contracts.events import iso, utc_now
-from shared.errors import ConcurrentUpdate, InvalidInput
+from shared.contracts.common import PARTNER_ROLES
+from shared.errors import ConcurrentUpdate, InvalidInput, NotFound
 from shared.logging import get_logger
 from shared.repository import DuplicateKeyError
 
@@ -26,22 +27,30 @@ log = get_logger(__name__)
 MAX_PARALLEL_SENDS = 20
 
 
-def register_webhook(deliveries, sender, p: dict, now: datetime) -> dict:
-    if p["audience"] == "partner" and not p["supplier_refs"]:
+def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
+    """The endpoint belongs to the caller: a partner's covers its supply chain, a
+    safeguarding lead's every alert and case (the audience follows the role)."""
+    audience = "partner" if actor["role"] in PARTNER_ROLES else "safeguarding"
+    if audience == "partner" and not p["supplier_refs"]:
         raise InvalidInput({"supplier_refs": ["a partner subscription names its supply chain"]})
     sub_id = "sub_" + uuid.uuid4().hex
     secret = new_secret()
-    sub = Subscription(subscription_id=sub_id, partner_id=p["partner_id"], url=p["url"],
-                       event_types=p["event_types"], audience=p["audience"], supplier_refs=p["supplier_refs"],
+    sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
+                       event_types=p["event_types"], audience=audience,
+                       supplier_refs=p["supplier_refs"] if audience == "partner" else [],
                        sealed_secret=sender.seal_secret(secret, sub_id), created_at=iso(now))
     deliveries.repo.add_subscription(sub.__dict__)
     sender.forget_subscriptions()
-    log.info("webhook_registered", subscription_id=sub_id, partner_id=p["partner_id"])
+    log.info("webhook_registered", subscription_id=sub_id, partner_id=actor["id"])
     # The secret is shown once, here; it is stored only sealed.
     return {**sub.public_view(), "secret": secret}
 
 
-def list_deliveries(deliveries, p: dict) -> list[dict]:
+def list_deliveries(deliveries, p: dict, actor: dict) -> list[dict]:
+    """Staff see any endpoint's deliveries; a partner only its own endpoints'."""
+    sub = deliveries.repo.subscription(p["subscription_id"])
+    if sub is None or (actor["role"] in PARTNER_ROLES and sub["partner_id"] != actor["id"]):
+        raise NotFound(f"subscription {p['subscription_id']} not found")
     return [{k: v for k, v in Delivery.from_dict(d).to_dict().items() if k != "body"}
             for d in deliveries.repo.deliveries_for(p["subscription_id"])]
 

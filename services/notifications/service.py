@@ -13,6 +13,7 @@ from services.notifications.domain import Delivery
 from services.notifications.store import NotificationStore
 from services.notifications.webhooks import WebhookSender
 from shared.contracts import rpc as contract
+from shared.contracts.common import PARTNER_ROLES, STAFF_ROLES
 from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, utc_now
 from shared.logging import get_logger
 from shared.messaging import on_event
@@ -29,13 +30,13 @@ class NotificationsService(ServiceBase):
     deliveries = Aggregates(NotificationStore, Delivery)
     sender = WebhookSender()
 
-    @command(contract.RegisterWebhook)
-    def register_webhook(self, p):
-        return handlers.register_webhook(self.deliveries, self.sender, p, utc_now())
+    @command(contract.RegisterWebhook, allow=PARTNER_ROLES + ("safeguarding_lead",))
+    def register_webhook(self, p, actor):
+        return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
-    @query(contract.ListDeliveries)
-    def list_deliveries(self, p):
-        return handlers.list_deliveries(self.deliveries, p)
+    @query(contract.ListDeliveries, allow=PARTNER_ROLES + STAFF_ROLES)
+    def list_deliveries(self, p, actor):
+        return handlers.list_deliveries(self.deliveries, p, actor)
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):

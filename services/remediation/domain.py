@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.contracts.common import (
-    BUSINESS_ROLES, DEADLINE_NAMES, OPEN_CASE_STATES, STAFF_ROLES, SYSTEM_ROLES,
+    BUSINESS_ROLES, DEADLINE_NAMES, OPEN_CASE_STATES, PARTNER_ROLES, STAFF_ROLES, SYSTEM_ROLES,
+    WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
 from shared.domain import Aggregate
-from shared.errors import Forbidden, InvalidInput, InvalidTransition
+from shared.errors import Forbidden, InvalidTransition
 
 SERVICE = "remediation"
 OPEN_STATES = frozenset(OPEN_CASE_STATES)
 STAFF = frozenset(STAFF_ROLES)
 BUSINESS = frozenset(BUSINESS_ROLES)
 SYSTEM = frozenset(SYSTEM_ROLES)
+PARTNER = frozenset(PARTNER_ROLES)
+WORKER = frozenset(WORKER_ROLES)
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ STEPS = {
     "start_validation": Step(frozenset({"remediation_reported"}), "validating", SYSTEM),
     "close": Step(frozenset({"validating"}), "closed", SYSTEM),
     "reopen": Step(frozenset({"validating"}), "remediating", SYSTEM),
-    "withdraw": Step(OPEN_STATES, "withdrawn", STAFF),
+    "withdraw": Step(OPEN_STATES, "withdrawn", WORKER),
 }
 
 # Which deadline each step starts (index into the (ack, plan, remediate) day triple),
@@ -141,11 +144,11 @@ class Case(Aggregate):
         self.remediation_reports.append({"at": iso(now), "summary": summary, "evidence": list(evidence)})
         self._step("report_remediation", actor, now, {"evidence": len(evidence)})
 
-    def withdraw(self, actor: dict, now: datetime, reason: str, requested_by_worker: bool):
-        """Only at the worker's request (DOMAIN.md): staff record that request."""
-        if not requested_by_worker:
-            raise InvalidInput({"requested_by_worker": ["a case is withdrawn only at the worker's request"]})
-        self._step("withdraw", actor, now, {"reason": reason, "requested_by_worker": True})
+    def withdraw(self, actor: dict, now: datetime, reason: str):
+        """Only the worker withdraws (DOMAIN.md): the actor is the worker of this case."""
+        if actor.get("case_ref") != self.case_ref:
+            raise Forbidden(f"only the worker of case {self.case_ref} may withdraw it")
+        self._step("withdraw", actor, now, {"reason": reason})
 
     def record_other_channel(self, actor: dict, now: datetime, channel: str, note: str | None):
         """Right to remediation elsewhere: recorded, never blocks, pauses or closes."""
@@ -191,12 +194,26 @@ class Case(Aggregate):
                          for a in self.audit]
         return view
 
-    def view_for(self, actor: dict) -> dict:
-        if actor["role"] in STAFF:
+    def worker_view(self) -> dict:
+        """What the worker sees of their own case: where it stands, nothing of others."""
+        return {"case_ref": self.case_ref, "status": self.status, "opened_at": self.opened_at,
+                "updated_at": self.audit[-1]["at"] if self.audit else self.opened_at,
+                "validation_open": self.status == "validating"}
+
+    def view_for(self, actor: dict, chain=frozenset()) -> dict:
+        """Scope (DOMAIN.md "Who may do what"): staff see everything; a business the
+        cases referred to it; a partner the cases of the businesses in its supply
+        chain (``chain``, from the party registry); a worker their own case."""
+        role = actor["role"]
+        if role in STAFF:
             return self.staff_view()
-        if actor["role"] in BUSINESS and actor["id"] != self.business_ref:
-            raise Forbidden(f"case {self.case_ref} is not referred to {actor['id']}")
-        return self.business_view()
+        if role in BUSINESS and actor["id"] == self.business_ref:
+            return self.business_view()
+        if role in PARTNER and chain and (self.business_ref in chain or self.supplier_ref in chain):
+            return self.business_view()
+        if role in WORKER and actor.get("case_ref") == self.case_ref:
+            return self.worker_view()
+        raise Forbidden(f"case {self.case_ref} is not in the scope of {actor['id']}")
 
     # --- persistence mapping ----------------------------------------------------
 

@@ -43,49 +43,50 @@ def project_business_record(records, event: dict):
                                     event=event).aggregate
 
 
-# --- commands ----------------------------------------------------------------------
+# --- commands (``actor`` is the verified principal's dict, shared/rpc.py) -----------------
 
-def get_case(cases, p: dict) -> dict:
-    return cases.load(p["case_ref"], missing=lambda _: _not_found(p["case_ref"])).view_for(p["actor"])
-
-
-def triage(cases, p, now):
-    return _command(cases, p, lambda c: c.triage(p["actor"], now, p["severity"], p["note"]))
+def get_case(cases, p: dict, actor: dict, chain=frozenset()) -> dict:
+    """The view the actor may see; ``chain``: the businesses a partner sources from."""
+    return cases.load(p["case_ref"], missing=lambda _: _not_found(p["case_ref"])).view_for(actor, chain)
 
 
-def refer(cases, p, now, policy):
-    return _command(cases, p, lambda c: c.refer(p["actor"], now, p["business_ref"], p["business_type"], policy))
+def triage(cases, p, actor, now):
+    return _command(cases, p, actor, lambda c: c.triage(actor, now, p["severity"], p["note"]))
 
 
-def acknowledge(cases, p, now, policy):
-    return _command(cases, p, lambda c: c.acknowledge(p["actor"], now, policy, p["note"]))
+def refer(cases, p, actor, now, policy):
+    return _command(cases, p, actor, lambda c: c.refer(actor, now, p["business_ref"], p["business_type"], policy))
 
 
-def submit_plan(cases, p, now):
+def acknowledge(cases, p, actor, now, policy):
+    return _command(cases, p, actor, lambda c: c.acknowledge(actor, now, policy, p["note"]))
+
+
+def submit_plan(cases, p, actor, now):
     actions = [_plain(a) for a in p["actions"]]
-    return _command(cases, p, lambda c: c.submit_plan(p["actor"], now, actions))
+    return _command(cases, p, actor, lambda c: c.submit_plan(actor, now, actions))
 
 
-def accept_plan(cases, p, now, policy):
-    return _command(cases, p, lambda c: c.accept_plan(p["actor"], now, policy, p["note"]))
+def accept_plan(cases, p, actor, now, policy):
+    return _command(cases, p, actor, lambda c: c.accept_plan(actor, now, policy, p["note"]))
 
 
-def report_remediation(cases, p, now):
-    return _command(cases, p, lambda c: c.report_remediation(p["actor"], now, p["summary"], p["evidence"]))
+def report_remediation(cases, p, actor, now):
+    return _command(cases, p, actor, lambda c: c.report_remediation(actor, now, p["summary"], p["evidence"]))
 
 
-def withdraw(cases, p, now):
-    return _command(cases, p, lambda c: c.withdraw(p["actor"], now, p["reason"], p["requested_by_worker"]))
+def withdraw(cases, p, actor, now):
+    return _command(cases, p, actor, lambda c: c.withdraw(actor, now, p["reason"]))
 
 
-def record_other_channel(cases, p, now):
-    return _command(cases, p, lambda c: c.record_other_channel(p["actor"], now, p["channel"], p["note"]))
+def record_other_channel(cases, p, actor, now):
+    return _command(cases, p, actor, lambda c: c.record_other_channel(actor, now, p["channel"], p["note"]))
 
 
 # --- engaged businesses and public reporting -----------------------------------------
 
-def supplier_scorecard(records, p) -> dict:
-    reports.check_scorecard_access(p["actor"], p["business_ref"])
+def supplier_scorecard(records, p, actor, chain=frozenset()) -> dict:
+    reports.check_scorecard_access(actor, p["business_ref"], chain)
     return (records.get(p["business_ref"]) or BusinessRecord(p["business_ref"])).scorecard()
 
 
@@ -95,9 +96,7 @@ def public_report(store, now: datetime) -> dict:
     return store.latest_report() or refresh_public_report(store, now)
 
 
-def refresh_public_report(store, now: datetime, actor: dict | None = None) -> dict:
-    if actor is not None:
-        reports.check_report_refresh(actor)
+def refresh_public_report(store, now: datetime) -> dict:
     report = reports.public_report(store.counts_by_area(), iso(now))
     store.save_report(report)
     return report
@@ -105,10 +104,10 @@ def refresh_public_report(store, now: datetime, actor: dict | None = None) -> di
 
 # --- internals ---------------------------------------------------------------------
 
-def _command(cases, p, decide) -> dict:
+def _command(cases, p, actor, decide) -> dict:
     case = cases.change(p["case_ref"], decide, missing=lambda _: _not_found(p["case_ref"])).aggregate
     log.info("case_command", status=case.status)
-    return case.view_for(p["actor"])
+    return case.view_for(actor)
 
 
 def _apply(cases, event, decide):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.remediation.domain import BUSINESS, STAFF, days_between
+from services.remediation.domain import BUSINESS, PARTNER, STAFF, days_between
 from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES
 from shared.domain import Aggregate
 from shared.errors import Forbidden
@@ -31,16 +31,16 @@ DAY_BUCKETS = (0.5, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60, 90, 180, 365)
 DEADLINES = DEADLINE_NAMES
 
 
-def check_scorecard_access(actor: dict, business_ref: str) -> None:
-    """Staff and partners see any business's scorecard; a business only its own."""
-    if actor["role"] in BUSINESS and actor["id"] != business_ref:
-        raise Forbidden(f"{actor['id']} may not see the scorecard of {business_ref}")
-
-
-def check_report_refresh(actor: dict) -> None:
-    """Anyone may read the public report; only staff may force a recomputation."""
-    if actor["role"] not in STAFF:
-        raise Forbidden("only staff may force a public report recomputation")
+def check_scorecard_access(actor: dict, business_ref: str, chain=frozenset()) -> None:
+    """Staff see any business's scorecard; a business only its own; a partner those
+    of the businesses in its supply chain (``chain``, from the party registry)."""
+    if actor["role"] in STAFF:
+        return
+    if actor["role"] in BUSINESS and actor["id"] == business_ref:
+        return
+    if actor["role"] in PARTNER and business_ref in chain:
+        return
+    raise Forbidden(f"{actor['id']} may not see the scorecard of {business_ref}")
 
 
 def _bucket(days: float) -> str:

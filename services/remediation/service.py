@@ -6,6 +6,7 @@ from services.remediation.reports import BusinessRecord
 from services.remediation.store import BusinessRecordStore, CaseStore
 from shared import metrics
 from shared.contracts import rpc as contract
+from shared.contracts.common import ACTOR_ROLES, BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, WORKER_ROLES
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
 )
@@ -38,55 +39,55 @@ class RemediationService(ServiceBase):
     def project_business_record(self, event):
         handlers.project_business_record(self.records, event)
 
-    # --- case work (RPC) ----------------------------------------------------------
-    @query(contract.GetCase)
-    def get_case(self, p):
-        return handlers.get_case(self.cases, p)
+    # --- case work (RPC): who may call is declared here, scope is the domain's -------
+    @query(contract.GetCase, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES)
+    def get_case(self, p, actor):
+        return handlers.get_case(self.cases, p, actor)
 
-    @command(contract.Triage)
-    def triage(self, p):
-        return handlers.triage(self.cases, p, utc_now())
+    @command(contract.Triage, allow=STAFF_ROLES)
+    def triage(self, p, actor):
+        return handlers.triage(self.cases, p, actor, utc_now())
 
-    @command(contract.Refer)
-    def refer(self, p):
-        return handlers.refer(self.cases, p, utc_now(), self.config.deadlines)
+    @command(contract.Refer, allow=STAFF_ROLES)
+    def refer(self, p, actor):
+        return handlers.refer(self.cases, p, actor, utc_now(), self.config.deadlines)
 
-    @command(contract.Acknowledge)
-    def acknowledge(self, p):
-        return handlers.acknowledge(self.cases, p, utc_now(), self.config.deadlines)
+    @command(contract.Acknowledge, allow=BUSINESS_ROLES)
+    def acknowledge(self, p, actor):
+        return handlers.acknowledge(self.cases, p, actor, utc_now(), self.config.deadlines)
 
-    @command(contract.SubmitPlan)
-    def submit_plan(self, p):
-        return handlers.submit_plan(self.cases, p, utc_now())
+    @command(contract.SubmitPlan, allow=BUSINESS_ROLES)
+    def submit_plan(self, p, actor):
+        return handlers.submit_plan(self.cases, p, actor, utc_now())
 
-    @command(contract.AcceptPlan)
-    def accept_plan(self, p):
-        return handlers.accept_plan(self.cases, p, utc_now(), self.config.deadlines)
+    @command(contract.AcceptPlan, allow=STAFF_ROLES)
+    def accept_plan(self, p, actor):
+        return handlers.accept_plan(self.cases, p, actor, utc_now(), self.config.deadlines)
 
-    @command(contract.ReportRemediation)
-    def report_remediation(self, p):
-        return handlers.report_remediation(self.cases, p, utc_now())
+    @command(contract.ReportRemediation, allow=BUSINESS_ROLES)
+    def report_remediation(self, p, actor):
+        return handlers.report_remediation(self.cases, p, actor, utc_now())
 
-    @command(contract.Withdraw)
-    def withdraw(self, p):
-        return handlers.withdraw(self.cases, p, utc_now())
+    @command(contract.Withdraw, allow=WORKER_ROLES)
+    def withdraw(self, p, actor):
+        return handlers.withdraw(self.cases, p, actor, utc_now())
 
-    @command(contract.RecordOtherChannel)
-    def record_other_channel(self, p):
-        return handlers.record_other_channel(self.cases, p, utc_now())
+    @command(contract.RecordOtherChannel, allow=STAFF_ROLES)
+    def record_other_channel(self, p, actor):
+        return handlers.record_other_channel(self.cases, p, actor, utc_now())
 
     # --- engaged businesses, public reporting ------------------------------------------
-    @query(contract.SupplierScorecard)
-    def supplier_scorecard(self, p):
-        return handlers.supplier_scorecard(self.records, p)
+    @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
+    def supplier_scorecard(self, p, actor):
+        return handlers.supplier_scorecard(self.records, p, actor)
 
-    @query(contract.PublicReport)
-    def public_report(self, p):
+    @query(contract.NoArguments, allow=ACTOR_ROLES)
+    def public_report(self, p, actor):
         return handlers.public_report(self.cases.repo, utc_now())
 
-    @command(contract.PublicReport)
-    def refresh_public_report(self, p):
-        return handlers.refresh_public_report(self.cases.repo, utc_now(), p["actor"])
+    @command(contract.NoArguments, allow=STAFF_ROLES)
+    def refresh_public_report(self, p, actor):
+        return handlers.refresh_public_report(self.cases.repo, utc_now())
 
     @every("public_report_interval")
     def refresh_public_report_periodically(self):

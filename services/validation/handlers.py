@@ -1,5 +1,6 @@
 """Validation's use cases: a round opens when remediation is reported; workers'
-answers (from intake's events, or a case worker's RPC) complete it."""
+answers (from intake's events, or a worker's own RPC through a door that checked the
+receipt) complete it."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,9 +33,11 @@ def record_submitted_answer(validations, event: dict, now: datetime):
     return v
 
 
-def submit_answer(validations, p: dict, now: datetime) -> dict:
+def submit_answer(validations, p: dict, actor: dict, now: datetime) -> dict:
+    """``actor`` is the worker of this case (shared/rpc.py checks the token's case):
+    the worker key is the token's, never the payload's."""
     no_round = lambda _: InvalidTransition(f"case {p['case_ref']}: no validation round is open")  # noqa: E731
-    v = validations.change(p["case_ref"], lambda v: v.record_answer(p["worker_key"], p["answer"], now),
+    v = validations.change(p["case_ref"], lambda v: v.record_answer(actor["id"], p["answer"], now),
                            missing=no_round).aggregate
     return v.public_view()
 

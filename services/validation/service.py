@@ -4,6 +4,7 @@ from services.validation import handlers
 from services.validation.domain import CaseValidation
 from services.validation.store import ValidationStore
 from shared.contracts import rpc as contract
+from shared.contracts.common import STAFF_ROLES, WORKER_ROLES
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ANSWER_SUBMITTED, utc_now
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -24,10 +25,10 @@ class ValidationService(ServiceBase):
     def on_answer_submitted(self, event):
         handlers.record_submitted_answer(self.validations, event, utc_now())
 
-    @command(contract.SubmitAnswer)
-    def submit_answer(self, p):
-        return handlers.submit_answer(self.validations, p, utc_now())
+    @command(contract.SubmitAnswer, allow=WORKER_ROLES)
+    def submit_answer(self, p, actor):
+        return handlers.submit_answer(self.validations, p, actor, utc_now())
 
-    @query(contract.GetRounds)
-    def get_rounds(self, p):
+    @query(contract.GetRounds, allow=STAFF_ROLES)
+    def get_rounds(self, p, actor):
         return handlers.get_rounds(self.validations, p)

@@ -27,12 +27,15 @@ FINAL_CASE_STATES = ("closed", "withdrawn")
 CASE_STATES = OPEN_CASE_STATES + FINAL_CASE_STATES
 # The three deadlines of a case, in the order of the DEADLINES_* day triples.
 DEADLINE_NAMES = ("acknowledge", "plan", "remediation")
+# Who may act (DOMAIN.md "Who may do what"); shared/auth.py says which door vouches for whom.
 STAFF_ROLES = ("case_worker", "safeguarding_lead")
+ADMIN_ROLES = ("admin",)                   # accounts, keys and the party registry; no case work
 BUSINESS_TYPES = ("supplier", "agency")
 BUSINESS_ROLES = BUSINESS_TYPES            # a business acts in the role of its type
 PARTNER_ROLES = ("partner",)
-SYSTEM_ROLES = ("system",)
-ACTOR_ROLES = STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + SYSTEM_ROLES
+WORKER_ROLES = ("worker",)                 # a worker proven by receipt, for one case
+SYSTEM_ROLES = ("system",)                 # a service acting as itself
+ACTOR_ROLES = STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES + SYSTEM_ROLES
 VALIDATION_ANSWERS = ("confirmed", "not_resolved")
 
 # Public references: letters and digits only, so they are safe in URLs and filters.

@@ -1,10 +1,13 @@
 """RPC contracts. Every RPC method takes one ``payload`` dict, validated by the schema
 named here on the serving side (a bad one raises InvalidInput naming the field and
-changes nothing). Callers import these to know what to send."""
+changes nothing). Callers import these to know what to send.
+
+No payload names its actor: who acts comes only from the signed token in the call's
+context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
 from marshmallow import fields, validate
 
 from shared.contracts.common import (
-    BUSINESS_TYPES, SEVERITIES, VALIDATION_ANSWERS, Actor, OneOf, Ref, StrictSchema,
+    BUSINESS_TYPES, SEVERITIES, VALIDATION_ANSWERS, OneOf, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 
@@ -17,7 +20,6 @@ Text = lambda n, **kw: fields.String(validate=validate.Length(1, n), **kw)  # no
 
 class CaseCommand(StrictSchema):
     case_ref = Ref(required=True)
-    actor = fields.Nested(Actor, required=True)
 
 
 # --- remediation -------------------------------------------------------------------
@@ -65,9 +67,7 @@ class ReportRemediation(CaseCommand):
 
 
 class Withdraw(CaseCommand):
-    # Only the worker may withdraw (the case domain enforces it); staff record the
-    # request, the flag says so.
-    requested_by_worker = fields.Boolean(required=True)
+    # Only the worker may withdraw: the token is the worker's, bound to this case.
     reason = Text(2000, required=True)
 
 
@@ -80,23 +80,22 @@ class RecordOtherChannel(CaseCommand):
 # --- validation --------------------------------------------------------------------
 
 class SubmitAnswer(CaseCommand):
-    worker_key = fields.String(required=True, validate=validate.Regexp(r"^wk_[0-9a-f]{32}$"))
+    # The worker's key comes from the token: only the worker answers.
     answer = OneOf(VALIDATION_ANSWERS, required=True)
 
 
-class GetRounds(StrictSchema):
-    case_ref = Ref(required=True)
+class GetRounds(CaseCommand):
+    pass
 
 
 # --- notifications -----------------------------------------------------------------
 
 class RegisterWebhook(StrictSchema):
-    partner_id = Ref(required=True)
+    # Whose endpoint it is comes from the token: a partner's covers its supply chain,
+    # a safeguarding lead's every alert and case.
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     event_types = fields.List(OneOf(WEBHOOK_EVENT_TYPES), required=True,
                               validate=validate.Length(min=1))
-    # "safeguarding" receives every alert and case; a partner only its supply chain.
-    audience = OneOf(("partner", "safeguarding"), load_default="partner")
     supplier_refs = fields.List(Ref(), load_default=list)
 
 
@@ -108,8 +107,7 @@ class ListDeliveries(StrictSchema):
 
 class SupplierScorecard(StrictSchema):
     business_ref = Ref(required=True)
-    actor = fields.Nested(Actor, required=True)
 
 
-class PublicReport(StrictSchema):
-    actor = fields.Nested(Actor, required=True)
+class NoArguments(StrictSchema):
+    pass

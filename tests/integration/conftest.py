@@ -1,10 +1,11 @@
 """Integration fixtures: the four services as real processes against the real
-RabbitMQ and the embedded Mongo server, a webhook receiver, an RPC client."""
+RabbitMQ and the embedded Mongo server, a webhook receiver, RPC clients signed as
+each principal."""
 import os
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
+from scripts.demo import Actors, case_worker
 from scripts.stack import Stack, free_port, wait_for
 from scripts.webhook_receiver import WebhookReceiver
 
@@ -20,9 +21,17 @@ def stack(mongo, rabbitmq, tmp_root):
 
 
 @pytest.fixture(scope="session")
-def rpc(stack):
-    with ClusterRpcProxy(stack.rpc_config(), timeout=20) as proxy:
-        yield proxy
+def actors(stack):
+    """``actors(principal)``: an RPC client whose calls carry that principal's signed token."""
+    clients = Actors(stack)
+    yield clients
+    clients.close()
+
+
+@pytest.fixture(scope="session")
+def rpc(actors):
+    """The demo's case worker: the staff member most tests act as."""
+    return actors(case_worker())
 
 
 @pytest.fixture(scope="session")

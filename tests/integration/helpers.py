@@ -7,7 +7,7 @@ from scripts import demo
 from shared.config import settings
 from shared.outbox import EventPublisher
 
-CASE_WORKER = demo.CASE_WORKER   # the tests act as the demo's case worker
+CASE_WORKER = demo.case_worker()   # the tests act as the demo's case worker
 
 
 def unique(prefix: str) -> str:

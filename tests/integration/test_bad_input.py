@@ -8,7 +8,8 @@ import requests
 from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 from shared.repository import database
 from tests.integration.conftest import eventually
-from tests.integration.helpers import CASE_WORKER, post_grievance, report, unique
+from tests.integration.helpers import post_grievance, report, unique
+from tests.principals import partner, supplier, worker
 
 pytestmark = pytest.mark.integration
 
@@ -68,48 +69,51 @@ def test_validation_answer_needs_the_receipt_and_bad_answer_is_400(stack):
     assert bad.status_code == 400 and "answer" in bad.json()["fields"]
 
 
-def test_rpc_rejects_bad_payload_and_forbidden_steps_without_changing_the_case(stack, rpc):
+def test_rpc_rejects_bad_payload_and_forbidden_steps_without_changing_the_case(stack, rpc, actors):
     response = post_grievance(stack, report(unique("SUP")))
     ref = response.json()["case_ref"]
-    cmd = {"case_ref": ref, "actor": CASE_WORKER}
+    cmd = {"case_ref": ref}
     case = eventually(lambda: rpc.remediation.get_case(cmd))
+    supplier_rpc = actors(supplier("SUP-1"))
 
-    with pytest.raises(InvalidInput) as bad_role:
+    with pytest.raises(InvalidInput) as claimed:        # an actor in the payload is not who acts
         rpc.remediation.triage({"case_ref": ref, "actor": {"id": "x", "role": "boss"}})
-    assert "actor.role" in bad_role.value.errors
+    assert "actor" in claimed.value.errors
     with pytest.raises(InvalidInput) as bad_severity:
         rpc.remediation.triage({**cmd, "severity": "apocalyptic"})
     assert "severity" in bad_severity.value.errors
     with pytest.raises(InvalidInput) as bad_plan:
-        rpc.remediation.submit_plan({**cmd, "actions": [{"type": "back_pay"}]})
+        supplier_rpc.remediation.submit_plan({**cmd, "actions": [{"type": "back_pay"}]})
     assert {"actions.0.description", "actions.0.owner", "actions.0.due_date"} <= set(bad_plan.value.errors)
-    with pytest.raises(InvalidInput) as withdraw:
-        rpc.remediation.withdraw({**cmd, "requested_by_worker": False, "reason": "staff decided"})
-    assert "requested_by_worker" in withdraw.value.errors
+    with pytest.raises(Forbidden):                        # only the worker withdraws
+        rpc.remediation.withdraw({**cmd, "reason": "staff decided"})
     with pytest.raises(InvalidTransition):
         rpc.remediation.accept_plan(cmd)                       # received: no plan to accept
     with pytest.raises(Forbidden):
-        rpc.remediation.acknowledge({"case_ref": ref, "actor": {"id": "SUP-1", "role": "supplier"}})
+        supplier_rpc.remediation.acknowledge(cmd)             # not referred to SUP-1
     with pytest.raises(Forbidden):
-        rpc.remediation.triage({"case_ref": ref, "actor": {"id": "SUP-1", "role": "supplier"}})
+        supplier_rpc.remediation.triage(cmd)
     with pytest.raises(NotFound):
-        rpc.remediation.get_case({"case_ref": "ILM-NOSUCHREF", "actor": CASE_WORKER})
+        rpc.remediation.get_case({"case_ref": "ILM-NOSUCHREF"})
+    with pytest.raises(Forbidden):                        # staff never answer for the worker
+        rpc.validation.submit_answer({**cmd, "answer": "confirmed"})
     with pytest.raises(InvalidTransition):
-        rpc.validation.submit_answer({**cmd, "worker_key": case["worker_key"], "answer": "confirmed"})
+        actors(worker(ref, case["worker_key"])).validation.submit_answer({**cmd, "answer": "confirmed"})
 
     after = rpc.remediation.get_case(cmd)
     assert after["status"] == "received" and after["version"] == case["version"]
     assert after["audit"] == case["audit"]
 
 
-def test_rpc_rejects_bad_webhook_registration(rpc):
+def test_rpc_rejects_bad_webhook_registration(actors):
+    brand = actors(partner("BRAND-9"))
     with pytest.raises(InvalidInput) as exc:
-        rpc.notifications.register_webhook({"partner_id": "BRAND-9", "url": "not a url",
-                                            "event_types": ["case.exploded"], "supplier_refs": ["SUP-1"]})
+        brand.notifications.register_webhook({"url": "not a url", "event_types": ["case.exploded"],
+                                              "supplier_refs": ["SUP-1"]})
     assert {"url", "event_types.0"} <= set(exc.value.errors)
     with pytest.raises(InvalidInput) as scope:
-        rpc.notifications.register_webhook({"partner_id": "BRAND-9", "url": "https://brand.example/hook",
-                                            "event_types": ["case.status_changed"]})
+        brand.notifications.register_webhook({"url": "https://brand.example/hook",
+                                              "event_types": ["case.status_changed"]})
     assert "supplier_refs" in scope.value.errors
     subs = database("notifications")["subscriptions"].find({"partner_id": "BRAND-9"})
     assert list(subs) == []

@@ -9,10 +9,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from scripts.demo import CASE_WORKER, walk_through
+from scripts.demo import walk_through
 from services.notifications.domain import verify
 from shared.repository import database
 from tests.integration.conftest import eventually
+from tests import principals
 from tests.integration.helpers import unique
 
 pytestmark = pytest.mark.integration
@@ -23,13 +24,13 @@ EXPECTED_STATUSES = ["received", "triaged", "referred", "acknowledged", "plan_su
 SECRETS = ("Forty of us have not been paid", "Aung Aung", "81 555 0199", "Only half was paid")
 
 
-def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, receiver):
+def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, actors, receiver):
     supplier = unique("SUP")
     path = f"/hooks/{supplier}"
-    demo = walk_through(stack.intake_url, rpc, receiver.url(path), supplier, say=lambda _: None,
+    demo = walk_through(stack.intake_url, actors, receiver.url(path), supplier, say=lambda _: None,
                         correlation_id="corr-flow-1")
     ref = demo["case_ref"]
-    cmd = {"case_ref": ref, "actor": CASE_WORKER}
+    cmd = {"case_ref": ref}
 
     case = rpc.remediation.get_case(cmd)
     assert case["status"] == "closed"
@@ -63,7 +64,7 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, r
     assert not {"worker_key", "channel", "language", "text"} & set().union(*(h.json["data"] for h in hooks))
 
     # The business sees the case redacted.
-    business_view = rpc.remediation.get_case({"case_ref": ref, "actor": {"id": supplier, "role": "supplier"}})
+    business_view = actors(principals.supplier(supplier)).remediation.get_case(cmd)
     assert "worker_key" not in business_view and "channel" not in business_view
 
     # Identity and free text are stored sealed, the receipt only as a slow hash: none
@@ -86,25 +87,26 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, r
     assert "corr-flow-1" in logs["intake"] and "corr-flow-1" in logs["remediation"]
 
 
-def test_scorecard_and_public_report_over_rpc(stack, rpc):
+def test_scorecard_and_public_report_over_rpc(stack, rpc, actors):
     supplier = unique("SUP")
-    demo = walk_through(stack.intake_url, rpc, "http://127.0.0.1:9/unused", supplier, say=lambda _: None)
+    demo = walk_through(stack.intake_url, actors, "http://127.0.0.1:9/unused", supplier, say=lambda _: None)
     # The scorecard is fed by the case's events: it settles a moment after the case.
     card = eventually(lambda: (c := rpc.remediation.supplier_scorecard(
-        {"business_ref": supplier, "actor": CASE_WORKER}))["closed_cases"] == 1 and c)
+        {"business_ref": supplier}))["closed_cases"] == 1 and c)
     assert card["cases"] == 1 and card["open_cases"] == 0
     assert card["validated_first_round_share"] == 0.0 and card["reopen_rate"] == 1.0
     assert card["deadlines_met_share"] == 1.0 and card["median_days_to_acknowledge_at_most"] == 0.5
-    own = rpc.remediation.supplier_scorecard({"business_ref": supplier, "actor": {"id": supplier, "role": "supplier"}})
+    own = actors(principals.supplier(supplier)).remediation.supplier_scorecard({"business_ref": supplier})
     assert own == card
     from shared.errors import Forbidden
     with pytest.raises(Forbidden):
-        rpc.remediation.supplier_scorecard({"business_ref": supplier, "actor": {"id": "SUP-RIVAL", "role": "supplier"}})
+        actors(principals.supplier("SUP-RIVAL")).remediation.supplier_scorecard({"business_ref": supplier})
 
+    brand = actors(principals.partner("BRAND-1"))
     with pytest.raises(Forbidden):
-        rpc.remediation.refresh_public_report({"actor": {"id": "BRAND-1", "role": "partner"}})
-    report = rpc.remediation.refresh_public_report({"actor": CASE_WORKER})
-    assert rpc.remediation.public_report({"actor": {"id": "anyone", "role": "partner"}}) == report
+        brand.remediation.refresh_public_report({})
+    report = rpc.remediation.refresh_public_report({})
+    assert brand.remediation.public_report({}) == report
     assert set(report["by_work_area"]) <= {"labour_recruitment", "working_conditions",
                                            "employer_employee_relations", "living_eating_conditions"}
     closed = report["by_work_area"]["working_conditions"]["closed"]

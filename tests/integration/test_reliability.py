@@ -12,6 +12,7 @@ from shared.repository import database
 from services.intake.store import GrievanceStore
 from tests.integration.conftest import eventually
 from tests.integration.helpers import CASE_WORKER, publisher, unique
+from tests.principals import partner
 
 pytestmark = pytest.mark.integration
 
@@ -33,28 +34,28 @@ def test_event_stored_but_never_published_is_relayed_after_restart(stack, rpc):
     store = GrievanceStore(database("intake"))
     store.insert({"_id": ref, "case_ref": ref, "sealed_text": "v1:x"}, [event])
 
-    case = eventually(lambda: rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER}))
+    case = eventually(lambda: rpc.remediation.get_case({"case_ref": ref}))
     assert case["status"] == "received"
     eventually(lambda: store.load(ref)["outbox"] == [] and store.load(ref)["outbox_pending"] is False)
 
 
-def test_duplicate_events_are_applied_once(stack, rpc, receiver):
+def test_duplicate_events_are_applied_once(stack, rpc, actors, receiver):
     supplier = unique("SUP")
     path = f"/hooks/{supplier}"
-    rpc.notifications.register_webhook({"partner_id": "BRAND-3", "url": receiver.url(path),
-                                        "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
+    actors(partner("BRAND-3")).notifications.register_webhook({
+        "url": receiver.url(path), "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
     ref = unique("ILM")
     relay = publisher()
     event = grievance_event(ref, supplier)
     relay.publish(event)
     relay.publish(event)            # redelivered: same event id
-    case = eventually(lambda: rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER}))
+    case = eventually(lambda: rpc.remediation.get_case({"case_ref": ref}))
     got = receiver.wait(path, lambda got: len(got) >= 1)
 
     changed = make_event(CASE_STATUS_CHANGED, ref, {
         "from_status": "received", "to_status": "triaged", "case_version": 2, "severity": "normal",
         "work_area": "working_conditions", "supplier_ref": supplier, "site_ref": None, "business_ref": None,
-        "business_type": None, "actor": CASE_WORKER, "changed_at": iso(utc_now())}, "dup")
+        "business_type": None, "actor": CASE_WORKER.actor, "changed_at": iso(utc_now())}, "dup")
     relay.publish(changed)
     relay.publish(changed)
     got = receiver.wait(path, lambda got: len(got) >= 2)
@@ -63,7 +64,7 @@ def test_duplicate_events_are_applied_once(stack, rpc, receiver):
     got = receiver.at(path)
     assert len(got) == 2, [h.json for h in got]
     assert len({h.headers["webhook-id"] for h in got}) == 2
-    again = rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER})
+    again = rpc.remediation.get_case({"case_ref": ref})
     assert [a["action"] for a in again["audit"]] == ["open"] and again["version"] == case["version"]
 
 
@@ -78,7 +79,7 @@ def test_poison_message_is_dead_lettered_and_does_not_block_the_queue(stack, rpc
     # The queue keeps flowing: a good event after the poison one is processed.
     ref = unique("ILM")
     publisher().publish(grievance_event(ref, unique("SUP")))
-    eventually(lambda: rpc.remediation.get_case({"case_ref": ref, "actor": CASE_WORKER}))
+    eventually(lambda: rpc.remediation.get_case({"case_ref": ref}))
 
     def dead_lettered():
         with Connection(stack.env["AMQP_URI"]) as conn:

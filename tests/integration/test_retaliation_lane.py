@@ -9,6 +9,7 @@ import requests
 from services.notifications.domain import verify
 from shared.contracts.events import CASE_STATUS_CHANGED, make_event
 from tests.integration.helpers import post_grievance, publisher, report, unique
+from tests.principals import SAFEGUARDING, partner
 
 pytestmark = pytest.mark.integration
 BACKLOG = 1500
@@ -23,12 +24,12 @@ def ordinary_event(supplier: str, n: int) -> dict:
     }, correlation_id="backlog")
 
 
-def test_retaliation_alert_overtakes_backlog_and_carries_no_identity(stack, rpc, receiver):
+def test_retaliation_alert_overtakes_backlog_and_carries_no_identity(stack, actors, receiver):
     supplier = unique("SUP")
     path = f"/hooks/{supplier}"
-    hook = rpc.notifications.register_webhook({
-        "partner_id": "BRAND-2", "url": receiver.url(path), "audience": "partner",
-        "event_types": ["case.status_changed", "retaliation.reported"], "supplier_refs": [supplier]})
+    hook = actors(partner("BRAND-2")).notifications.register_webhook({
+        "url": receiver.url(path), "event_types": ["case.status_changed", "retaliation.reported"],
+        "supplier_refs": [supplier]})
 
     # Queue a backlog of ordinary events while notifications is down...
     stack.stop("notifications")
@@ -72,12 +73,11 @@ def test_retaliation_alert_overtakes_backlog_and_carries_no_identity(stack, rpc,
     ("follow-ups", {"text": "The agent said we will be blacklisted for calling you."}),
     ("validation-answers", {"answer": "not_resolved", "text": "They fined everyone who spoke to you."}),
 ])
-def test_retaliation_reported_inside_a_case_raises_an_alert(stack, rpc, receiver, path, body):
+def test_retaliation_reported_inside_a_case_raises_an_alert(stack, actors, receiver, path, body):
     supplier = unique("SUP")
     hook_path = f"/alerts/{supplier}"
-    hook = rpc.notifications.register_webhook({
-        "partner_id": "SAFEGUARDING", "url": receiver.url(hook_path), "audience": "safeguarding",
-        "event_types": ["retaliation.reported"]})
+    hook = actors(SAFEGUARDING).notifications.register_webhook({
+        "url": receiver.url(hook_path), "event_types": ["retaliation.reported"]})
     created = post_grievance(stack, report(supplier))
     assert created.json()["retaliation_alert"] is False
     ref = created.json()["case_ref"]

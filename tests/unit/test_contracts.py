@@ -16,6 +16,7 @@ from shared.contracts.events import (
 )
 from shared.contracts.rpc import RegisterWebhook, SubmitAnswer, SubmitPlan, Triage, Withdraw
 from shared.errors import EXPECTED, Forbidden, InvalidInput, InvalidTransition, NotFound
+from shared.auth import Principal
 from shared.rpc import command
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -31,7 +32,7 @@ def errors_of(schema, data, **kw) -> dict:
 
 
 def plan(**kw):
-    return {"case_ref": "ILM-TEST0001", "actor": ACTOR, "actions": [ACTION], **kw}
+    return {"case_ref": "ILM-TEST0001", "actions": [ACTION], **kw}
 
 
 # --- load ----------------------------------------------------------------------------
@@ -40,7 +41,6 @@ def test_load_returns_typed_values():
     loaded = load(SubmitPlan(), plan())
     assert loaded["actions"][0]["due_date"] == date(2026, 12, 1)
     assert loaded["actions"][0]["amount"] is None          # load_default
-    assert loaded["actor"] == ACTOR
 
 
 @pytest.mark.parametrize("data", [None, [], "text", 3])
@@ -50,7 +50,14 @@ def test_load_refuses_a_non_object(data):
 
 def test_missing_required_fields_are_named():
     errors = errors_of(SubmitPlan(), {})
-    assert set(errors) == {"case_ref", "actor", "actions"}
+    assert set(errors) == {"case_ref", "actions"}
+
+
+def test_no_payload_names_its_actor():
+    # Who acts comes only from the signed token (shared/rpc.py): an actor field is refused.
+    assert set(errors_of(SubmitPlan(), plan(actor=ACTOR))) == {"actor"}
+    assert set(errors_of(SubmitAnswer(), {"case_ref": "ILM-1A", "answer": "confirmed",
+                                          "worker_key": "wk_" + "0" * 32})) == {"worker_key"}
 
 
 def test_nested_errors_are_flattened_with_list_indices():
@@ -61,16 +68,9 @@ def test_nested_errors_are_flattened_with_list_indices():
     assert all(isinstance(v, list) and v for v in errors.values())
 
 
-def test_nested_object_errors_are_flattened():
-    errors = errors_of(SubmitPlan(), plan(actor={"id": "x", "role": "ceo"}))
-    assert set(errors) == {"actor.role"}
-
-
 def test_unknown_fields_are_refused_at_every_level():
-    errors = errors_of(SubmitPlan(), plan(priority="urgent",
-                                          actions=[{**ACTION, "colour": "red"}],
-                                          actor={**ACTOR, "name": "Bob"}))
-    assert set(errors) == {"priority", "actions.0.colour", "actor.name"}
+    errors = errors_of(SubmitPlan(), plan(priority="urgent", actions=[{**ACTION, "colour": "red"}]))
+    assert set(errors) == {"priority", "actions.0.colour"}
     assert errors["priority"] == ["Unknown field."]
 
 
@@ -79,7 +79,7 @@ def test_list_length_is_checked():
 
 
 def test_bad_ref_is_refused():
-    assert set(errors_of(Triage(), {"case_ref": "ILM/../x", "actor": ACTOR})) == {"case_ref"}
+    assert set(errors_of(Triage(), {"case_ref": "ILM/../x"})) == {"case_ref"}
 
 
 def test_partial_load_allows_missing_fields_but_still_checks_given_ones():
@@ -87,29 +87,25 @@ def test_partial_load_allows_missing_fields_but_still_checks_given_ones():
     assert set(errors_of(Actor(), {"role": "king"}, partial=True)) == {"role"}
 
 
-def test_withdraw_states_whether_the_worker_asked():
-    # The rule itself (only at the worker's request) is the case domain's.
-    assert set(errors_of(Withdraw(), {"case_ref": "ILM-1A", "actor": ACTOR, "reason": "x"})) == \
-        {"requested_by_worker"}
+def test_withdraw_needs_a_reason():
+    assert set(errors_of(Withdraw(), {"case_ref": "ILM-1A"})) == {"reason"}
 
 
-def test_submit_answer_checks_the_worker_key_shape():
-    base = {"case_ref": "ILM-1A", "actor": {"id": "system", "role": "system"}, "answer": "confirmed"}
-    assert load(SubmitAnswer(), {**base, "worker_key": "wk_" + "0" * 32})
-    assert set(errors_of(SubmitAnswer(), {**base, "worker_key": "+66812345678"})) == {"worker_key"}
-    assert set(errors_of(SubmitAnswer(), {**base, "worker_key": "wk_" + "0" * 32,
-                                          "answer": "maybe"})) == {"answer"}
+def test_submit_answer_checks_the_answer():
+    assert load(SubmitAnswer(), {"case_ref": "ILM-1A", "answer": "confirmed"})
+    assert set(errors_of(SubmitAnswer(), {"case_ref": "ILM-1A", "answer": "maybe"})) == {"answer"}
 
 
 def test_register_webhook():
-    ok = load(RegisterWebhook(), {"partner_id": "BRAND-1", "url": "http://localhost:9000/hook",
-                                  "event_types": ["case.status_changed"]})
-    assert ok["audience"] == "partner" and ok["supplier_refs"] == []
-    errors = errors_of(RegisterWebhook(), {"partner_id": "BRAND-1", "url": "ftp://x/y",
-                                           "event_types": ["grievance.received"]})
+    ok = load(RegisterWebhook(), {"url": "http://localhost:9000/hook", "event_types": ["case.status_changed"]})
+    assert ok["supplier_refs"] == []
+    errors = errors_of(RegisterWebhook(), {"url": "ftp://x/y", "event_types": ["grievance.received"]})
     assert set(errors) == {"url", "event_types.0"}
-    assert set(errors_of(RegisterWebhook(), {"partner_id": "BRAND-1", "url": "https://a.org",
-                                             "event_types": []})) == {"event_types"}
+    assert set(errors_of(RegisterWebhook(), {"url": "https://a.org", "event_types": []})) == {"event_types"}
+    # whose endpoint it is, and its audience, come from the token
+    assert set(errors_of(RegisterWebhook(), {"url": "https://a.org", "event_types": ["case.status_changed"],
+                                             "partner_id": "BRAND-1", "audience": "safeguarding"})) == \
+        {"partner_id", "audience"}
 
 
 # --- events --------------------------------------------------------------------------
@@ -240,19 +236,32 @@ def test_other_caller_errors_keep_their_class(cls):
 
 
 def test_http_statuses():
-    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403, 401, 429]
+    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403, 401, 429, 503]
 
 
 # --- the @command decorator ------------------------------------------------------------
 
-class _Service:
-    def __init__(self):
-        self.calls = []
+class _Caller:
+    def __init__(self, principal):
+        self._principal = principal
 
-    @command(SubmitPlan)
-    def submit_plan(self, payload):
-        self.calls.append(payload)
+    def principal(self, roles):
+        return self._principal.require(roles)
+
+
+class _Service:
+    def __init__(self, principal=Principal("SUP-1", "supplier")):
+        self.calls = []
+        self.caller = _Caller(principal)
+
+    @command(SubmitPlan, allow=("supplier",))
+    def submit_plan(self, payload, actor):
+        self.calls.append((payload, actor))
         return "ok"
+
+    @command(Withdraw, allow=("worker",))
+    def withdraw(self, payload, actor):
+        return actor
 
 
 def test_command_validates_before_the_method_runs():
@@ -262,7 +271,23 @@ def test_command_validates_before_the_method_runs():
     assert set(exc.value.errors) == {"actions.0.type"}
     assert svc.calls == []
     assert svc.submit_plan(plan()) == "ok"
-    assert svc.calls[0]["actions"][0]["due_date"] == date(2026, 12, 1)   # the loaded payload
+    payload, actor = svc.calls[0]
+    assert payload["actions"][0]["due_date"] == date(2026, 12, 1)   # the loaded payload
+    assert actor == {"id": "SUP-1", "role": "supplier"}             # from the token, not the payload
+
+
+def test_command_refuses_a_role_it_does_not_allow_before_reading_the_payload():
+    svc = _Service(Principal("cw-1", "case_worker"))
+    with pytest.raises(Forbidden):
+        svc.submit_plan({"anything": "at all"})
+    assert svc.calls == []
+
+
+def test_a_worker_acts_on_their_own_case_only():
+    svc = _Service(Principal("wk_1", "worker", case_ref="ILM-MINE"))
+    assert svc.withdraw({"case_ref": "ILM-MINE", "reason": "settled"})["case_ref"] == "ILM-MINE"
+    with pytest.raises(Forbidden):
+        svc.withdraw({"case_ref": "ILM-OTHER", "reason": "settled"})
 
 
 def test_command_registers_an_rpc_with_the_expected_errors():
@@ -270,6 +295,7 @@ def test_command_registers_an_rpc_with_the_expected_errors():
     assert type(entrypoint).__name__ == "Rpc"
     assert entrypoint.expected_exceptions == EXPECTED
     assert _Service.submit_plan.__name__ == "submit_plan"
+    assert _Service.submit_plan.allowed_roles == {"supplier"}
 
 
 # --- intake's HTTP schemas -------------------------------------------------------------

@@ -11,6 +11,7 @@ from shared.errors import InvalidInput
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+PARTNER = {"id": "BRAND-1", "role": "partner"}
 
 
 def at(moment):
@@ -23,8 +24,8 @@ def world():
     deliveries = unit_of_work(Delivery, repo=store)
     sender = FakeSender(store)
     hook = handlers.register_webhook(deliveries, sender, {
-        "partner_id": "BRAND-1", "url": "http://brand.example/hook", "audience": "partner",
-        "event_types": ["case.status_changed", "retaliation.reported"], "supplier_refs": ["SUP-1"]}, NOW)
+        "url": "http://brand.example/hook", "event_types": ["case.status_changed", "retaliation.reported"],
+        "supplier_refs": ["SUP-1"]}, PARTNER, NOW)
     return store, deliveries, sender, hook
 
 
@@ -47,8 +48,9 @@ def test_registration_shows_the_secret_once_and_stores_it_sealed(world):
     assert hook["secret"].startswith("whsec_")
     assert "secret" not in store.subs[hook["subscription_id"]]
     with pytest.raises(InvalidInput):
-        handlers.register_webhook(world[1], world[2], {"partner_id": "B", "url": "http://x", "audience": "partner",
-                                                       "event_types": ["case.status_changed"], "supplier_refs": []}, NOW)
+        handlers.register_webhook(world[1], world[2], {"url": "http://x", "event_types": ["case.status_changed"],
+                                                       "supplier_refs": []}, PARTNER, NOW)
+    assert store.subs[hook["subscription_id"]]["partner_id"] == "BRAND-1"   # the token's partner
 
 
 def test_an_ordinary_delivery_is_claimed_and_stored_before_it_is_sent(world):

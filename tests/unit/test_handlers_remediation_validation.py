@@ -12,13 +12,14 @@ from services.validation.domain import CaseValidation
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_ANSWER_SUBMITTED, VALIDATION_COMPLETED, make_event,
 )
-from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+from shared.errors import Forbidden, InvalidTransition, NotFound
 from tests.fakes import FakeRepository, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 POLICY = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
 STAFF = {"id": "cw-1", "role": "case_worker"}
 SUPPLIER = {"id": "SUP-1", "role": "supplier"}
+WORKER_OF_CASE = {"id": "wk_" + "a" * 32, "role": "worker", "case_ref": "ILM-1"}
 WORKER = "wk_" + "b" * 32
 GRIEVANCE = {
     "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th", "work_area": "working_conditions",
@@ -37,16 +38,16 @@ def cases():
 
 
 def cmd(**fields):
-    return {"case_ref": "ILM-1", "actor": STAFF, **fields}
+    return {"case_ref": "ILM-1", **fields}
 
 
 def walk_to_remediation_reported(cases):
-    remediation.triage(cases, cmd(severity=None, note=None), NOW)
-    remediation.refer(cases, cmd(business_ref="SUP-1", business_type="supplier"), NOW, POLICY)
-    remediation.acknowledge(cases, cmd(actor=SUPPLIER, note=None), NOW, POLICY)
-    remediation.submit_plan(cases, cmd(actor=SUPPLIER, actions=[ACTION]), NOW)
-    remediation.accept_plan(cases, cmd(note=None), NOW, POLICY)
-    return remediation.report_remediation(cases, cmd(actor=SUPPLIER, summary="paid", evidence=["receipt"]), NOW)
+    remediation.triage(cases, cmd(severity=None, note=None), STAFF, NOW)
+    remediation.refer(cases, cmd(business_ref="SUP-1", business_type="supplier"), STAFF, NOW, POLICY)
+    remediation.acknowledge(cases, cmd(note=None), SUPPLIER, NOW, POLICY)
+    remediation.submit_plan(cases, cmd(actions=[ACTION]), SUPPLIER, NOW)
+    remediation.accept_plan(cases, cmd(note=None), STAFF, NOW, POLICY)
+    return remediation.report_remediation(cases, cmd(summary="paid", evidence=["receipt"]), SUPPLIER, NOW)
 
 
 def test_a_grievance_event_opens_one_case_however_often_it_arrives(cases):
@@ -66,15 +67,19 @@ def test_the_case_walks_the_machine_through_the_handlers(cases):
 
 def test_commands_on_an_unknown_case_are_not_found(cases):
     with pytest.raises(NotFound, match="ILM-404"):
-        remediation.triage(cases, {"case_ref": "ILM-404", "actor": STAFF, "severity": None, "note": None}, NOW)
+        remediation.triage(cases, {"case_ref": "ILM-404", "severity": None, "note": None}, STAFF, NOW)
     with pytest.raises(NotFound):
-        remediation.get_case(cases, {"case_ref": "ILM-404", "actor": STAFF})
+        remediation.get_case(cases, {"case_ref": "ILM-404"}, STAFF)
 
 
-def test_withdraw_needs_the_workers_request(cases):
-    with pytest.raises(InvalidInput):
-        remediation.withdraw(cases, cmd(reason="staff decided", requested_by_worker=False), NOW)
-    assert remediation.withdraw(cases, cmd(reason="asked", requested_by_worker=True), NOW)["status"] == "withdrawn"
+def test_only_the_worker_of_the_case_withdraws_it(cases):
+    with pytest.raises(Forbidden):
+        remediation.withdraw(cases, cmd(reason="staff decided"), STAFF, NOW)
+    with pytest.raises(Forbidden):
+        remediation.withdraw(cases, cmd(reason="not mine"), {**WORKER_OF_CASE, "case_ref": "ILM-2"}, NOW)
+    view = remediation.withdraw(cases, cmd(reason="settled it myself"), WORKER_OF_CASE, NOW)
+    assert view == {"case_ref": "ILM-1", "status": "withdrawn", "opened_at": view["opened_at"],
+                    "updated_at": view["updated_at"], "validation_open": False}   # the worker's view only
 
 
 def test_validation_outcome_closes_once(cases):
@@ -93,10 +98,10 @@ def test_business_record_counts_each_event_once():
         "business_type": "supplier", "actor": STAFF, "changed_at": "2026-11-01T09:00:00.000Z"}, "c")
     remediation.project_business_record(records, referred)
     remediation.project_business_record(records, referred)
-    card = remediation.supplier_scorecard(records, {"business_ref": "SUP-1", "actor": STAFF})
+    card = remediation.supplier_scorecard(records, {"business_ref": "SUP-1"}, STAFF)
     assert card["cases"] == 1 and card["open_cases"] == 1
     with pytest.raises(Forbidden):
-        remediation.supplier_scorecard(records, {"business_ref": "SUP-1", "actor": {"id": "SUP-2", "role": "supplier"}})
+        remediation.supplier_scorecard(records, {"business_ref": "SUP-1"}, {"id": "SUP-2", "role": "supplier"})
 
 
 class FakeCaseStore(FakeRepository):
@@ -114,12 +119,9 @@ class FakeCaseStore(FakeRepository):
         return self.report
 
 
-def test_only_staff_force_the_public_report():
+def test_the_public_report_is_served_from_the_last_snapshot():
     store = FakeCaseStore()
-    with pytest.raises(Forbidden):
-        remediation.refresh_public_report(store, NOW, {"id": "BRAND-1", "role": "partner"})
-    assert store.report is None
-    report = remediation.refresh_public_report(store, NOW, STAFF)
+    report = remediation.refresh_public_report(store, NOW)
     assert report["by_work_area"]["working_conditions"] == {"open": 7, "closed": "<5", "withdrawn": "<5"}
     assert remediation.public_report(store, NOW + timedelta(hours=1)) is report
 
@@ -160,6 +162,7 @@ def test_answers_complete_the_round_and_unsolicited_ones_are_kept():
 def test_submit_answer_without_a_round_is_refused():
     validations = unit_of_work(CaseValidation)
     with pytest.raises(InvalidTransition, match="no validation round"):
-        validation.submit_answer(validations, {"case_ref": "ILM-1", "worker_key": WORKER, "answer": "confirmed"}, NOW)
+        validation.submit_answer(validations, {"case_ref": "ILM-1", "answer": "confirmed"},
+                                 {"id": WORKER, "role": "worker", "case_ref": "ILM-1"}, NOW)
     with pytest.raises(NotFound):
         validation.get_rounds(validations, {"case_ref": "ILM-1"})

@@ -5,14 +5,16 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.remediation.domain import STEPS, Case
-from shared.contracts.common import CASE_STATES
+from shared.contracts.common import ACTOR_ROLES, CASE_STATES
 from shared.contracts.events import CASE_STATUS_CHANGED
-from shared.errors import Forbidden, InvalidInput, InvalidTransition
+from shared.errors import Forbidden, InvalidTransition
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 DEADLINES = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
 STAFF = {"id": "cw-1", "role": "case_worker"}
 SUPPLIER = {"id": "SUP-1", "role": "supplier"}
+PARTNER = {"id": "BRAND-1", "role": "partner"}
+WORKER = {"id": "wk_" + "a" * 32, "role": "worker", "case_ref": "ILM-TEST0001"}
 GRIEVANCE = {
     "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th",
     "work_area": "working_conditions", "forced_labour_indicators": [], "severity": "normal",
@@ -47,7 +49,7 @@ PERFORM = {
     "start_validation": lambda c: c.start_validation(len(c.validation_rounds) + 1, NOW),
     "close": lambda c: c.apply_validation_outcome(1, "confirmed", NOW, DEADLINES),
     "reopen": lambda c: c.apply_validation_outcome(1, "not_resolved", NOW, DEADLINES),
-    "withdraw": lambda c: c.withdraw(STAFF, NOW, "worker asked", True),
+    "withdraw": lambda c: c.withdraw(WORKER, NOW, "I settled it"),
 }
 ALL_PAIRS = [(step, state) for step in STEPS for state in CASE_STATES]
 
@@ -100,19 +102,19 @@ def test_happy_path_with_reopen_then_close():
 def test_no_command_by_any_role_reaches_closed():
     """No staff override: only a confirmed validation closes a case."""
     commands = [s for s in PERFORM if s not in ("start_validation", "close", "reopen")]
-    roles = ["case_worker", "safeguarding_lead", "supplier", "agency", "partner", "system"]
+    roles = ACTOR_ROLES
     for state in set(CASE_STATES) - {"closed"}:
         for step in commands:
             for role in roles:
                 case = case_in(state)
-                actor = {"id": "SUP-1", "role": role}
+                actor = {"id": "SUP-1", "role": role, "case_ref": case.case_ref}
                 try:
                     {**PERFORM, "triage": lambda c: c.triage(actor, NOW),
                      "refer": lambda c: c.refer(actor, NOW, "SUP-1", "supplier", DEADLINES),
                      "acknowledge": lambda c: c.acknowledge(actor, NOW, DEADLINES),
                      "accept_plan": lambda c: c.accept_plan(actor, NOW, DEADLINES),
                      "report_remediation": lambda c: c.report_remediation(actor, NOW, "x", ["y"]),
-                     "withdraw": lambda c: c.withdraw(actor, NOW, "r", True)}[step](case)
+                     "withdraw": lambda c: c.withdraw(actor, NOW, "r")}[step](case)
                 except (InvalidTransition, Forbidden):
                     pass
                 assert case.status != "closed"
@@ -181,20 +183,40 @@ def test_business_view_hides_worker_identity_and_is_limited_to_the_referred_busi
     assert case.view_for(STAFF)["worker_key"] == GRIEVANCE["worker_key"]
 
 
+def test_a_partner_sees_only_cases_of_its_supply_chain_redacted():
+    case = case_in("referred")
+    with pytest.raises(Forbidden):
+        case.view_for(PARTNER)                                   # no chain: nothing
+    with pytest.raises(Forbidden):
+        case.view_for(PARTNER, chain=frozenset({"SUP-OTHER"}))
+    view = case.view_for(PARTNER, chain=frozenset({"SUP-1"}))
+    assert "worker_key" not in view and "other_channels" not in view
+
+
+def test_a_worker_sees_only_where_their_own_case_stands():
+    case = case_in("validating")
+    assert case.view_for(WORKER) == {"case_ref": "ILM-TEST0001", "status": "validating",
+                                     "opened_at": case.opened_at, "updated_at": case.audit[-1]["at"],
+                                     "validation_open": True}
+    with pytest.raises(Forbidden):
+        case.view_for({**WORKER, "case_ref": "ILM-OTHER"})
+
+
 def test_round_trip_through_dict():
     case = new_case()
     PERFORM["triage"](case)
     assert Case.from_dict(case.to_dict()).to_dict() == case.to_dict()
 
 
-def test_withdraw_only_at_the_workers_request():
+@pytest.mark.parametrize("actor", [STAFF, {"id": "lead", "role": "safeguarding_lead"}, SUPPLIER, PARTNER,
+                                   {"id": "remediation", "role": "system"}, {**WORKER, "case_ref": "ILM-OTHER"}])
+def test_only_the_worker_of_the_case_withdraws_it(actor):
     case = Case.open("ILM-W1", GRIEVANCE, NOW)
-    with pytest.raises(InvalidInput) as refused:
-        case.withdraw(STAFF, NOW, "staff decided", False)
-    assert set(refused.value.errors) == {"requested_by_worker"}
+    with pytest.raises(Forbidden):
+        case.withdraw(actor, NOW, "someone else decided")
     assert case.status == "received" and case.raised[-1][1]["to_status"] == "received"
-    case.withdraw(STAFF, NOW, "the worker asked", True)
-    assert case.status == "withdrawn"
+    case.withdraw({**WORKER, "case_ref": "ILM-W1"}, NOW, "I settled it")
+    assert case.status == "withdrawn" and case.audit[-1]["actor"]["role"] == "worker"
 
 
 def test_every_state_of_the_machine_is_in_the_vocabulary():

@@ -42,7 +42,7 @@ def walk(ref: str, business: str, rng: random.Random, events: list) -> Case:
         case.report_remediation(sup, later(), "again", ["y"])
         case.apply_validation_outcome(2, "confirmed", later(), DEADLINES)
     if case.status not in ("closed",) and rng.random() < 0.1:
-        case.withdraw(STAFF, later(), "worker asked", True)
+        case.withdraw({"id": case.worker_key, "role": "worker", "case_ref": case.case_ref}, later(), "settled")
     events.extend(data for _, data in case.raised)
     return case
 
@@ -89,17 +89,19 @@ def test_scorecard_of_a_business_with_no_cases_has_no_shares():
     assert card["cases"] == 0 and card["deadlines_met_share"] is None and card["reopen_rate"] is None
 
 
-@pytest.mark.parametrize("actor,allowed", [
-    ({"id": "cw", "role": "case_worker"}, True), ({"id": "BRAND", "role": "partner"}, True),
-    ({"id": "SUP-1", "role": "supplier"}, True), ({"id": "SUP-2", "role": "supplier"}, False),
-    ({"id": "AG-1", "role": "agency"}, False),
+@pytest.mark.parametrize("actor,chain,allowed", [
+    ({"id": "cw", "role": "case_worker"}, (), True),
+    ({"id": "BRAND", "role": "partner"}, ("SUP-1",), True),         # SUP-1 is in its supply chain
+    ({"id": "BRAND", "role": "partner"}, ("SUP-9",), False),
+    ({"id": "SUP-1", "role": "supplier"}, (), True), ({"id": "SUP-2", "role": "supplier"}, (), False),
+    ({"id": "AG-1", "role": "agency"}, (), False),
 ])
-def test_scorecard_access(actor, allowed):
+def test_scorecard_access(actor, chain, allowed):
     if allowed:
-        reports.check_scorecard_access(actor, "SUP-1")
+        reports.check_scorecard_access(actor, "SUP-1", frozenset(chain))
     else:
         with pytest.raises(Forbidden):
-            reports.check_scorecard_access(actor, "SUP-1")
+            reports.check_scorecard_access(actor, "SUP-1", frozenset(chain))
 
 
 def test_public_report_suppresses_small_counts_and_names_no_one():

@@ -7,6 +7,7 @@ from services.intake.domain import Grievance
 from services.intake.service import IntakeService
 from shared.repository import DuplicateKeyError
 from tests.fakes import FakeRepository, unit_of_work
+from tests.principals import signing_key
 from nameko.testing.services import replace_dependencies
 
 REPORT = {"channel": "line", "language": "my", "work_area": "working_conditions",
@@ -17,7 +18,7 @@ REPORT = {"channel": "line", "language": "my", "work_area": "working_conditions"
 @pytest.fixture
 def intake(container_factory, make_config):
     def start(repo=None):
-        config = make_config()
+        config = make_config(actor_signing_key=signing_key("intake"))
         container = container_factory(IntakeService, config)
         grievances = unit_of_work(Grievance, repo=repo)
         replace_dependencies(container, grievances=grievances)

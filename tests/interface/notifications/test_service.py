@@ -6,6 +6,7 @@ from services.notifications.domain import Delivery
 from services.notifications.service import AlertLaneService, NotificationsService
 from shared.contracts.events import RETALIATION_REPORTED, make_event
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
+from tests.principals import SAFEGUARDING, context
 
 
 def alert() -> dict:
@@ -22,13 +23,13 @@ def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(con
     for c in (notifications, alerts):
         replace_dependencies(c, deliveries=unit_of_work(Delivery, repo=store), sender=sender)
         c.start()
-    with entrypoint_hook(notifications, "register_webhook") as register:
-        hook = register({"partner_id": "SAFEGUARDING", "url": "http://lead.example/alerts",
-                         "audience": "safeguarding", "event_types": ["retaliation.reported"]})
+    with entrypoint_hook(notifications, "register_webhook", context_data=context(SAFEGUARDING)) as register:
+        hook = register({"url": "http://lead.example/alerts", "event_types": ["retaliation.reported"]})
+    assert hook["audience"] == "safeguarding" and hook["partner_id"] == SAFEGUARDING.id
     with entrypoint_hook(alerts, "on_retaliation_reported") as on_alert:
         on_alert(alert())
     (post,) = sender.posts
     assert post["url"] == "http://lead.example/alerts" and post["stored"] is None
-    with entrypoint_hook(notifications, "list_deliveries") as list_deliveries:
+    with entrypoint_hook(notifications, "list_deliveries", context_data=context(SAFEGUARDING)) as list_deliveries:
         (delivery,) = list_deliveries({"subscription_id": hook["subscription_id"]})
     assert delivery["status"] == "delivered" and "body" not in delivery

@@ -9,10 +9,11 @@ from services.remediation.reports import BusinessRecord
 from services.remediation.service import RemediationService
 from shared.config import settings
 from shared.contracts.events import GRIEVANCE_RECEIVED, make_event
-from shared.errors import InvalidInput
-from tests.fakes import FakeRepository, unit_of_work
+from shared.auth import TOKEN_KEY
+from shared.errors import Forbidden, InvalidInput, Unauthorized
+from tests.fakes import FakeCaller, FakeRepository, unit_of_work
+from tests.principals import CASE_WORKER, context, partner, supplier
 
-STAFF = {"id": "cw-1", "role": "case_worker"}
 GRIEVANCE = {
     "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th", "work_area": "working_conditions",
     "forced_labour_indicators": [], "severity": "normal", "retaliation": False, "supplier_ref": "SUP-1",
@@ -20,16 +21,16 @@ GRIEVANCE = {
 }
 
 
-def service_with(**config_changes):
+def service_with(as_=CASE_WORKER, **config_changes):
     return worker_factory(RemediationService, cases=unit_of_work(Case), records=unit_of_work(BusinessRecord),
-                          config=settings().replace(**config_changes))
+                          config=settings().replace(**config_changes), caller=FakeCaller(as_))
 
 
 def test_refer_uses_the_deadline_policy_of_the_container():
     service = service_with(deadlines={"critical": (1, 1, 1), "high": (1, 1, 1), "normal": (3, 9, 30)})
     service.on_grievance_received(make_event(GRIEVANCE_RECEIVED, "ILM-1", GRIEVANCE, "c"))
-    service.triage({"case_ref": "ILM-1", "actor": STAFF})
-    case = service.refer({"case_ref": "ILM-1", "actor": STAFF, "business_ref": "SUP-1", "business_type": "supplier"})
+    service.triage({"case_ref": "ILM-1"})
+    case = service.refer({"case_ref": "ILM-1", "business_ref": "SUP-1", "business_type": "supplier"})
     started, due = case["deadlines"]["acknowledge"]["started"], case["deadlines"]["acknowledge"]["due"]
     from services.remediation.domain import days_between
     assert round(days_between(started, due)) == 3
@@ -38,7 +39,7 @@ def test_refer_uses_the_deadline_policy_of_the_container():
 def test_a_payload_is_checked_before_any_handler_runs():
     service = service_with()
     with pytest.raises(InvalidInput) as bad:
-        service.refer({"case_ref": "ILM-1", "actor": STAFF, "business_type": "landlord"})
+        service.refer({"case_ref": "ILM-1", "business_type": "landlord"})
     assert set(bad.value.errors) == {"business_ref", "business_type"}
     assert service.cases.repo.writes == 0
 
@@ -73,5 +74,16 @@ def test_timers_run_at_the_interval_the_container_was_given(container_factory, m
     with eventlet.Timeout(5):
         report = store.saved.wait()            # the default interval is 300 s
     assert report["by_work_area"]["working_conditions"]["open"] == 12
-    with entrypoint_hook(container, "public_report") as public_report:
-        assert public_report({"actor": STAFF})["by_work_area"]["working_conditions"]["open"] == 12
+    with entrypoint_hook(container, "public_report", context_data=context(partner("BRAND-1"))) as public_report:
+        assert public_report({})["by_work_area"]["working_conditions"]["open"] == 12
+
+
+@pytest.mark.parametrize("data", [{}, {TOKEN_KEY: "forged"}, context(supplier("SUP-1"))])
+def test_the_container_takes_the_actor_from_a_valid_token_only(container_factory, make_config, data):
+    # No token, a forged one, or a role the entrypoint does not allow: refused before the payload is read.
+    container = container_factory(RemediationService, make_config())
+    replace_dependencies(container, cases=unit_of_work(Case), records=unit_of_work(BusinessRecord))
+    container.start()
+    with pytest.raises((Unauthorized, Forbidden)):
+        with entrypoint_hook(container, "triage", context_data=data) as triage:
+            triage({"case_ref": "ILM-1", "actor": {"id": "cw-1", "role": "case_worker"}})
