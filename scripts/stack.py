@@ -21,7 +21,7 @@ from shared import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 # One process each (shared/runner.py PROCESSES); the alert lane is its own process.
-SERVICES = ("intake", "remediation", "validation", "notifications", "notifications_alerts")
+SERVICES = ("intake", "gateway", "remediation", "validation", "notifications", "notifications_alerts")
 
 
 def free_port() -> int:
@@ -215,19 +215,25 @@ class ServiceProcess:
 class Stack:
     """The services against a broker and a Mongo URI, each its own process."""
 
-    def __init__(self, env: dict, log_dir: Path, http_port: int):
+    def __init__(self, env: dict, log_dir: Path, http_port: int, gateway_port: int | None = None):
         self.env, self.log_dir, self.http_port = env, Path(log_dir), http_port
+        self.gateway_port = gateway_port or free_port()
         self.procs: dict[str, ServiceProcess] = {}
 
     @property
     def intake_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
     def service_env(self, name: str) -> dict:
         env = dict(self.env)
         env["ACTOR_SIGNING_KEY"] = signing_keys(env)[auth.issuer_of_process(name)]   # its own key only
         env.pop(DEV_SIGNING_KEYS, None)
-        env["HTTP_ADDRESS"] = f"127.0.0.1:{self.http_port}" if name == "intake" else f"127.0.0.1:{free_port()}"
+        port = {"intake": self.http_port, "gateway": self.gateway_port}.get(name) or free_port()
+        env["HTTP_ADDRESS"] = f"127.0.0.1:{port}"
         env["OPS_ADDRESS"] = f"127.0.0.1:{free_port()}"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         return env

@@ -47,6 +47,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("ACTOR_SIGNING_KEY", None, "base64 Ed25519 seed this service signs actor tokens with (python -m shared.auth); one per service.", True),
     Var("ACTOR_VERIFY_KEYS", None, "Public keys of the token issuers: issuer=base64,... (gateway, intake, remediation, validation, notifications)."),
     Var("ACTOR_TOKEN_TTL", "60", "Seconds an actor token minted between services stays valid (at most 300)."),
+    Var("STAFF_TOKEN_TTL", "900", "Seconds a staff access token from POST /v1/auth/login stays valid (gateway)."),
+    Var("API_RATE_LIMIT", "600/minute", "Requests per API key or staff account on the gateway (limits syntax)."),
+    Var("LOGIN_RATE_LIMIT", "10/15 minutes", "Login attempts per account and per source address (gateway)."),
+    Var("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit windows live: memory:// (one replica) or a mongodb:// URI."),
+    Var("GATEWAY_RPC_TIMEOUT", "10", "Seconds the gateway waits for the service that owns the data."),
     Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
     Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
@@ -109,6 +114,11 @@ class Settings:
     actor_token_ttl: float
     actor_signing_key: str | None     # parsed by shared/auth.py when a service sets up
     actor_verify_keys: str | None
+    staff_token_ttl: float
+    api_rate_limit: str
+    login_rate_limit: str
+    rate_limit_storage: str
+    gateway_rpc_timeout: float
     receipt_free_tries: int
     receipt_source_free_tries: int
     receipt_lock_seconds: float
@@ -181,6 +191,11 @@ def settings() -> Settings:
         actor_token_ttl=_number("ACTOR_TOKEN_TTL", float),
         actor_signing_key=_raw("ACTOR_SIGNING_KEY"),
         actor_verify_keys=_raw("ACTOR_VERIFY_KEYS"),
+        staff_token_ttl=_number("STAFF_TOKEN_TTL", float),
+        api_rate_limit=_raw("API_RATE_LIMIT"),
+        login_rate_limit=_raw("LOGIN_RATE_LIMIT"),
+        rate_limit_storage=_raw("RATE_LIMIT_STORAGE"),
+        gateway_rpc_timeout=_number("GATEWAY_RPC_TIMEOUT", float),
         receipt_free_tries=_number("RECEIPT_FREE_TRIES", int),
         receipt_source_free_tries=_number("RECEIPT_SOURCE_FREE_TRIES", int),
         receipt_lock_seconds=_number("RECEIPT_LOCK_SECONDS", float),

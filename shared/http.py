@@ -49,6 +49,12 @@ json_http = JsonHttp.decorator
 def read_json(request, schema) -> dict:
     # ``schema``: a marshmallow Schema class (or instance), see contracts.common.load.
     """Parse and validate a JSON body; InvalidInput (400) names the bad fields."""
+    return load(schema, parse_json(request))
+
+
+def parse_json(request):
+    """The parsed JSON body, unvalidated (a caller that forwards it validates it
+    where it is used)."""
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         raise InvalidInput({"_body": [f"larger than {MAX_BODY_BYTES} bytes"]})
     raw = request.get_data(cache=False)
@@ -58,4 +64,4 @@ def read_json(request, schema) -> dict:
         data = json.loads(raw or b"null")
     except ValueError:
         raise InvalidInput({"_body": ["not valid JSON"]}) from None
-    return load(schema, data)
+    return data

@@ -54,6 +54,6 @@ def call_within(seconds: float, method, payload: dict):
     except eventlet.Timeout as exc:
         if exc is not timeout:
             raise
-        raise ServiceUnavailable("the case service did not answer in time; try again shortly") from None
+        raise ServiceUnavailable("the service that owns this did not answer in time; try again shortly") from None
     finally:
         timeout.cancel()

@@ -29,6 +29,7 @@ from shared.ops import OpsServer  # noqa: E402
 # Process name -> the service class it runs.
 PROCESSES = {
     "intake": "services.intake.service:IntakeService",
+    "gateway": "services.gateway.service:GatewayService",
     "remediation": "services.remediation.service:RemediationService",
     "validation": "services.validation.service:ValidationService",
     "notifications": "services.notifications.service:NotificationsService",

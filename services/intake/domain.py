@@ -85,6 +85,7 @@ class Grievance(Aggregate):
     receipt_hash: str | None = None  # the worker's proof (services/intake/receipts.py)
     validation_answers: list = field(default_factory=list)
     follow_ups: list = field(default_factory=list)   # later messages about the same case
+    receipt_history: list = field(default_factory=list)  # re-issues: who, when, why (audit)
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -131,6 +132,13 @@ class Grievance(Aggregate):
         if retaliation:
             self._raise_retaliation("follow_up", now)
         return retaliation
+
+    def reissue_receipt(self, receipt_hash: str, by: dict, reason: str, now: datetime) -> None:
+        """A worker who lost the receipt gets a new one through staff; the old one
+        stops working, and the trail records who did it and why."""
+        self.receipt_hash = receipt_hash
+        self.receipt_history.append({"at": iso(now), "actor": {"id": by["id"], "role": by["role"]},
+                                     "action": "reissue_receipt", "reason": reason})
 
     def _raise_retaliation(self, raised_from: str, now: datetime) -> None:
         self.raised.append((RETALIATION_REPORTED, {

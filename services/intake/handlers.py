@@ -81,6 +81,17 @@ def withdraw(grievances, receipts, caller, remediation, case_ref: str, body: dic
     return view
 
 
+def reissue_receipt(grievances, receipts, p: dict, actor: dict, now: datetime) -> dict:
+    """Staff give a worker who lost the receipt a new one (shown once, to staff, who
+    pass it on); the old receipt stops working and failed-try counters are cleared."""
+    bind(case_id=p["case_ref"])
+    receipt, receipt_hash = receipts.issue()
+    grievances.change(p["case_ref"], lambda g: g.reissue_receipt(receipt_hash, actor, p["reason"], now))
+    receipts.guard.succeeded(p["case_ref"])
+    log.info("receipt_reissued", by_role=actor["role"])
+    return {"case_ref": p["case_ref"], "receipt": receipt}
+
+
 def _act_as_worker(grievances, receipts, caller, case_ref, body, source, now) -> None:
     bind(case_id=case_ref)
     grievance = receipts.prove(grievances, case_ref, body["receipt"], source, now)

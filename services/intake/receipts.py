@@ -3,8 +3,7 @@
 At intake the worker gets the public case reference and a receipt of 20 random
 digits (about 66 bits), shown once. Only a slow hash is stored: argon2id over an
 HMAC of the receipt with a server-side pepper (``RECEIPT_PEPPER``), so a copy of the
-database alone does not let anyone test guesses. Hashing runs in a native thread
-(``eventlet.tpool``): argon2 releases the GIL, so the web worker keeps serving.
+database alone does not let anyone test guesses (shared/slow_hash.py).
 
 ``ReceiptGuard`` limits failed tries per case reference and per source: after
 ``RECEIPT_FREE_TRIES`` failures on a reference (``RECEIPT_SOURCE_FREE_TRIES`` from one
@@ -20,9 +19,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from pymongo import ReturnDocument
 
@@ -30,11 +26,10 @@ from shared.config import settings_of
 from shared.contracts.events import iso
 from shared.errors import TooManyAttempts, Unauthorized
 from shared.repository import database
+from shared.slow_hash import hash_secret, verify
 
 DIGITS = 20
 MAX_LOCK_SECONDS = 3600
-# OWASP's argon2id minimum (19 MiB, 2 passes, 1 lane): about 20 ms here.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 REFUSED = "case reference or receipt not recognised"
 
 
@@ -54,7 +49,6 @@ class Receipts:
 
     def __init__(self, pepper: bytes, guard: "ReceiptGuard"):
         self.pepper, self.guard = pepper, guard
-        self._decoy = HASHER.hash(self._peppered("0" * DIGITS))   # for unknown references
 
     def _peppered(self, digits: str) -> str:
         return hmac.new(self.pepper, digits.encode(), hashlib.sha256).hexdigest()
@@ -62,18 +56,13 @@ class Receipts:
     def issue(self) -> tuple[str, str]:
         """(receipt shown once, hash to store)."""
         receipt = new_receipt()
-        return receipt, tpool.execute(HASHER.hash, self._peppered(normalise(receipt)))
+        return receipt, hash_secret(self._peppered(normalise(receipt)))
 
     def matches(self, stored_hash: str | None, receipt: str | None) -> bool:
         """Always does the same slow work, so time does not tell whether the
         reference exists or the receipt was well formed."""
         digits = normalise(receipt)
-        candidate = self._peppered(digits or "x")
-        try:
-            ok = tpool.execute(HASHER.verify, stored_hash or self._decoy, candidate)
-        except (VerificationError, InvalidHashError):
-            ok = False
-        return bool(ok and stored_hash and digits)
+        return verify(stored_hash, self._peppered(digits or "x")) and digits is not None
 
     def prove(self, grievances, case_ref: str, receipt: str | None, source: str, now: datetime):
         """The grievance, if ``receipt`` is its receipt; Unauthorized otherwise, with

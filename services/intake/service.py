@@ -12,9 +12,11 @@ from services.intake.schemas import (
 )
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
-from shared.contracts.common import load
+from shared.contracts import rpc as contract
+from shared.contracts.common import STAFF_ROLES, load
 from shared.contracts.events import utc_now
 from shared.http import json_http, json_response, read_json
+from shared.rpc import command
 from shared.service import ServiceBase
 from shared.unit_of_work import Aggregates
 
@@ -63,6 +65,10 @@ class IntakeService(ServiceBase):
         case_ref, body = self._case_message(request, case_ref, Withdrawal)
         return json_response(200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
                                                     case_ref, body, request.remote_addr, utc_now()))
+
+    @command(contract.ReissueReceipt, allow=STAFF_ROLES)
+    def reissue_receipt(self, p, actor):
+        return handlers.reissue_receipt(self.grievances, self.receipts, p, actor, utc_now())
 
     @json_http("GET", "/health")
     def health(self, request):

@@ -88,6 +88,13 @@ class GetRounds(CaseCommand):
     pass
 
 
+# --- intake --------------------------------------------------------------------------
+
+class ReissueReceipt(CaseCommand):
+    # Why the worker needs a new one, for the audit trail (never the worker's identity).
+    reason = Text(500, required=True)
+
+
 # --- notifications -----------------------------------------------------------------
 
 class RegisterWebhook(StrictSchema):

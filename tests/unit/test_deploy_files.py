@@ -27,7 +27,7 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-APP_SERVICES = ("intake", "remediation", "validation", "notifications", "notifications_alerts")
+APP_SERVICES = ("intake", "gateway", "remediation", "validation", "notifications", "notifications_alerts")
 INFRA = ("rabbitmq", "mongo")
 KNOWN = {v.name: v for v in VARIABLES}
 REQUIRED = [v.name for v in VARIABLES if v.default is None]

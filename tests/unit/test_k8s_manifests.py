@@ -45,8 +45,8 @@ PLACEHOLDER = "REPLACE_ME"
 
 # Deployment name -> the process it runs: Kubernetes names allow no "_", so a dash.
 DEPLOYMENTS = {service.replace("_", "-"): service for service in SERVICES}
-HTTP_SERVICES = {"intake"}          # the only service with HTTP entrypoints
-PROD_REPLICAS = {"intake": 3, "remediation": 2, "validation": 2, "notifications": 3,
+HTTP_SERVICES = {"intake", "gateway"}   # the services with HTTP entrypoints
+PROD_REPLICAS = {"intake": 3, "gateway": 2, "remediation": 2, "validation": 2, "notifications": 3,
                  "notifications-alerts": 2}
 PROD_AUTOSCALED = {"intake": (3, 10), "notifications": (3, 10)}
 QUEUE_TYPES = {"base": "quorum", "dev": "classic", "prod": "quorum"}

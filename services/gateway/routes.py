@@ -1,0 +1,75 @@
+"""The gateway's API: each route names the service that owns the data and the RPC
+method that serves it. The gateway authenticates the caller and forwards the call
+as that principal (a signed actor token); who may do what, and what they may see, is
+decided by the owning service (shared/rpc.py and its domain), never here.
+
+The same table drives dispatch and the OpenAPI document, so they cannot disagree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
+from werkzeug.routing import Map, Rule
+
+from shared.contracts import rpc as contract
+from shared.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Forward:
+    verb: str
+    path: str                 # werkzeug rule; its variables are payload fields
+    service: str
+    method: str
+    contract: type            # the RPC payload schema (path variables come from the URL)
+    summary: str
+    who: str                  # for the docs: who may call (the owner enforces it)
+    status: int = 200
+
+
+CASE = "/v1/cases/<case_ref>"
+FORWARDS = (
+    Forward("GET", CASE, "remediation", "get_case", contract.GetCase,
+            "A case, as the caller may see it (staff: all; business: referred to it, redacted; "
+            "partner: its supply chain, redacted)", "staff, supplier, agency, partner"),
+    Forward("POST", CASE + "/triage", "remediation", "triage", contract.Triage, "Triage a case", "staff"),
+    Forward("POST", CASE + "/referral", "remediation", "refer", contract.Refer,
+            "Refer a case to the supplier or agency responsible", "staff"),
+    Forward("POST", CASE + "/acknowledgement", "remediation", "acknowledge", contract.Acknowledge,
+            "Acknowledge a case referred to this business", "supplier, agency"),
+    Forward("POST", CASE + "/plan", "remediation", "submit_plan", contract.SubmitPlan,
+            "Submit a remediation plan", "supplier, agency"),
+    Forward("POST", CASE + "/plan-acceptance", "remediation", "accept_plan", contract.AcceptPlan,
+            "Accept the submitted plan", "staff"),
+    Forward("POST", CASE + "/remediation-reports", "remediation", "report_remediation",
+            contract.ReportRemediation, "Report remediation done (the workers then validate it)",
+            "supplier, agency"),
+    Forward("POST", CASE + "/other-channels", "remediation", "record_other_channel", contract.RecordOtherChannel,
+            "Record that the worker also went to another channel (never shown to businesses)", "staff"),
+    Forward("GET", CASE + "/validation", "validation", "get_rounds", contract.GetRounds,
+            "The validation rounds of a case", "staff"),
+    Forward("POST", CASE + "/receipt", "intake", "reissue_receipt", contract.ReissueReceipt,
+            "Issue a new receipt to a worker who lost theirs (audited; the old one stops working)", "staff",
+            status=201),
+    Forward("GET", "/v1/scorecards/<business_ref>", "remediation", "supplier_scorecard", contract.SupplierScorecard,
+            "A business's remediation scorecard", "staff, the business itself, partners sourcing from it"),
+    Forward("GET", "/v1/reports/public", "remediation", "public_report", contract.NoArguments,
+            "The anonymised public report (small counts suppressed)", "anyone authenticated"),
+    Forward("POST", "/v1/webhooks", "notifications", "register_webhook", contract.RegisterWebhook,
+            "Subscribe an endpoint to case updates and alerts of the caller's scope", "partner, safeguarding lead",
+            status=201),
+    Forward("GET", "/v1/webhooks/<subscription_id>/deliveries", "notifications", "list_deliveries",
+            contract.ListDeliveries, "Delivery attempts of one of the caller's endpoints", "partner, staff"),
+)
+
+_MAP = Map([Rule(f.path, methods=[f.verb], endpoint=i) for i, f in enumerate(FORWARDS)])
+
+
+def resolve(verb: str, path: str) -> tuple[Forward, dict]:
+    """The route for a request and its path variables; NotFound (404) otherwise."""
+    try:
+        index, variables = _MAP.bind("gateway").match(path, method=verb)
+    except (NoRoute, MethodNotAllowed):
+        raise NotFound(f"no such endpoint: {verb} {path}") from None
+    return FORWARDS[index], variables

@@ -1,0 +1,101 @@
+"""The gateway across real processes: the first admin made with the ``ilm`` command
+line, staff logging in, API keys issued, used, revoked; every call forwarded to the
+owner of the data as the authenticated principal."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from scripts.api_client import Api
+from tests.integration.conftest import eventually
+from tests.integration.helpers import post_grievance, report, unique
+
+pytestmark = pytest.mark.integration
+PASSWORD = "correct horse battery staple"
+
+
+def make_admin(username: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", username,
+                           "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
+                          env=dict(os.environ), timeout=60)
+
+
+@pytest.fixture(scope="module")
+def staff(stack):
+    """An admin (made by the CLI), a case worker and a safeguarding lead (made by the admin)."""
+    admin_name = unique("admin").lower()
+    made = make_admin(admin_name)
+    assert made.returncode == 0, made.stderr
+    admin = Api.login(stack.gateway_url, admin_name, PASSWORD)
+    people = {"admin": admin}
+    for role in ("case_worker", "safeguarding_lead"):
+        name = unique(role.replace("_", "-")).lower()
+        admin.ok("POST", "/v1/staff", {"username": name, "role": role, "password": PASSWORD})
+        people[role] = Api.login(stack.gateway_url, name, PASSWORD)
+    return people
+
+
+def key_for(staff, stack, party_ref: str, role: str) -> Api:
+    issued = staff["case_worker"].ok("POST", "/v1/api-keys", {"party_ref": party_ref, "role": role, "label": "test"})
+    return Api(stack.gateway_url, issued["api_key"])
+
+
+def test_the_cli_refuses_a_taken_name_and_a_short_password(stack, staff):
+    name = unique("admin").lower()
+    assert make_admin(name).returncode == 0
+    assert make_admin(name).returncode == 1                       # taken
+    short = subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", unique("x").lower(),
+                            "--password-stdin"], input="short\n", capture_output=True, text=True, timeout=60)
+    assert short.returncode == 2 and "password" in short.stderr
+
+
+def test_login_is_refused_alike_for_a_wrong_password_and_an_unknown_account(stack, staff):
+    for username in (unique("nobody").lower(), "no-such-user"):
+        answer = Api(stack.gateway_url).call("POST", "/v1/auth/login", {"username": username, "password": "x" * 12})
+        assert answer.status_code == 401
+    assert Api(stack.gateway_url, "not-a-token").call("GET", "/v1/reports/public").status_code == 401
+    assert Api(stack.gateway_url).call("GET", "/v1/reports/public").status_code == 401
+
+
+def test_a_supplier_key_acts_on_its_referred_case_and_stops_working_once_revoked(stack, staff):
+    supplier = unique("SUP")
+    ref = post_grievance(stack, report(supplier)).json()["case_ref"]
+    cw = staff["case_worker"]
+    eventually(lambda: cw.call("GET", f"/v1/cases/{ref}").status_code == 200)
+    cw.ok("POST", f"/v1/cases/{ref}/triage", {"severity": "high"})
+    sup = key_for(staff, stack, supplier, "supplier")
+    assert sup.call("GET", f"/v1/cases/{ref}").status_code == 403          # not referred to it yet
+    cw.ok("POST", f"/v1/cases/{ref}/referral", {"business_ref": supplier, "business_type": "supplier"})
+    view = sup.ok("GET", f"/v1/cases/{ref}")
+    assert view["status"] == "referred" and "worker_key" not in view
+    assert sup.ok("POST", f"/v1/cases/{ref}/acknowledgement", {"note": "on it"})["status"] == "acknowledged"
+    assert cw.ok("GET", f"/v1/cases/{ref}")["audit"][-1]["actor"] == {"id": supplier, "role": "supplier"}
+
+    keys = cw.ok("GET", "/v1/api-keys", params={"party_ref": supplier})["items"]
+    (key,) = keys
+    assert key["last_used_at"] and "api_key" not in key and "key_digest" not in key
+    cw.ok("DELETE", f"/v1/api-keys/{key['key_id']}")
+    assert sup.call("GET", f"/v1/cases/{ref}").status_code == 401
+
+
+def test_only_an_admin_makes_staff_accounts_and_only_staff_issue_keys(stack, staff):
+    new = {"username": unique("x").lower(), "role": "admin", "password": PASSWORD}
+    assert staff["case_worker"].call("POST", "/v1/staff", new).status_code == 403
+    sup = key_for(staff, stack, unique("SUP"), "supplier")
+    assert sup.call("POST", "/v1/staff", new).status_code == 403
+    assert sup.call("POST", "/v1/api-keys", {"party_ref": "SUP-X", "role": "partner", "label": "me"}).status_code == 403
+    assert sup.call("GET", "/v1/api-keys").status_code == 403
+
+
+def test_staff_reissue_a_lost_receipt_and_the_old_one_stops_working(stack, staff):
+    created = post_grievance(stack, report(unique("SUP"))).json()
+    ref, old = created["case_ref"], created["receipt"]
+    new = staff["case_worker"].ok("POST", f"/v1/cases/{ref}/receipt", {"reason": "worker lost the phone"})["receipt"]
+    assert new != old
+    door = f"{stack.intake_url}/grievances/{ref}/status"
+    import requests
+    assert requests.post(door, json={"receipt": old}, timeout=10).status_code == 401
+    assert requests.post(door, json={"receipt": new}, timeout=10).status_code == 200
+    sup = key_for(staff, stack, unique("SUP"), "supplier")
+    assert sup.call("POST", f"/v1/cases/{ref}/receipt", {"reason": "let me in"}).status_code == 403
