@@ -23,4 +23,5 @@ def link_partner(registry, partner_ref: str, *supplier_refs: str, timeout: float
 
 def chain_projected(partner_ref: str, version: int) -> bool:
     """Notifications' projection holds this version of the partner's chain, or a newer one."""
-    return database("notifications")["chains"].find_one({"_id": partner_ref, "version": {"$gte": version}}) is not None
+    chains = database("notifications")["chains"]
+    return chains.find_one({"_id": partner_ref, "version": {"$gte": version}}) is not None

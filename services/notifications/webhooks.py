@@ -16,9 +16,10 @@ USER_AGENT = "ILM-Webhooks/1"
 
 
 class WebhookSender(DependencyProvider):
-    """``cache_seconds``: how long the list of subscriptions for an event type (and
-    the partners' chains) is reused (None: the SUBSCRIPTION_CACHE_SECONDS setting). The alert lane passes 0:
-    alerts are rare, and one registered a moment ago must get the next alert."""
+    """``cache_seconds``: how long the subscriptions for an event type, and the
+    partners' chains, are reused (None: the SUBSCRIPTION_CACHE_SECONDS setting). The
+    alert lane passes 0: alerts are rare, and one registered a moment ago (or a chain
+    changed a moment ago) must decide the next alert."""
 
     def __init__(self, cache_seconds: float | None = None):
         self.cache_seconds = cache_seconds
@@ -32,7 +33,7 @@ class WebhookSender(DependencyProvider):
             self.cache_seconds = cfg.subscription_cache_seconds
         self.box = SealedBox(cfg.webhook_secrets_key)
         self._secrets: dict = {}
-        self._subscriptions: dict = {}     # what -> (read at, value): subscriptions per event type, chains
+        self._cache: dict = {}     # ("subscriptions", event type) or "chains" -> (read at, value)
         self.session = requests.Session()
         self.session.trust_env = False   # no proxy/netrc lookups per request (profiled)
         adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
@@ -58,7 +59,7 @@ class WebhookSender(DependencyProvider):
         return self._cached(("subscriptions", event_type), lambda: store.subscriptions_for(event_type))
 
     def forget_subscriptions(self) -> None:
-        self._subscriptions.clear()
+        self._cache.clear()
 
     def chains(self, store) -> dict:
         """Partner -> the refs of its supply chain, cached like the subscriptions: a
@@ -66,14 +67,14 @@ class WebhookSender(DependencyProvider):
         return self._cached("chains", store.all_chains)
 
     def forget_chains(self) -> None:
-        self._subscriptions.pop("chains", None)
+        self._cache.pop("chains", None)
 
     def _cached(self, key, read):
-        cached = self._subscriptions.get(key)
+        cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
         value = read()
-        self._subscriptions[key] = (time.monotonic(), value)
+        self._cache[key] = (time.monotonic(), value)
         return value
 
     def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:

@@ -18,7 +18,8 @@ from shared.errors import Forbidden, InvalidInput, NotFound
 def register_party(parties, p: dict, actor: dict, now: datetime) -> dict:
     party = Party.register(p, actor, now)
     if not parties.create(p["ref"], party):   # known: the same facts change nothing
-        party = parties.change(p["ref"], lambda known: known.describe(p, actor, now), skip_unchanged=True).aggregate
+        party = parties.change(p["ref"], lambda known: known.describe(p, actor, now),
+                               skip_unchanged=True).aggregate
     return party.view_for(actor)
 
 
@@ -61,18 +62,14 @@ def list_cases(cases, p: dict, actor: dict, chain: frozenset) -> dict:
 
 
 def _case_scope(p: dict, actor: dict, chain: frozenset) -> dict | None:
-    query = {"status": p["status"]} if p["status"] else {}
+    """The filter of the cases ``actor`` may list, with the asked filters (None: none)."""
+    query = {k: p[k] for k in ("status", "business_ref") if p[k]}
     if actor["role"] in STAFF:
-        return {**query, "business_ref": p["business_ref"]} if p["business_ref"] else query
-    if p["business_ref"] and p["business_ref"] not in chain | {actor["id"]}:
-        return None
+        return query
     if actor["role"] in PARTNER_ROLES:
-        if not chain:
-            return None
         refs = sorted(chain)
-        query["$or"] = [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]
-        return {**query, "business_ref": p["business_ref"]} if p["business_ref"] else query
-    return {**query, "business_ref": actor["id"]}
+        return {**query, "$or": [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]} if refs else None
+    return None if query.get("business_ref", actor["id"]) != actor["id"] else {**query, "business_ref": actor["id"]}
 
 
 def _relink(parties, p: dict, actor: dict, now: datetime, change) -> dict:
