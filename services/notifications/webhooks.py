@@ -34,6 +34,7 @@ class WebhookSender(DependencyProvider):
         self.box = SealedBox(cfg.webhook_secrets_key)
         self._secrets: dict = {}
         self._cache: dict = {}     # ("subscriptions", event type) or "chains" -> (read at, value)
+        self._forgotten = 0        # how many times the cache was told of a change
         self.session = requests.Session()
         self.session.trust_env = False   # no proxy/netrc lookups per request (profiled)
         adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
@@ -59,7 +60,7 @@ class WebhookSender(DependencyProvider):
         return self._cached(("subscriptions", event_type), lambda: store.subscriptions_for(event_type))
 
     def forget_subscriptions(self) -> None:
-        self._cache.clear()
+        self._forget()
 
     def chains(self, store) -> dict:
         """Partner -> the refs of its supply chain, cached like the subscriptions: a
@@ -67,15 +68,23 @@ class WebhookSender(DependencyProvider):
         return self._cached("chains", store.all_chains)
 
     def forget_chains(self) -> None:
-        self._cache.pop("chains", None)
+        self._forget("chains")
 
     def _cached(self, key, read):
         cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < self.cache_seconds:
             return cached[1]
-        value = read()
-        self._cache[key] = (time.monotonic(), value)
+        forgotten, value = self._forgotten, read()
+        if forgotten == self._forgotten:   # not a read from before a change another worker just stored
+            self._cache[key] = (time.monotonic(), value)
         return value
+
+    def _forget(self, key=None) -> None:
+        self._forgotten += 1
+        if key is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(key, None)
 
     def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:
         timestamp = int(time.time())

@@ -4,7 +4,8 @@ no clock (callers pass ``now``).
 
 A link goes from a party to a supplier (contracts/common.py PARTY_LINKS): a site of
 it, an agency recruiting for it, a partner sourcing from it; it is stored on the
-party it starts from. A partner's supply chain is derived, never declared: the
+party it starts from. A site's or agency's link raises ``party.links_changed`` in
+the same write, on which remediation derives the chains of that supplier's partners. A partner's supply chain is derived, never declared: the
 suppliers it sources from, their sites and the agencies that recruit for them. Each
 partner keeps its chain as last computed with a version, and raises
 ``party.chain_changed`` (the whole chain) when it differs, so the services that scope
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.contracts.common import ADMIN_ROLES, PARTY_LINKS, STAFF_ROLES
-from shared.contracts.events import PARTY_CHAIN_CHANGED, iso
+from shared.contracts.events import PARTY_CHAIN_CHANGED, PARTY_LINKS_CHANGED, iso
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidInput
 
@@ -69,7 +70,7 @@ class Party(Aggregate):
         if target.ref in refs:
             return False
         self.links[name] = sorted([*refs, target.ref])
-        self._audit(actor, now, "link", {"link": name, "to_ref": target.ref})
+        self._relinked(actor, now, "link", name, target.ref)
         return True
 
     def unlink(self, name: str, to_ref: str, actor: dict, now: datetime) -> bool:
@@ -77,7 +78,7 @@ class Party(Aggregate):
         if to_ref not in refs:
             return False
         self.links[name] = [r for r in refs if r != to_ref]
-        self._audit(actor, now, "unlink", {"link": name, "to_ref": to_ref})
+        self._relinked(actor, now, "unlink", name, to_ref)
         return True
 
     # --- a partner's supply chain -------------------------------------------------
@@ -114,6 +115,13 @@ class Party(Aggregate):
         if actor["role"] == self.kind and actor["id"] == self.ref:
             return {k: v for k, v in self.to_dict().items() if k not in ("audit", "registered_by")}
         raise Forbidden(f"party {self.ref} is not {actor['id']}")
+
+    def _relinked(self, actor: dict, now: datetime, action: str, name: str, to_ref: str) -> None:
+        """Audited; a site's or agency's link also changes the chains of the partners
+        of that supplier (a partner derives its own chain in the same write)."""
+        self._audit(actor, now, action, {"link": name, "to_ref": to_ref})
+        if self.kind != "partner":
+            self.raised.append((PARTY_LINKS_CHANGED, {"supplier_ref": to_ref, "changed_at": iso(now)}))
 
     def _audit(self, actor: dict, now: datetime, action: str, detail: dict) -> None:
         self.audit.append({"at": iso(now), "actor": _who(actor), "action": action,

@@ -1,10 +1,10 @@
 """The party registry's use cases (``parties`` is a UnitOfWork over PartyStore), and
 the scope a partner's chain gives it over cases. Callers pass the clock (``now``).
 
-A link from a site or an agency changes the chains of the partners that source from
-its supplier: the link is stored first, then each such partner's chain is derived
-again in its own write. Linking is idempotent and always re-derives, so repeating a
-call that failed half-way completes it."""
+A partner's own link and its new chain are one write. A site's or agency's link is
+stored with a ``party.links_changed`` event in one write; consuming it derives the
+chain of each partner of that supplier again (idempotent: from the registry as it
+is), so no crash leaves a link without its chains following."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -72,19 +72,23 @@ def _case_scope(p: dict, actor: dict, chain: frozenset) -> dict | None:
     return None if query.get("business_ref", actor["id"]) != actor["id"] else {**query, "business_ref": actor["id"]}
 
 
+def derive_chains(parties, event: dict, now: datetime) -> list[str]:
+    """On ``party.links_changed``: the partners of that supplier derive their chains."""
+    partners = parties.repo.partners_sourcing_from([event["data"]["supplier_ref"]])
+    for partner_ref in partners:
+        parties.change(partner_ref, lambda partner: partner.derive_chain(_linked(parties, partner), now),
+                       skip_unchanged=True)
+    return partners
+
+
 def _relink(parties, p: dict, actor: dict, now: datetime, change) -> dict:
-    """Change ``p['ref']``'s links, then derive every affected partner's chain again
-    (a partner's own link and its chain are one write)."""
+    """Change ``p['ref']``'s links (a partner's chain follows in the same write)."""
     def decide(party):
         change(party)
         if party.kind == "partner":
             party.derive_chain(_linked(parties, party), now)
 
     party = parties.change(p["ref"], decide, missing=_unknown("ref", p["ref"]), skip_unchanged=True).aggregate
-    if party.kind != "partner":
-        for partner_ref in parties.repo.partners_sourcing_from([p["to_ref"]]):
-            parties.change(partner_ref, lambda partner: partner.derive_chain(_linked(parties, partner), now),
-                           skip_unchanged=True)
     return party.view_for(actor)
 
 

@@ -11,7 +11,8 @@ from shared.contracts.common import (
     ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, WORKER_ROLES,
 )
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
+    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
+    iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -42,6 +43,10 @@ class RemediationService(ServiceBase):
     @on_event(CASE_STATUS_CHANGED)
     def project_business_record(self, event):
         handlers.project_business_record(self.records, event)
+
+    @on_event(PARTY_LINKS_CHANGED)
+    def derive_partner_chains(self, event):
+        registry.derive_chains(self.parties, event, utc_now())
 
     # --- case work (RPC): who may call is declared here, scope is the domain's -------
     @query(contract.GetCase, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from scripts.parties import link_partner
+from scripts.parties import chain_projected, link_partner
 from shared.errors import Forbidden
 from tests.integration.conftest import eventually
 from tests.integration.helpers import post_grievance, report, unique
@@ -48,6 +48,21 @@ def test_a_partner_gets_the_cases_of_its_chain_and_nothing_else(stack, rpc, acto
     assert brand.remediation.get_party({"ref": brand_ref})["chain"]["suppliers"] == [ours]
     with pytest.raises(Forbidden):
         brand.remediation.get_party({"ref": ours})
+
+
+def test_an_agency_linked_to_a_supplier_joins_its_partners_chains_everywhere(actors):
+    ours, agency, brand_ref = unique("SUP"), unique("AGY"), unique("BRAND")
+    admin = actors(ADMIN)
+    version = link_partner(admin, brand_ref, ours)["chain_version"]
+    admin.remediation.register_party({"ref": agency, "kind": "agency", "name": "Agency", "side": "origin",
+                                      "country": "MM"})
+    admin.remediation.link_parties({"ref": agency, "link": "recruits_for", "to_ref": ours})
+    # Remediation derives the partner's chain on its own party.links_changed, then
+    # notifications projects the newer chain.
+    chain = eventually(lambda: (c := actors(partner(brand_ref)).remediation.get_party(
+        {"ref": brand_ref})["chain"])["agencies"] == [agency] and c)
+    assert chain["suppliers"] == [ours]
+    eventually(lambda: chain_projected(brand_ref, version + 1))
 
 
 def test_another_channel_leaves_no_trace_for_the_business_or_its_partners(stack, rpc, actors, receiver):

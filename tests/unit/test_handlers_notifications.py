@@ -154,3 +154,25 @@ def test_a_retaliation_alert_reaches_the_lead_and_the_accused_s_partners_never_t
     store.save_chain("SUP-1", 1, ["SUP-1", "SITE-1"])
     handlers.fan_out(deliveries, sender, alert(), at(NOW), urgent=True)
     assert sorted(p["url"] for p in sender.posts) == ["http://brand.example/hook", "http://lead.example/alerts"]
+
+
+def test_a_read_that_a_change_overtook_is_not_cached():
+    from services.notifications.webhooks import WebhookSender
+    sender = WebhookSender(cache_seconds=60)
+    sender._cache, sender._forgotten = {}, 0
+    store = FakeNotificationStore()
+    store.save_chain("BRAND-1", 1, ["SUP-1"])
+    slow_read = store.all_chains
+
+    def read_then_change():
+        before = slow_read()                      # read, then a new chain is stored and announced
+        store.save_chain("BRAND-1", 2, ["SUP-2"])
+        sender.forget_chains()
+        return before
+
+    store.all_chains = read_then_change
+    assert sender.chains(store)["BRAND-1"] == {"SUP-1"}
+    store.all_chains = slow_read
+    assert sender.chains(store)["BRAND-1"] == {"SUP-2"}     # not the overtaken read
+    store.save_chain("BRAND-1", 3, ["SUP-3"])
+    assert sender.chains(store)["BRAND-1"] == {"SUP-2"}     # cached within the interval

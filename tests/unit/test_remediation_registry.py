@@ -10,7 +10,7 @@ from services.remediation.domain import Case
 from services.remediation.parties import Party
 from shared.contracts import rpc as contract
 from shared.contracts.common import Cursor, load
-from shared.contracts.events import GRIEVANCE_RECEIVED, PARTY_CHAIN_CHANGED, make_event
+from shared.contracts.events import GRIEVANCE_RECEIVED, PARTY_CHAIN_CHANGED, PARTY_LINKS_CHANGED, make_event
 from shared.errors import Forbidden, InvalidInput, NotFound
 from tests.fakes import FakePartyStore, FakeRelay, unit_of_work
 
@@ -35,14 +35,27 @@ def link(parties, ref, name, to_ref, actor=ADMIN, undo=False):
     return (registry.unlink if undo else registry.link)(parties, p, actor, NOW)
 
 
+class Loopback(FakeRelay):
+    """Hands remediation's own party.links_changed back to it, as the broker does."""
+    parties = None
+
+    def relay(self, repo, doc):
+        events = list(doc["outbox"])
+        super().relay(repo, doc)
+        for event in events:
+            if event["event_type"] == PARTY_LINKS_CHANGED.name and self.parties:
+                registry.derive_chains(self.parties, event, NOW)
+
+
 @pytest.fixture
 def relay():
-    return FakeRelay()
+    return Loopback()
 
 
 @pytest.fixture
 def parties(relay):
     u = unit_of_work(Party, repo=FakePartyStore(), relay=relay, consumer="remediation.test")
+    relay.parties = u
     for ref, kind in (("SUP-1", "supplier"), ("SUP-2", "supplier"), ("SITE-1", "site"), ("BRAND-1", "partner"),
                       ("BRAND-2", "partner")):
         register(u, ref, kind)
@@ -114,6 +127,22 @@ def test_a_site_or_agency_link_changes_the_chain_of_every_partner_of_that_suppli
     link(parties, "AGY-1", "recruits_for", "SUP-1", undo=True)
     assert registry.chain_of(parties, BRAND) == {"SUP-1"}
     assert chains(relay)[-1]["chain_version"] == 3
+
+
+def test_a_site_link_and_the_event_that_makes_chains_follow_are_one_write(parties, relay):
+    link(parties, "BRAND-1", "sources_from", "SUP-1")
+    relay.parties = None                               # the consumer has not run yet
+    writes = parties.repo.writes
+    link(parties, "SITE-1", "site_of", "SUP-1")
+    assert parties.repo.writes == writes + 1
+    assert relay.published[-1]["event_type"] == PARTY_LINKS_CHANGED.name
+    assert relay.published[-1]["data"]["supplier_ref"] == "SUP-1"
+    assert registry.chain_of(parties, BRAND) == {"SUP-1"}
+    assert registry.derive_chains(parties, relay.published[-1], NOW) == ["BRAND-1"]
+    assert registry.chain_of(parties, BRAND) == {"SUP-1", "SITE-1"}
+    writes = parties.repo.writes
+    registry.derive_chains(parties, relay.published[-2], NOW)      # redelivered: nothing to change
+    assert parties.repo.writes == writes
 
 
 def test_linking_twice_changes_nothing_and_publishes_nothing(parties, relay):
