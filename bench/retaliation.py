@@ -79,14 +79,16 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
     supplier = f"SUP-RL-{run_id}"
     ordinary_path, alert_path = "/lane/ordinary", "/lane/alerts"
     from shared.auth import Principal
+    from scripts.parties import link_partner
+    with system.rpc_proxy(Principal("admin-bench", "admin")) as admin:
+        for brand in ("BRAND-BACKLOG", "BRAND-ALERTS"):
+            link_partner(admin, brand, supplier)
     with system.rpc_proxy(Principal("BRAND-BACKLOG", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "url": system.receiver.url(ordinary_path), "event_types": ["case.status_changed"],
-            "supplier_refs": [supplier]})
+            "url": system.receiver.url(ordinary_path), "event_types": ["case.status_changed"]})
     with system.rpc_proxy(Principal("BRAND-ALERTS", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "url": system.receiver.url(alert_path), "event_types": ["retaliation.reported"],
-            "supplier_refs": [supplier]})
+            "url": system.receiver.url(alert_path), "event_types": ["retaliation.reported"]})
     follower = Follower(system.receiver)
     follower.poll()
     stack, uri = system.stack, system.amqp_uri

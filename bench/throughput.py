@@ -20,6 +20,7 @@ from eventlet.queue import Queue
 from bench.common import say, summary_ms
 from bench.watch import Follower
 from scripts.demo import DEMO_REPORT as REPORT
+from scripts.parties import link_partner
 from shared.auth import Principal
 
 
@@ -40,10 +41,11 @@ def _wait_case(rpc, ref: str, timeout: float = 60.0) -> None:
 def run(system, n: int, concurrency: int = 20, profiler=None) -> dict:
     supplier = f"SUP-TP-{system.run_id}".upper()
     path = "/throughput"
+    with system.rpc_proxy(Principal("admin-bench", "admin")) as admin:
+        link_partner(admin, "BRAND-BENCH", supplier)
     with system.rpc_proxy(Principal("BRAND-BENCH", "partner")) as rpc:
         rpc.notifications.register_webhook({
-            "url": system.receiver.url(path),
-            "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
+            "url": system.receiver.url(path), "event_types": ["case.status_changed"]})
     follower = Follower(system.receiver)
     follower.poll()
 

@@ -42,6 +42,11 @@ def case_worker():
     return Principal("cw-anna", "case_worker")
 
 
+def registry_admin():
+    from shared.auth import Principal
+    return Principal("admin-demo", "admin")
+
+
 class Actors:
     """One RPC client per principal, each call signed as the door that vouches for
     that principal would sign it (the dev keyring): ``actors(principal).remediation...``."""
@@ -62,6 +67,7 @@ class Actors:
 def walk_through(intake_url: str, actors, hook_url: str, supplier: str, say=print,
                  correlation_id: str | None = None) -> dict:
     """The demo grievance's journey. Returns what a caller needs to check it."""
+    from scripts.parties import link_partner
     from shared.auth import Principal
     staff = actors(case_worker())
     sup = actors(Principal(supplier, "supplier"))
@@ -77,9 +83,11 @@ def walk_through(intake_url: str, actors, hook_url: str, supplier: str, say=prin
         requests.post(f"{intake_url}/grievances/{ref}/validation-answers", timeout=10,
                       json={"receipt": receipt, "answer": answer, "text": text}).raise_for_status()
 
+    link_partner(actors(registry_admin()), "BRAND-DEMO", supplier)
+    say(f"an admin registered partner BRAND-DEMO as sourcing from {supplier} in the party registry")
     hook = brand.notifications.register_webhook({
-        "url": hook_url, "supplier_refs": [supplier], "event_types": ["case.status_changed", "retaliation.reported"]})
-    say(f"partner BRAND-DEMO subscribed its webhook ({hook['subscription_id']})")
+        "url": hook_url, "event_types": ["case.status_changed", "retaliation.reported"]})
+    say(f"partner BRAND-DEMO subscribed its webhook for its supply chain ({hook['subscription_id']})")
 
     report = dict(DEMO_REPORT, supplier_ref=supplier)
     headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}

@@ -76,11 +76,13 @@ class UnitOfWork:
         return True
 
     def change(self, doc_id: str, decide: Callable[[Any], Any], *, event: dict | None = None,
-               missing: Callable[[str], Exception] = NotFound) -> Changed:
+               missing: Callable[[str], Exception] = NotFound, skip_unchanged: bool = False) -> Changed:
         """Load ``doc_id``, call ``decide(aggregate)`` (the domain enforces its rules
         and raises on a forbidden step: then nothing is written), save and relay.
         With ``event`` (an envelope being consumed), an event this consumer applied
-        before, at any age, changes nothing and returns ``Changed(None)``."""
+        before, at any age, changes nothing and returns ``Changed(None)``. With
+        ``skip_unchanged`` (idempotent commands), a decision that left the aggregate as it
+        was writes nothing (the price: a copy of the state before deciding)."""
         event_key = key(self._consumer(), event["event_id"]) if event else None
         if event_key and self.processed.seen(event_key):
             return Changed(None)
@@ -94,6 +96,7 @@ class UnitOfWork:
             if event_key in applied:          # applied, not yet flushed to processed_events
                 return Changed(None), None
             aggregate = self.aggregate_cls.from_dict(doc)
+            before = aggregate.to_dict() if skip_unchanged else None
             result = decide(aggregate)
             events = self._drain(aggregate, doc_id)
             fields = {}
@@ -103,7 +106,10 @@ class UnitOfWork:
                     self.processed.mark(applied[:-APPLIED_WINDOW // 2])
                     applied = applied[-APPLIED_WINDOW // 2:]
                 fields["applied_events"] = applied
-            saved = self.repo.replace({**doc, **aggregate.to_dict()}, events, **fields)
+            state = aggregate.to_dict()
+            if state == before and not events and not fields:
+                return Changed(aggregate, result), None    # nothing changed: nothing written
+            saved = self.repo.replace({**doc, **state}, events, **fields)
             return Changed(aggregate, result), saved
 
         changed, saved = retry_on_conflict(attempt, what=self.repo.collection_name)

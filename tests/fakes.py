@@ -36,6 +36,16 @@ class FakeRepository:
         for d in docs:
             self.insert(d)
 
+    def page(self, query, limit, after=None):
+        """Equality filters only, plus the partner scope's ``$or`` of ``$in``s."""
+        def matches(doc):
+            plain = all(doc.get(k) == v for k, v in query.items() if k != "$or")
+            return plain and (not query.get("$or") or any(
+                doc.get(k) in cond["$in"] for alt in query["$or"] for k, cond in alt.items()))
+        docs = sorted((d for d in self.docs.values() if matches(d) and (after is None or d["_id"] > after)),
+                      key=lambda d: d["_id"])
+        return copy.deepcopy(docs[:limit]), (docs[limit - 1]["_id"] if len(docs) > limit else None)
+
     def replace(self, doc, events=(), **fields):
         stored = self.docs.get(doc["_id"])
         if stored is None or stored["_rev"] != doc["_rev"]:
@@ -75,12 +85,32 @@ class FakeProcessed:
         self.keys.update(event_keys)
 
 
+class FakePartyStore(FakeRepository):
+    def linked_to(self, supplier_refs):
+        return [copy.deepcopy(d) for d in self.docs.values()
+                if set(supplier_refs) & {*d["links"].get("site_of", ()), *d["links"].get("recruits_for", ())}]
+
+    def partners_sourcing_from(self, supplier_refs):
+        return [d["_id"] for d in self.docs.values()
+                if d["kind"] == "partner" and set(supplier_refs) & set(d["links"].get("sources_from", ()))]
+
+
 # --- notifications ---------------------------------------------------------------------
 
 class FakeNotificationStore(FakeRepository):
     def __init__(self):
         super().__init__()
         self.subs: dict[str, dict] = {}
+        self.chains: dict[str, dict] = {}
+
+    def save_chain(self, partner_ref, version, refs):
+        if self.chains.get(partner_ref, {"version": 0})["version"] >= version:
+            return False
+        self.chains[partner_ref] = {"version": version, "refs": list(refs)}
+        return True
+
+    def all_chains(self):
+        return {ref: frozenset(c["refs"]) for ref, c in self.chains.items()}
 
     def add_subscription(self, sub):
         self.subs[sub["subscription_id"]] = dict(sub)
@@ -116,6 +146,12 @@ class FakeSender:
         return store.subscriptions_for(event_type)
 
     def forget_subscriptions(self):
+        pass
+
+    def chains(self, store):
+        return store.all_chains()
+
+    def forget_chains(self):
         pass
 
     def post(self, url, delivery_id, secret, body):

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 
 from shared.domain import Aggregate
@@ -31,6 +31,9 @@ ALLOWED_FIELDS = {
     RETALIATION_REPORTED.name: ("alert_id", "raised_from", "work_area", "supplier_ref", "site_ref",
                                 "reported_at"),
 }
+
+# The event facts a partner's chain is matched against: the business, its supplier, the site.
+SCOPED_BY = ("supplier_ref", "business_ref", "site_ref")
 
 
 def new_secret() -> str:
@@ -89,21 +92,26 @@ class Subscription:
     url: str
     event_types: list
     audience: str            # "partner" (its supply chain) or "safeguarding" (everything)
-    supplier_refs: list
     sealed_secret: str
     created_at: str
     active: bool = True
 
-    def wants(self, event: dict) -> bool:
+    def wants(self, event: dict, chain: frozenset = frozenset()) -> bool:
+        """``chain``: the partner's supply chain as the registry last published it
+        (the ``chains`` projection); a partner names none of it itself."""
         if not self.active or event["event_type"] not in self.event_types:
             return False
         if self.audience == "safeguarding":
             return True
-        return event["data"].get("supplier_ref") in self.supplier_refs
+        concerned = {event["data"].get(k) for k in SCOPED_BY} - {None}
+        if event["event_type"] == RETALIATION_REPORTED.name and self.partner_id in concerned:
+            return False    # never the accused, whatever the registry says
+        return bool(concerned & chain)
 
     @classmethod
     def from_doc(cls, doc: dict) -> "Subscription":
-        return cls(**{k: v for k, v in doc.items() if not k.startswith("_")})
+        # Only known fields: subscriptions stored by earlier versions named suppliers.
+        return cls(**{f.name: doc[f.name] for f in fields(cls) if f.name in doc})
 
     def public_view(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "sealed_secret"}
@@ -158,14 +166,15 @@ def body_of(payload: dict) -> str:
 
 
 def plan_deliveries(subscriptions: list[Subscription], event: dict, now: datetime, lease_seconds: float,
-                    urgent: bool = False) -> list[tuple[Delivery, Subscription]]:
+                    urgent: bool = False, chains: dict | None = None) -> list[tuple[Delivery, Subscription]]:
     """One delivery per subscription that wants ``event``, already claimed by the
     worker that will send it. Its id is stable per (event, endpoint), so the same
-    event fanned out twice yields the same deliveries."""
+    event fanned out twice yields the same deliveries. ``chains``: partner -> the
+    refs of its supply chain."""
     body = body_of(payload_for(event))
     planned = []
     for sub in subscriptions:
-        if sub.wants(event):
+        if sub.wants(event, (chains or {}).get(sub.partner_id, frozenset())):
             delivery = Delivery(delivery_id=delivery_id(event["event_id"], sub.subscription_id),
                                 subscription_id=sub.subscription_id, event_id=event["event_id"],
                                 case_ref=event["case_ref"], webhook_type=event["event_type"], url=sub.url,

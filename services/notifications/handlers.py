@@ -19,7 +19,7 @@ from services.notifications.domain import (
 from shared import metrics
 from shared.contracts.events import iso, utc_now
 from shared.contracts.common import PARTNER_ROLES
-from shared.errors import ConcurrentUpdate, InvalidInput, NotFound
+from shared.errors import ConcurrentUpdate, NotFound
 from shared.logging import get_logger
 from shared.repository import DuplicateKeyError
 
@@ -28,16 +28,14 @@ MAX_PARALLEL_SENDS = 20
 
 
 def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
-    """The endpoint belongs to the caller: a partner's covers its supply chain, a
-    safeguarding lead's every alert and case (the audience follows the role)."""
+    """The endpoint belongs to the caller: a partner's covers its supply chain as the
+    party registry says (``chains``), a safeguarding lead's every alert and case (the
+    audience follows the role)."""
     audience = "partner" if actor["role"] in PARTNER_ROLES else "safeguarding"
-    if audience == "partner" and not p["supplier_refs"]:
-        raise InvalidInput({"supplier_refs": ["a partner subscription names its supply chain"]})
     sub_id = "sub_" + uuid.uuid4().hex
     secret = new_secret()
     sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
                        event_types=p["event_types"], audience=audience,
-                       supplier_refs=p["supplier_refs"] if audience == "partner" else [],
                        sealed_secret=sender.seal_secret(secret, sub_id), created_at=iso(now))
     deliveries.repo.add_subscription(sub.__dict__)
     sender.forget_subscriptions()
@@ -64,7 +62,8 @@ def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False
     loaded database never delays them; a crash in between re-sends on redelivery
     with the same ``webhook-id``, which receivers deduplicate on."""
     subs = [Subscription.from_doc(d) for d in sender.subscriptions(deliveries.repo, event["event_type"])]
-    planned = plan_deliveries(subs, event, clock(), sender.lease_seconds, urgent)
+    chains = sender.chains(deliveries.repo) if any(s.audience == "partner" for s in subs) else {}
+    planned = plan_deliveries(subs, event, clock(), sender.lease_seconds, urgent, chains)
     repo = deliveries.repo
     if urgent:
         sends = [(d, sub, None) for d, sub in planned]
@@ -73,6 +72,18 @@ def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False
     pool = eventlet.GreenPool(max(1, min(len(sends), MAX_PARALLEL_SENDS)))
     list(pool.starmap(lambda d, sub, doc: _send(repo, sender, d, sub, doc, clock), sends))
     return [d.delivery_id for d, _, _ in sends]
+
+
+def project_chain(deliveries, sender, event: dict) -> bool:
+    """Keep a partner's chain as the registry published it: the newest version wins,
+    so a redelivered or overtaken event changes nothing."""
+    data = event["data"]
+    refs = sorted({*data["suppliers"], *data["sites"], *data["agencies"]})
+    applied = deliveries.repo.save_chain(data["partner_ref"], data["chain_version"], refs)
+    sender.forget_chains()
+    log.info("chain_projected" if applied else "chain_outdated", partner_id=data["partner_ref"],
+             chain_version=data["chain_version"])
+    return applied
 
 
 def retry_due(deliveries, sender, clock=utc_now, urgent_only: bool = False) -> int:

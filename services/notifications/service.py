@@ -2,6 +2,9 @@
 signed, retried with back-off, and logged. Entrypoints only; use cases are in
 handlers.py, rules in domain.py.
 
+A partner's endpoints cover its supply chain as the party registry (remediation)
+publishes it: ``party.chain_changed`` keeps the ``chains`` projection here.
+
 Two services, each its own process (shared/runner.py): ``notifications`` handles
 case updates, registrations and retries; ``notifications_alerts`` is the retaliation
 lane, with its own queue, connection, worker pool and Deployment, so no backlog of
@@ -14,7 +17,7 @@ from services.notifications.store import NotificationStore
 from services.notifications.webhooks import WebhookSender
 from shared.contracts import rpc as contract
 from shared.contracts.common import PARTNER_ROLES, STAFF_ROLES
-from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, utc_now
+from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, utc_now
 from shared.logging import get_logger
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -41,6 +44,10 @@ class NotificationsService(ServiceBase):
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
         handlers.fan_out(self.deliveries, self.sender, event)
+
+    @on_event(PARTY_CHAIN_CHANGED)
+    def on_chain_changed(self, event):
+        handlers.project_chain(self.deliveries, self.sender, event)
 
     @every("webhook_retry_interval")
     def retry_due_deliveries(self):

@@ -1,5 +1,5 @@
 """Notifications' store adapter: webhook subscriptions and deliveries."""
-from shared.repository import Repository
+from shared.repository import DuplicateKeyError, Repository
 
 
 class NotificationStore(Repository):
@@ -9,6 +9,7 @@ class NotificationStore(Repository):
     def __init__(self, db):
         super().__init__(db)
         self.subscriptions = db["subscriptions"]
+        self.chains = db["chains"]        # partner -> its supply chain, from party.chain_changed
 
     def ensure_indexes(self):
         super().ensure_indexes()
@@ -25,6 +26,18 @@ class NotificationStore(Repository):
 
     def subscription(self, subscription_id: str) -> dict | None:
         return self.subscriptions.find_one({"_id": subscription_id})
+
+    def save_chain(self, partner_ref: str, version: int, refs: list[str]) -> bool:
+        """Store the chain unless a newer or equal version is stored (False then)."""
+        try:
+            result = self.chains.update_one({"_id": partner_ref, "version": {"$lt": version}},
+                                            {"$set": {"version": version, "refs": refs}}, upsert=True)
+        except DuplicateKeyError:    # the stored version is not older: the upsert hit its _id
+            return False
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    def all_chains(self) -> dict[str, frozenset]:
+        return {d["_id"]: frozenset(d["refs"]) for d in self.chains.find()}
 
     def due_deliveries(self, now_iso: str, urgent_only: bool = False, limit: int = 100) -> list[dict]:
         extra = {"urgent": True} if urgent_only else {}

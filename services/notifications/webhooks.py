@@ -16,9 +16,10 @@ USER_AGENT = "ILM-Webhooks/1"
 
 
 class WebhookSender(DependencyProvider):
-    """``cache_seconds``: how long the list of subscriptions for an event type is
-    reused (None: the SUBSCRIPTION_CACHE_SECONDS setting). The alert lane passes 0:
-    alerts are rare, and one registered a moment ago must get the next alert."""
+    """``cache_seconds``: how long the subscriptions for an event type, and the
+    partners' chains, are reused (None: the SUBSCRIPTION_CACHE_SECONDS setting). The
+    alert lane passes 0: alerts are rare, and one registered a moment ago (or a chain
+    changed a moment ago) must decide the next alert."""
 
     def __init__(self, cache_seconds: float | None = None):
         self.cache_seconds = cache_seconds
@@ -32,7 +33,8 @@ class WebhookSender(DependencyProvider):
             self.cache_seconds = cfg.subscription_cache_seconds
         self.box = SealedBox(cfg.webhook_secrets_key)
         self._secrets: dict = {}
-        self._subscriptions: dict = {}     # event type -> (read at, list)
+        self._cache: dict = {}     # ("subscriptions", event type) or "chains" -> (read at, value)
+        self._forgotten = 0        # how many times the cache was told of a change
         self.session = requests.Session()
         self.session.trust_env = False   # no proxy/netrc lookups per request (profiled)
         adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
@@ -55,15 +57,34 @@ class WebhookSender(DependencyProvider):
         """Subscriptions wanting ``event_type``: one database read per event type and
         interval instead of one per event, so a flood of events does not load the
         store."""
-        cached = self._subscriptions.get(event_type)
-        if cached and time.monotonic() - cached[0] < self.cache_seconds:
-            return cached[1]
-        subs = store.subscriptions_for(event_type)
-        self._subscriptions[event_type] = (time.monotonic(), subs)
-        return subs
+        return self._cached(("subscriptions", event_type), lambda: store.subscriptions_for(event_type))
 
     def forget_subscriptions(self) -> None:
-        self._subscriptions.clear()
+        self._forget()
+
+    def chains(self, store) -> dict:
+        """Partner -> the refs of its supply chain, cached like the subscriptions: a
+        chain change reaches other containers within the cache interval."""
+        return self._cached("chains", store.all_chains)
+
+    def forget_chains(self) -> None:
+        self._forget("chains")
+
+    def _cached(self, key, read):
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        forgotten, value = self._forgotten, read()
+        if forgotten == self._forgotten:   # not a read from before a change another worker just stored
+            self._cache[key] = (time.monotonic(), value)
+        return value
+
+    def _forget(self, key=None) -> None:
+        self._forgotten += 1
+        if key is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(key, None)
 
     def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:
         timestamp = int(time.time())

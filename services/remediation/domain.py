@@ -30,6 +30,9 @@ BUSINESS = frozenset(BUSINESS_ROLES)
 SYSTEM = frozenset(SYSTEM_ROLES)
 PARTNER = frozenset(PARTNER_ROLES)
 WORKER = frozenset(WORKER_ROLES)
+# Audit actions a business or partner never sees: that the worker went to an
+# inspectorate, court or NGO must not reach the business (DOMAIN.md "Never").
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel"})
 
 
 @dataclass(frozen=True)
@@ -187,11 +190,12 @@ class Case(Aggregate):
 
     def business_view(self) -> dict:
         """What a supplier, agency or partner sees: no worker key, channel, language,
-        retaliation flag or who among staff did what."""
+        retaliation flag or who among staff did what, and no trace that the worker
+        also went to another channel (not even the audit entry recording it)."""
         hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels"}
         view = {k: v for k, v in self.to_dict().items() if k not in hidden}
         view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
-                         for a in self.audit]
+                         for a in self.audit if a["action"] not in STAFF_ONLY_ACTIONS]
         return view
 
     def worker_view(self) -> dict:

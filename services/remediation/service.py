@@ -1,14 +1,18 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import handlers
+from services.remediation import handlers, registry
 from services.remediation.domain import Case
+from services.remediation.parties import Party
 from services.remediation.reports import BusinessRecord
-from services.remediation.store import BusinessRecordStore, CaseStore
+from services.remediation.store import BusinessRecordStore, CaseStore, PartyStore
 from shared import metrics
 from shared.contracts import rpc as contract
-from shared.contracts.common import ACTOR_ROLES, BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, WORKER_ROLES
+from shared.contracts.common import (
+    ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, WORKER_ROLES,
+)
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, iso, utc_now,
+    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
+    iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -21,6 +25,7 @@ class RemediationService(ServiceBase):
 
     cases = Aggregates(CaseStore, Case)
     records = Aggregates(BusinessRecordStore, BusinessRecord)
+    parties = Aggregates(PartyStore, Party)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -39,10 +44,18 @@ class RemediationService(ServiceBase):
     def project_business_record(self, event):
         handlers.project_business_record(self.records, event)
 
+    @on_event(PARTY_LINKS_CHANGED)
+    def derive_partner_chains(self, event):
+        registry.derive_chains(self.parties, event, utc_now())
+
     # --- case work (RPC): who may call is declared here, scope is the domain's -------
     @query(contract.GetCase, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES)
     def get_case(self, p, actor):
-        return handlers.get_case(self.cases, p, actor)
+        return handlers.get_case(self.cases, p, actor, registry.chain_of(self.parties, actor))
+
+    @query(contract.ListCases, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
+    def list_cases(self, p, actor):
+        return registry.list_cases(self.cases, p, actor, registry.chain_of(self.parties, actor))
 
     @command(contract.Triage, allow=STAFF_ROLES)
     def triage(self, p, actor):
@@ -79,7 +92,28 @@ class RemediationService(ServiceBase):
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def supplier_scorecard(self, p, actor):
-        return handlers.supplier_scorecard(self.records, p, actor)
+        return handlers.supplier_scorecard(self.records, p, actor, registry.chain_of(self.parties, actor))
+
+    # --- the party registry: kept by staff; a business or partner reads its own record --
+    @command(contract.RegisterParty, allow=STAFF_ROLES + ADMIN_ROLES)
+    def register_party(self, p, actor):
+        return registry.register_party(self.parties, p, actor, utc_now())
+
+    @command(contract.Link, allow=STAFF_ROLES + ADMIN_ROLES)
+    def link_parties(self, p, actor):
+        return registry.link(self.parties, p, actor, utc_now())
+
+    @command(contract.Link, allow=STAFF_ROLES + ADMIN_ROLES)
+    def unlink_parties(self, p, actor):
+        return registry.unlink(self.parties, p, actor, utc_now())
+
+    @query(contract.GetParty, allow=STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
+    def get_party(self, p, actor):
+        return registry.get_party(self.parties, p, actor)
+
+    @query(contract.ListParties, allow=STAFF_ROLES + ADMIN_ROLES)
+    def list_parties(self, p, actor):
+        return registry.list_parties(self.parties, p, actor)
 
     @query(contract.NoArguments, allow=ACTOR_ROLES)
     def public_report(self, p, actor):

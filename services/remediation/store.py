@@ -10,6 +10,26 @@ class BusinessRecordStore(Repository):
     collection_name = "business_records"
 
 
+class PartyStore(Repository):
+    """The party registry: one document per party, its outgoing links on it. No index
+    on the link arrays: nx-27017 answers equality on an indexed array with nothing."""
+    service = "remediation"
+    collection_name = "parties"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("kind")
+
+    def linked_to(self, supplier_refs: list[str]) -> list[dict]:
+        """The sites and agencies linked to any of these suppliers."""
+        return list(self.col.find({"$or": [{"links.site_of": {"$in": supplier_refs}},
+                                           {"links.recruits_for": {"$in": supplier_refs}}]}))
+
+    def partners_sourcing_from(self, supplier_refs: list[str]) -> list[str]:
+        return [d["_id"] for d in self.col.find({"kind": "partner", "links.sources_from": {"$in": supplier_refs}},
+                                                {"_id": 1})]
+
+
 class CaseStore(Repository):
     service = "remediation"
     collection_name = "cases"   # plural: nx-27017 cannot name a collection "case"

@@ -1,4 +1,5 @@
 """Vocabulary and field types shared by every contract (from DOMAIN.md)."""
+import base64
 import functools
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -37,6 +38,12 @@ WORKER_ROLES = ("worker",)                 # a worker proven by receipt, for one
 SYSTEM_ROLES = ("system",)                 # a service acting as itself
 ACTOR_ROLES = STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES + SYSTEM_ROLES
 VALIDATION_ANSWERS = ("confirmed", "not_resolved")
+# The party registry (remediation): who is in which supply chain. A link goes from a
+# party of one kind to a supplier: (link name) -> (kind it starts from, kind it reaches).
+PARTY_KINDS = ("site", "supplier", "agency", "partner")
+AGENCY_SIDES = ("origin", "destination")
+PARTY_LINKS = {"site_of": ("site", "supplier"), "recruits_for": ("agency", "supplier"),
+               "sources_from": ("partner", "supplier")}
 
 # Public references: letters and digits only, so they are safe in URLs and filters.
 REF = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$", error="must be 2-64 letters, digits, - or _")
@@ -44,6 +51,33 @@ REF = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,63}$", error="must be 2-64 l
 
 def Ref(**kw):
     return fields.String(validate=REF, **kw)
+
+
+class Cursor(fields.String):
+    """An opaque page cursor: the caller hands back what the last page returned.
+    Inside it is the last reference of that page (pages are ordered by reference)."""
+
+    PREFIX = "p1:"
+
+    @classmethod
+    def encode(cls, last_ref: str) -> str:
+        return base64.urlsafe_b64encode((cls.PREFIX + last_ref).encode()).decode().rstrip("=")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        ref = decoded.removeprefix(self.PREFIX)
+        if not decoded.startswith(self.PREFIX) or not REF.regex.match(ref):
+            raise ValidationError("not a cursor this service returned")
+        return ref
+
+
+def page_of(items: list, next_ref: str | None) -> dict:
+    """A list answer: the items and the cursor of the next page (None: no more)."""
+    return {"items": items, "next": Cursor.encode(next_ref) if next_ref else None}
 
 
 def OneOf(choices, **kw):
@@ -55,6 +89,12 @@ class StrictSchema(Schema):
 
     class Meta:
         ordered = True
+
+
+class Page(StrictSchema):
+    """A page of a list: at most ``limit`` items after the cursor ``after``."""
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    after = Cursor(load_default=None)
 
 
 class Actor(StrictSchema):

@@ -107,6 +107,27 @@ class ValidationCompleted(StrictSchema):
     completed_at = fields.String(required=True)
 
 
+class PartyChainChanged(StrictSchema):
+    """A partner's whole supply chain as the registry now has it (full state, not a
+    delta): a consumer keeps the highest ``chain_version`` and ignores older ones, so
+    redelivery and reordering are harmless. Its envelope's ``case_ref`` is the
+    partner's ref: the id of the aggregate that raised it."""
+    partner_ref = Ref(required=True)
+    chain_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    suppliers = fields.List(Ref(), required=True)
+    sites = fields.List(Ref(), required=True)
+    agencies = fields.List(Ref(), required=True)
+    changed_at = fields.String(required=True)
+
+
+class PartyLinksChanged(StrictSchema):
+    """A site or agency was linked to or unlinked from a supplier: the chains of the
+    partners sourcing from it are derived again (remediation consumes its own event,
+    so the link and that follow-up are stored in one write)."""
+    supplier_ref = Ref(required=True)
+    changed_at = fields.String(required=True)
+
+
 # --- the catalogue --------------------------------------------------------------
 
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
@@ -118,10 +139,13 @@ CASE_STATUS_CHANGED = EventContract("case.status_changed", 1, "remediation", Cas
 VALIDATION_ROUND_OPENED = EventContract("validation.round_opened", 1, "validation",
                                         ValidationRoundOpened)
 VALIDATION_COMPLETED = EventContract("validation.completed", 1, "validation", ValidationCompleted)
+PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
+PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
-    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED,
+    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, PARTY_CHAIN_CHANGED,
+    PARTY_LINKS_CHANGED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

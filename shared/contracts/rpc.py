@@ -4,10 +4,11 @@ changes nothing). Callers import these to know what to send.
 
 No payload names its actor: who acts comes only from the signed token in the call's
 context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    BUSINESS_TYPES, SEVERITIES, VALIDATION_ANSWERS, OneOf, Ref, StrictSchema,
+    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, SEVERITIES, VALIDATION_ANSWERS,
+    OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 
@@ -26,6 +27,12 @@ class CaseCommand(StrictSchema):
 
 class GetCase(CaseCommand):
     pass
+
+
+class ListCases(Page):
+    # Filters for staff; a business or partner gets its own scope whatever it asks.
+    status = OneOf(CASE_STATES, load_default=None)
+    business_ref = Ref(load_default=None)
 
 
 class Triage(CaseCommand):
@@ -103,7 +110,39 @@ class RegisterWebhook(StrictSchema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     event_types = fields.List(OneOf(WEBHOOK_EVENT_TYPES), required=True,
                               validate=validate.Length(min=1))
-    supplier_refs = fields.List(Ref(), load_default=list)
+
+
+# --- remediation: the party registry ------------------------------------------------
+
+class RegisterParty(StrictSchema):
+    ref = Ref(required=True)
+    kind = OneOf(PARTY_KINDS, required=True)
+    name = Text(200, required=True)
+    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="an ISO 3166 alpha-2 code"),
+                            load_default=None)
+    side = OneOf(AGENCY_SIDES, load_default=None)   # an agency's: origin or destination country
+
+    @validates_schema
+    def _side_is_an_agencys(self, data, **kwargs):
+        if (data["kind"] == "agency") != (data.get("side") is not None):
+            raise ValidationError("an agency states its side (origin or destination); other parties do not",
+                                  "side")
+
+
+class Link(StrictSchema):
+    """``ref`` --link--> ``to_ref``: a site of a supplier, an agency recruiting for a
+    supplier, a partner sourcing from a supplier."""
+    ref = Ref(required=True)
+    link = OneOf(tuple(PARTY_LINKS), required=True)
+    to_ref = Ref(required=True)
+
+
+class GetParty(StrictSchema):
+    ref = Ref(required=True)
+
+
+class ListParties(Page):
+    kind = OneOf(PARTY_KINDS, load_default=None)
 
 
 class ListDeliveries(StrictSchema):

@@ -7,12 +7,13 @@ import pytest
 from kombu import Connection, Exchange
 
 from shared.contracts.events import CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, iso, make_event, utc_now
+from scripts.parties import link_partner
 from shared.messaging import DEAD_LETTER_QUEUE
 from shared.repository import database
 from services.intake.store import GrievanceStore
 from tests.integration.conftest import eventually
 from tests.integration.helpers import CASE_WORKER, publisher, unique
-from tests.principals import partner
+from tests.principals import ADMIN, partner
 
 pytestmark = pytest.mark.integration
 
@@ -42,8 +43,9 @@ def test_event_stored_but_never_published_is_relayed_after_restart(stack, rpc):
 def test_duplicate_events_are_applied_once(stack, rpc, actors, receiver):
     supplier = unique("SUP")
     path = f"/hooks/{supplier}"
+    link_partner(actors(ADMIN), "BRAND-3", supplier)
     actors(partner("BRAND-3")).notifications.register_webhook({
-        "url": receiver.url(path), "event_types": ["case.status_changed"], "supplier_refs": [supplier]})
+        "url": receiver.url(path), "event_types": ["case.status_changed"]})
     ref = unique("ILM")
     relay = publisher()
     event = grievance_event(ref, supplier)

@@ -9,7 +9,8 @@ import requests
 from services.notifications.domain import verify
 from shared.contracts.events import CASE_STATUS_CHANGED, make_event
 from tests.integration.helpers import post_grievance, publisher, report, unique
-from tests.principals import SAFEGUARDING, partner
+from scripts.parties import link_partner
+from tests.principals import ADMIN, SAFEGUARDING, partner
 
 pytestmark = pytest.mark.integration
 BACKLOG = 1500
@@ -27,9 +28,9 @@ def ordinary_event(supplier: str, n: int) -> dict:
 def test_retaliation_alert_overtakes_backlog_and_carries_no_identity(stack, actors, receiver):
     supplier = unique("SUP")
     path = f"/hooks/{supplier}"
+    link_partner(actors(ADMIN), "BRAND-2", supplier)
     hook = actors(partner("BRAND-2")).notifications.register_webhook({
-        "url": receiver.url(path), "event_types": ["case.status_changed", "retaliation.reported"],
-        "supplier_refs": [supplier]})
+        "url": receiver.url(path), "event_types": ["case.status_changed", "retaliation.reported"]})
 
     # Queue a backlog of ordinary events while notifications is down...
     stack.stop("notifications")

@@ -6,8 +6,7 @@ import pytest
 
 from services.notifications import handlers
 from services.notifications.domain import Delivery
-from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, make_event
-from shared.errors import InvalidInput
+from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, make_event
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -24,8 +23,9 @@ def world():
     deliveries = unit_of_work(Delivery, repo=store)
     sender = FakeSender(store)
     hook = handlers.register_webhook(deliveries, sender, {
-        "url": "http://brand.example/hook", "event_types": ["case.status_changed", "retaliation.reported"],
-        "supplier_refs": ["SUP-1"]}, PARTNER, NOW)
+        "url": "http://brand.example/hook", "event_types": ["case.status_changed", "retaliation.reported"]},
+        PARTNER, NOW)
+    store.save_chain("BRAND-1", 1, ["SUP-1"])    # the registry's word, projected from party.chain_changed
     return store, deliveries, sender, hook
 
 
@@ -47,9 +47,6 @@ def test_registration_shows_the_secret_once_and_stores_it_sealed(world):
     store, _, _, hook = world
     assert hook["secret"].startswith("whsec_")
     assert "secret" not in store.subs[hook["subscription_id"]]
-    with pytest.raises(InvalidInput):
-        handlers.register_webhook(world[1], world[2], {"url": "http://x", "event_types": ["case.status_changed"],
-                                                       "supplier_refs": []}, PARTNER, NOW)
     assert store.subs[hook["subscription_id"]]["partner_id"] == "BRAND-1"   # the token's partner
 
 
@@ -127,3 +124,55 @@ def test_alerts_are_retried_before_case_updates(world):
     handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=5)))
     assert [store.load(p["id"])["webhook_type"] for p in sender.posts] == ["retaliation.reported", "case.status_changed"]
     assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=5)), urgent_only=True) == 0
+
+
+def chain_changed(partner, version, suppliers, sites=(), agencies=()):
+    return make_event(PARTY_CHAIN_CHANGED, partner, {
+        "partner_ref": partner, "chain_version": version, "suppliers": list(suppliers), "sites": list(sites),
+        "agencies": list(agencies), "changed_at": "2026-11-01T09:00:00.000Z"}, "c")
+
+
+def test_the_chain_projection_keeps_the_newest_version_whatever_the_order(world):
+    store, deliveries, sender, _ = world
+    assert handlers.project_chain(deliveries, sender, chain_changed("BRAND-1", 3, ["SUP-2"], ["SITE-2"]))
+    assert not handlers.project_chain(deliveries, sender, chain_changed("BRAND-1", 2, ["SUP-1"]))   # overtaken
+    assert not handlers.project_chain(deliveries, sender, chain_changed("BRAND-1", 3, ["SUP-2"], ["SITE-2"]))
+    assert store.all_chains()["BRAND-1"] == {"SUP-2", "SITE-2"}
+    assert handlers.fan_out(deliveries, sender, changed("SUP-1"), at(NOW)) == []          # no longer its chain
+    assert len(handlers.fan_out(deliveries, sender, changed("SUP-2"), at(NOW))) == 1
+
+
+def test_a_retaliation_alert_reaches_the_lead_and_the_accused_s_partners_never_the_accused(world):
+    store, deliveries, sender, _ = world
+    subscribe = lambda actor, url: handlers.register_webhook(   # noqa: E731
+        deliveries, sender, {"url": url, "event_types": ["retaliation.reported"]}, actor, NOW)
+    subscribe({"id": "lead-1", "role": "safeguarding_lead"}, "http://lead.example/alerts")
+    subscribe({"id": "BRAND-9", "role": "partner"}, "http://other-brand.example/hook")   # chain without SUP-1
+    store.save_chain("BRAND-9", 1, ["SUP-7"])
+    # the accused holding a partner's token, its own ref in a chain as if registered as a party
+    subscribe({"id": "SUP-1", "role": "partner"}, "http://accused.example/hook")
+    store.save_chain("SUP-1", 1, ["SUP-1", "SITE-1"])
+    handlers.fan_out(deliveries, sender, alert(), at(NOW), urgent=True)
+    assert sorted(p["url"] for p in sender.posts) == ["http://brand.example/hook", "http://lead.example/alerts"]
+
+
+def test_a_read_that_a_change_overtook_is_not_cached():
+    from services.notifications.webhooks import WebhookSender
+    sender = WebhookSender(cache_seconds=60)
+    sender._cache, sender._forgotten = {}, 0
+    store = FakeNotificationStore()
+    store.save_chain("BRAND-1", 1, ["SUP-1"])
+    slow_read = store.all_chains
+
+    def read_then_change():
+        before = slow_read()                      # read, then a new chain is stored and announced
+        store.save_chain("BRAND-1", 2, ["SUP-2"])
+        sender.forget_chains()
+        return before
+
+    store.all_chains = read_then_change
+    assert sender.chains(store)["BRAND-1"] == {"SUP-1"}
+    store.all_chains = slow_read
+    assert sender.chains(store)["BRAND-1"] == {"SUP-2"}     # not the overtaken read
+    store.save_chain("BRAND-1", 3, ["SUP-3"])
+    assert sender.chains(store)["BRAND-1"] == {"SUP-2"}     # cached within the interval

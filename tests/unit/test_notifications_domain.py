@@ -150,21 +150,25 @@ def test_body_is_canonical_json():
 
 def subscription(**kw) -> Subscription:
     base = dict(subscription_id="sub-1", partner_id="BRAND-1", url="https://partner.example/hook",
-                event_types=["case.status_changed"], audience="partner", supplier_refs=["SUP-1", "SUP-2"],
+                event_types=["case.status_changed"], audience="partner",
                 sealed_secret="v1:xxx", created_at=iso(NOW))
     return Subscription(**{**base, **kw})
 
 
-def test_partner_receives_only_its_suppliers():
+CHAIN = frozenset({"SUP-1", "SUP-2"})
+
+
+def test_partner_receives_only_its_chain():
     sub = subscription()
-    assert sub.wants(status_event(supplier_ref="SUP-1"))
-    assert sub.wants(status_event(supplier_ref="SUP-2"))
-    assert not sub.wants(status_event(supplier_ref="SUP-9"))
-    assert not sub.wants(status_event(supplier_ref=None))
+    assert sub.wants(status_event(supplier_ref="SUP-1"), CHAIN)
+    assert sub.wants(status_event(supplier_ref="SUP-2"), CHAIN)
+    assert not sub.wants(status_event(supplier_ref="SUP-9", business_ref="SUP-9"), CHAIN)
+    assert not sub.wants(status_event(supplier_ref=None, business_ref=None), CHAIN)
+    assert not sub.wants(status_event(supplier_ref="SUP-1"))      # no chain known: nothing
 
 
 def test_safeguarding_receives_every_supplier():
-    sub = subscription(audience="safeguarding", supplier_refs=[])
+    sub = subscription(audience="safeguarding")
     assert sub.wants(status_event(supplier_ref="SUP-9"))
     assert sub.wants(status_event(supplier_ref=None))
 
@@ -176,9 +180,32 @@ def test_inactive_subscription_receives_nothing():
 
 def test_wrong_event_type_is_not_wanted():
     alert = make_event(RETALIATION_REPORTED, "ILM-TEST0001", ALERT_DATA, "corr-1")
-    assert not subscription().wants(alert)
+    assert not subscription().wants(alert, CHAIN)
     assert not subscription(audience="safeguarding").wants(alert)
-    assert subscription(event_types=["retaliation.reported"]).wants(alert)
+    assert subscription(event_types=["retaliation.reported"]).wants(alert, CHAIN)
+
+
+def test_a_case_referred_to_an_agency_or_at_a_site_of_the_chain_is_wanted():
+    sub = subscription()
+    chain = frozenset({"SUP-1", "AGY-1", "SITE-1"})
+    assert sub.wants(status_event(supplier_ref="SUP-9", business_ref="AGY-1", site_ref=None), chain)
+    assert sub.wants(status_event(supplier_ref=None, business_ref=None, site_ref="SITE-1"), chain)
+    assert not sub.wants(status_event(supplier_ref="SUP-9", business_ref="AGY-9", site_ref="SITE-9"), chain)
+
+
+def test_a_retaliation_alert_goes_to_partners_of_the_accused_never_to_the_accused():
+    alert = make_event(RETALIATION_REPORTED, "ILM-TEST0001", ALERT_DATA, "corr-1")
+    wants_alerts = dict(event_types=["retaliation.reported"])
+    assert subscription(**wants_alerts).wants(alert, CHAIN)
+    assert not subscription(**wants_alerts, partner_id="BRAND-9").wants(alert, frozenset({"SUP-7"}))
+    # the accused, even holding a partner's token and a chain that names itself
+    assert not subscription(**wants_alerts, partner_id="SUP-1").wants(alert, frozenset({"SUP-1"}))
+    assert subscription(**wants_alerts, audience="safeguarding", partner_id="lead-1").wants(alert)
+
+
+def test_subscriptions_stored_with_supplier_refs_still_load():
+    doc = {"_id": "sub-1", **subscription().public_view(), "sealed_secret": "v1:x", "supplier_refs": ["SUP-1"]}
+    assert not hasattr(Subscription.from_doc(doc), "supplier_refs")
 
 
 def test_subscription_public_view_hides_the_secret():

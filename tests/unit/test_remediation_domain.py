@@ -193,6 +193,18 @@ def test_a_partner_sees_only_cases_of_its_supply_chain_redacted():
     assert "worker_key" not in view and "other_channels" not in view
 
 
+def test_no_business_or_partner_view_shows_that_the_worker_went_to_another_channel():
+    case = case_in("referred")
+    before = [(who, case.view_for(who, chain=frozenset({"SUP-1"}))) for who in (SUPPLIER, PARTNER)]
+    case.record_other_channel(STAFF, NOW, "labour_inspectorate", "filed at the provincial office")
+    for who, view in before:
+        after = case.view_for(who, chain=frozenset({"SUP-1"}))
+        assert after == view, who        # not a field, an audit entry, a version or a count more
+        assert "record_other_channel" not in str(after) and "inspectorate" not in str(after)
+    assert case.view_for(STAFF)["audit"][-1]["action"] == "record_other_channel"
+    assert case.raised == []             # no event: no webhook can carry it either
+
+
 def test_a_worker_sees_only_where_their_own_case_stands():
     case = case_in("validating")
     assert case.view_for(WORKER) == {"case_ref": "ILM-TEST0001", "status": "validating",

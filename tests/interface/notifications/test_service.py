@@ -1,12 +1,14 @@
 """Notifications' two service classes in-process: registration and fan-out through
 their entrypoints, with the store and the HTTP client replaced by fakes."""
+import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from services.notifications.domain import Delivery
 from services.notifications.service import AlertLaneService, NotificationsService
-from shared.contracts.events import RETALIATION_REPORTED, make_event
+from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, make_event
+from shared.errors import Forbidden
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
-from tests.principals import SAFEGUARDING, context
+from tests.principals import SAFEGUARDING, context, partner, supplier
 
 
 def alert() -> dict:
@@ -33,3 +35,29 @@ def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(con
     with entrypoint_hook(notifications, "list_deliveries", context_data=context(SAFEGUARDING)) as list_deliveries:
         (delivery,) = list_deliveries({"subscription_id": hook["subscription_id"]})
     assert delivery["status"] == "delivered" and "body" not in delivery
+
+
+def test_a_partner_endpoint_covers_the_chain_the_registry_published(container_factory, make_config):
+    store = FakeNotificationStore()
+    sender = FakeSender(store)
+    notifications = container_factory(NotificationsService, make_config())
+    replace_dependencies(notifications, deliveries=unit_of_work(Delivery, repo=store), sender=sender)
+    notifications.start()
+    with entrypoint_hook(notifications, "register_webhook", context_data=context(partner("BRAND-1"))) as register:
+        hook = register({"url": "http://brand.example/hook", "event_types": ["case.status_changed"]})
+    assert hook["audience"] == "partner" and "supplier_refs" not in hook
+    with entrypoint_hook(notifications, "on_chain_changed") as on_chain_changed:
+        on_chain_changed(make_event(PARTY_CHAIN_CHANGED, "BRAND-1", {
+            "partner_ref": "BRAND-1", "chain_version": 1, "suppliers": ["SUP-1"], "sites": [], "agencies": [],
+            "changed_at": "2026-11-01T09:00:00.000Z"}, "c"))
+    with entrypoint_hook(notifications, "on_case_status_changed") as on_changed:
+        for ref in ("SUP-1", "SUP-2"):
+            on_changed(make_event(CASE_STATUS_CHANGED, f"ILM-{ref}", {
+                "from_status": "received", "to_status": "triaged", "case_version": 2, "severity": "normal",
+                "work_area": "working_conditions", "supplier_ref": ref, "site_ref": None,
+                "business_ref": None, "business_type": None, "actor": {"id": "cw", "role": "case_worker"},
+                "changed_at": "2026-11-01T09:00:00.000Z"}, "c"))
+    assert [store.load(p["id"])["case_ref"] for p in sender.posts] == ["ILM-SUP-1"]
+    with pytest.raises(Forbidden):      # a business never registers an endpoint: not for alerts, not at all
+        with entrypoint_hook(notifications, "register_webhook", context_data=context(supplier("SUP-1"))) as register:
+            register({"url": "http://accused.example/hook", "event_types": ["retaliation.reported"]})
