@@ -29,7 +29,11 @@ class Forward:
 
 
 CASE = "/v1/cases/<case_ref>"
+PARTY = "/v1/parties/<ref>"
 FORWARDS = (
+    Forward("GET", "/v1/cases", "remediation", "list_cases", contract.ListCases,
+            "Cases in the caller's scope, a page at a time (limit, after); staff may filter by status or "
+            "business", "staff, supplier, agency, partner"),
     Forward("GET", CASE, "remediation", "get_case", contract.GetCase,
             "A case, as the caller may see it (staff: all; business: referred to it, redacted; "
             "partner: its supply chain, redacted)", "staff, supplier, agency, partner"),
@@ -56,6 +60,17 @@ FORWARDS = (
             "A business's remediation scorecard", "staff, the business itself, partners sourcing from it"),
     Forward("GET", "/v1/reports/public", "remediation", "public_report", contract.NoArguments,
             "The anonymised public report (small counts suppressed)", "anyone authenticated"),
+    Forward("POST", "/v1/parties", "remediation", "register_party", contract.RegisterParty,
+            "Register a site, supplier, recruitment agency or partner", "staff, admin", status=201),
+    Forward("GET", "/v1/parties", "remediation", "list_parties", contract.ListParties,
+            "The party registry, a page at a time", "staff, admin"),
+    Forward("GET", PARTY, "remediation", "get_party", contract.GetParty,
+            "One party and its links", "staff, admin, the party itself"),
+    Forward("POST", PARTY + "/links", "remediation", "link_parties", contract.Link,
+            "Link two parties (site_of, recruits_for, sources_from): a partner's supply chain follows",
+            "staff, admin"),
+    Forward("DELETE", PARTY + "/links/<link>/<to_ref>", "remediation", "unlink_parties", contract.Link,
+            "Remove a link", "staff, admin"),
     Forward("POST", "/v1/webhooks", "notifications", "register_webhook", contract.RegisterWebhook,
             "Subscribe an endpoint to case updates and alerts of the caller's scope", "partner, safeguarding lead",
             status=201),

@@ -63,11 +63,11 @@ class GatewayService(ServiceBase):
         return json_response(200, handlers.revoke_key(self.keys, actor, key_id, utc_now()))
 
     # --- everything else: forwarded to the owner of the data ---------------------------
-    @json_http("GET,POST", "/v1/<path:rest>")
+    @json_http("GET,POST,DELETE", "/v1/<path:rest>")
     def forward(self, request, rest):
         route, variables = routes.resolve(request.method, request.path)
         principal = self._authenticate(request)
-        payload = request.args.to_dict() if request.method == "GET" else parse_json(request)
+        payload = parse_json(request) if request.method == "POST" else request.args.to_dict()
         if not isinstance(payload, dict):
             raise InvalidInput({"_body": ["expected a JSON object"]})
         clash = set(payload) & set(variables)

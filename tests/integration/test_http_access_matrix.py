@@ -18,7 +18,8 @@ from tests.integration.helpers import key_for, unique
 
 pytestmark = pytest.mark.integration
 REF = unique("ILM")
-VALUES = {"case_ref": REF, "business_ref": "SUP-NOBODY", "subscription_id": "sub_" + "0" * 32}
+VALUES = {"case_ref": REF, "business_ref": "SUP-NOBODY", "subscription_id": "sub_" + "0" * 32,
+          "ref": "SUP-NOBODY", "link": "sources_from", "to_ref": "SUP-OTHER"}
 OWN = [  # the gateway's own endpoints and who may use them
     ("POST", "/v1/staff", ADMIN_ROLES),
     ("POST", "/v1/api-keys", STAFF_ROLES + ADMIN_ROLES),
