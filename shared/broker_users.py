@@ -34,9 +34,14 @@ import re
 
 from shared.auth import PROCESS_ISSUER, SERVICES
 
+# The names shared/messaging.py declares (kept here: this module imports no nameko).
 RPC_EXCHANGE = "nameko-rpc"
 DEAD_LETTER_EXCHANGE = "ilm.dead-letter"
 DEAD_LETTER_QUEUE = "ilm.dead-letter.v1"
+# v2: dead-letters back through the service's retry exchange; v1 (".retry") used the
+# default exchange, which a service's user may not write (declaring a queue needs
+# write on its dead-letter exchange). An empty v1 wait queue can be deleted.
+RETRY_SUFFIX = ".retry.v2"
 HASHING = "rabbit_password_hashing_sha256"
 VHOST = "ilm"        # compose and Kubernetes; the local run and the tests use a vhost per run
 
@@ -48,6 +53,10 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "validation": ("intake", "remediation"),
     "notifications": ("intake", "remediation"),
 }
+
+
+def retry_exchange_name(service_name: str) -> str:
+    return f"{service_name}.retry"
 
 
 def processes(service: str) -> tuple[str, ...]:
@@ -66,9 +75,9 @@ def _any(*patterns: str) -> str:
 
 def permissions(service: str) -> dict[str, str]:
     names = "(" + "|".join(map(re.escape, processes(service))) + ")"
-    own_exchanges = (rf"{names}\.events", rf"{names}\.retry")
+    own_exchanges = (rf"{names}\.events", rf"{names}\.retry")   # nameko's event exchange, retry_exchange_name
     own_queues = (rf"rpc-{names}", rf"rpc\.reply-{names}-[0-9a-f-]+",
-                  rf"evt-.+--{names}\.[a-z0-9_]+(\.retry\.v2)?")   # event queues and their wait queues
+                  rf"evt-.+--{names}\.[a-z0-9_]+({re.escape(RETRY_SUFFIX)})?")   # event queues, their wait queues
     consumed = tuple(rf"{re.escape(source)}\.events" for source in CONSUMES.get(service, ()))
     # A consumer declares the dead-letter exchange and queue and binds them, and its
     # event queues name the exchange as their x-dead-letter-exchange, for which

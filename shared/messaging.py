@@ -23,7 +23,7 @@ from nameko.amqp.publish import Publisher, get_connection
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 
-from shared import metrics
+from shared import broker_users, metrics
 from shared.config import settings_of
 from shared.contracts.events import EventContract, parse_event
 from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PoisonMessage
@@ -31,14 +31,11 @@ from shared.logging import bind, get_logger
 
 log = get_logger(__name__)
 
-DEAD_LETTER_EXCHANGE = Exchange("ilm.dead-letter", type="topic", durable=True)
-DEAD_LETTER_QUEUE = Queue("ilm.dead-letter.v1", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+DEAD_LETTER_EXCHANGE = Exchange(broker_users.DEAD_LETTER_EXCHANGE, type="topic", durable=True)
+DEAD_LETTER_QUEUE = Queue(broker_users.DEAD_LETTER_QUEUE, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
                           durable=True)
 ATTEMPTS_HEADER = "x-ilm-attempts"
-# v2: dead-letters back through the service's retry exchange; v1 (".retry") used the
-# default exchange, which a service's broker user may not write (declaring a queue
-# needs write on its dead-letter exchange). An empty v1 wait queue can be deleted.
-RETRY_SUFFIX = ".retry.v2"
+RETRY_SUFFIX = broker_users.RETRY_SUFFIX
 MAX_RETRY_DELAY = 5.0
 # Failures that will fail the same way every time: retrying only delays the DLQ.
 DETERMINISTIC = (PoisonMessage, InvalidInput, InvalidTransition, Forbidden, NotFound)
@@ -49,7 +46,7 @@ def retry_delay(attempts: int) -> float:
 
 
 def retry_exchange(service_name: str) -> Exchange:
-    return Exchange(f"{service_name}.retry", type="direct", durable=True)
+    return Exchange(broker_users.retry_exchange_name(service_name), type="direct", durable=True)
 
 
 def queue_arguments(queue_type: str) -> dict:

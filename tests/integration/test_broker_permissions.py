@@ -11,8 +11,7 @@ from shared.auth import SERVICES, issuer_of_process
 from shared.contracts.events import VALIDATION_COMPLETED, iso, make_event, utc_now
 from shared.outbox import EventPublisher
 from tests.integration.conftest import eventually
-from tests.integration.test_reliability import grievance_event
-from tests.integration.helpers import publisher, unique
+from tests.integration.helpers import grievance_event, publisher, unique
 
 pytestmark = pytest.mark.integration
 VALIDATION_QUEUE = "evt-validation-validation.completed.v1--remediation.on_validation_completed"

@@ -1,6 +1,7 @@
 """The broker users of shared/broker_users.py: one table for the local run and the
 definitions file compose loads, permissions that match the names the code declares
-and write nothing but a service's own exchanges."""
+and write nothing but a service's own exchanges; and what the local run gives each
+process (its own user, its own secrets)."""
 import base64
 import hashlib
 import json
@@ -9,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scripts.stack import DEV_BROKER_URIS, DEV_SIGNING_KEYS, Stack, new_dev_keys
 from shared import broker_users
 from shared.auth import SERVICES, issuer_of_process
+from shared.config import SECRETS, SERVICE_SECRETS
 from shared.messaging import DEAD_LETTER_QUEUE, RETRY_SUFFIX, ReliableEventHandler
 from shared.runner import PROCESSES, service_class
 
@@ -71,3 +74,15 @@ def test_queue_names_the_code_declares_are_the_services_own():
     assert allows("remediation", "configure", DEAD_LETTER_QUEUE.name)
     assert not allows("remediation", "read", DEAD_LETTER_QUEUE.name)   # operators read dead letters
     assert allows("remediation", "read", "validation.events") and not allows("intake", "read", "validation.events")
+
+
+@pytest.mark.parametrize("process", PROCESSES)
+def test_the_local_run_gives_a_process_only_its_own_secrets_and_broker_user(tmp_path, process):
+    keys = new_dev_keys()
+    uris = {s: f"amqp://ilm-{s}%40v:pw@127.0.0.1:5672/v" for s in SERVICES}
+    env = dict(keys, AMQP_URI="amqp://guest:guest@127.0.0.1:5672/v", **{DEV_BROKER_URIS: ",".join(f"{s}={u}" for s, u in uris.items())})
+    got = Stack(env, tmp_path, 8000).service_env(process)
+    service = issuer_of_process(process)
+    assert {k for k in SECRETS if k in got} == set(SERVICE_SECRETS[service])
+    assert got["AMQP_URI"] == uris[service]
+    assert DEV_SIGNING_KEYS not in got and DEV_BROKER_URIS not in got
