@@ -22,7 +22,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bench.common import say
-from scripts.stack import EmbeddedMongo, Stack, create_vhost, delete_vhost, ensure_rabbitmq, free_port
+from scripts.stack import (
+    DEV_BROKER_URIS, EmbeddedMongo, Stack, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq,
+    free_port,
+)
 from scripts.webhook_receiver import WebhookReceiver
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
@@ -32,7 +35,9 @@ class Vhost:
     """A scratch RabbitMQ vhost for one bench run (rabbitmqctl on the local broker)."""
 
     def __init__(self, base_uri: str, name: str):
-        self.base_uri, self.name, self.created = base_uri, name, False
+        # The service users made in this vhost; none (the run's AMQP_URI for every
+        # service) when it is not isolated, whatever broker users the caller's env names.
+        self.base_uri, self.name, self.created, self.users = base_uri, name, False, {DEV_BROKER_URIS: ""}
 
     def create(self) -> str:
         host = urlparse(self.base_uri).hostname or "127.0.0.1"
@@ -40,6 +45,7 @@ class Vhost:
             return self.base_uri
         try:
             uri = create_vhost(self.base_uri, self.name)
+            self.users = add_service_users(self.base_uri, self.name)   # each service as its own user
         except subprocess.CalledProcessError as exc:
             say(f"could not create vhost {self.name} ({(exc.stderr or b'').decode()[:200].strip()}); "
                 "using the given vhost")
@@ -101,6 +107,7 @@ class BenchSystem:
             "AMQP_URI": self.amqp_uri,
             "MONGO_URI": self.mongo.uri,
             "MONGO_DB_PREFIX": f"bench{self.run_id}_",
+            **self.vhost.users,
         })
         for name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"):
             env[name] = base64.b64encode(os.urandom(32)).decode()

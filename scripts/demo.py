@@ -25,10 +25,15 @@ from datetime import datetime, timezone  # noqa: E402
 
 import requests  # noqa: E402
 
-from scripts.stack import ROOT, EmbeddedMongo, Stack, dev_keys, ensure_rabbitmq, wait_for  # noqa: E402
+from scripts.stack import (  # noqa: E402
+    ROOT, EmbeddedMongo, Stack, add_service_users, create_vhost, dev_keys, ensure_rabbitmq, wait_for,
+)
 from scripts.webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
+# The local run's own vhost, with a user per service (ilm-intake@ilm-local...) whose
+# password is new each run; this process's clients stay the admin user.
+LOCAL_VHOST = "ilm-local"
 DEMO_REPORT = {
     "channel": "line", "language": "my", "work_area": "working_conditions",
     "text": "Forty of us have not been paid overtime for three months.",
@@ -148,6 +153,9 @@ def main(argv=None) -> int:
     env = dict(os.environ, **dev_keys(LOCAL / "keys.env"))
     env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
     ensure_rabbitmq(env["AMQP_URI"])
+    broker = env["AMQP_URI"]
+    env["AMQP_URI"] = create_vhost(broker, LOCAL_VHOST)
+    env.update(add_service_users(broker, LOCAL_VHOST))
     mongo = None
     if "MONGO_URI" not in os.environ:
         mongo = EmbeddedMongo(LOCAL / "mongo", port=args.mongo_port).start()

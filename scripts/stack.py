@@ -7,7 +7,9 @@ the three run the system exactly the same way.
 from __future__ import annotations
 
 import base64
+import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -15,9 +17,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
-from shared import auth
+from shared import auth, broker_users
+from shared.config import SECRETS, SERVICE_SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
 # One process each (shared/runner.py PROCESSES); the alert lane is its own process.
@@ -72,6 +75,10 @@ def with_vhost(amqp_uri: str, vhost: str) -> str:
     return url._replace(path="/" + vhost).geturl()
 
 
+def _rabbitmqctl(*args: str, stdin: bytes | None = None) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], input=stdin, check=True, capture_output=True, timeout=60)
+
+
 def create_vhost(amqp_uri: str, vhost: str) -> str:
     """A private vhost on the local broker, so that two systems sharing one RabbitMQ
     (a test run and a bench, two test runs) never consume each other's messages:
@@ -79,14 +86,48 @@ def create_vhost(amqp_uri: str, vhost: str) -> str:
     if not shutil.which("rabbitmqctl"):
         raise RuntimeError("rabbitmqctl is needed to isolate this run in its own vhost")
     user = urlparse(amqp_uri).username or "guest"
-    for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, user, ".*", ".*", ".*"]):
-        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, user, ".*", ".*", ".*")
     return with_vhost(amqp_uri, vhost)
 
 
+# Dev only: each service's broker URI (its own user, a password made for this run) as
+# "service=uri,...". Stack.service_env gives each process its own, never this variable.
+DEV_BROKER_URIS = "ILM_DEV_BROKER_URIS"
+
+
+def add_service_users(amqp_uri: str, vhost: str) -> dict:
+    """A broker user per service in ``vhost`` with the permissions of
+    shared/broker_users.py and a fresh random password, in one ``rabbitmqctl
+    import_definitions``. Users are global to the broker, so they are named after the
+    vhost (``ilm-intake@<vhost>``): parallel runs never share one. Returns the
+    environment entry (DEV_BROKER_URIS) that Stack.service_env reads."""
+    passwords = {s: secrets.token_urlsafe(18) for s in auth.SERVICES}
+    _rabbitmqctl("import_definitions", "--format", "json",
+                 stdin=json.dumps(broker_users.definitions(vhost, passwords, suffix_vhost=True)).encode())
+    url = urlparse(with_vhost(amqp_uri, vhost))
+    uris = {s: url._replace(netloc=f"{quote(broker_users.user_name(s, vhost), safe='')}:{pw}@"
+                                   f"{url.hostname}:{url.port or 5672}").geturl()
+            for s, pw in passwords.items()}
+    return {DEV_BROKER_URIS: ",".join(f"{s}={uri}" for s, uri in uris.items())}
+
+
+def broker_uris(env: dict) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in env.get(DEV_BROKER_URIS, "").split(",") if item)
+
+
 def delete_vhost(vhost: str) -> None:
+    """The vhost (queues and all) and its service users, in parallel (rabbitmqctl is slow)."""
     if shutil.which("rabbitmqctl"):
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False, capture_output=True, timeout=60)
+        calls = [["delete_vhost", vhost]] + [["delete_user", broker_users.user_name(s, vhost)]
+                                             for s in auth.SERVICES]
+        procs = [subprocess.Popen(["rabbitmqctl", "-q", *args], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for args in calls]
+        for proc in procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 # --- embedded MongoDB (nx-27017) -----------------------------------------------------
@@ -229,9 +270,14 @@ class Stack:
         return f"http://127.0.0.1:{self.gateway_port}"
 
     def service_env(self, name: str) -> dict:
-        env = dict(self.env)
-        env["ACTOR_SIGNING_KEY"] = signing_keys(env)[auth.issuer_of_process(name)]   # its own key only
-        env.pop(DEV_SIGNING_KEYS, None)
+        """The process's environment with only its own secrets (SERVICE_SECRETS), its
+        own token signing key and its own broker user (without add_service_users, the
+        run's AMQP_URI)."""
+        service = auth.issuer_of_process(name)
+        env = {k: v for k, v in self.env.items()
+               if k not in (DEV_SIGNING_KEYS, DEV_BROKER_URIS) and (k not in SECRETS or k in SERVICE_SECRETS[service])}
+        env["ACTOR_SIGNING_KEY"] = signing_keys(self.env)[service]
+        env["AMQP_URI"] = broker_uris(self.env).get(service, self.env["AMQP_URI"])
         port = {"intake": self.http_port, "gateway": self.gateway_port}.get(name) or free_port()
         env["HTTP_ADDRESS"] = f"127.0.0.1:{port}"
         env["OPS_ADDRESS"] = f"127.0.0.1:{free_port()}"

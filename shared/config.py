@@ -65,6 +65,20 @@ VARIABLES: tuple[Var, ...] = (
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
 )
 
+# The secrets each service is given (its Secret in Kubernetes, its env file in compose,
+# its environment in the local run): only the keys its code uses. notifications, the
+# one process that calls URLs chosen by outsiders, never holds a worker-data key but
+# its own. Besides these every service gets AMQP_URI (its own broker user), MONGO_URI
+# and the public ACTOR_VERIFY_KEYS. The alert lane runs as notifications.
+SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
+    "intake": ("IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY"),
+    "remediation": ("ACTOR_SIGNING_KEY",),
+    "validation": ("ACTOR_SIGNING_KEY",),
+    "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY"),
+    "gateway": ("ACTOR_SIGNING_KEY",),
+}
+SECRETS = tuple(v.name for v in VARIABLES if v.secret)
+
 
 def _raw(name: str) -> str | None:
     var = next(v for v in VARIABLES if v.name == name)

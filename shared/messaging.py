@@ -7,9 +7,12 @@ handler has stored its work.
   dead-lettered at once to ``ilm.dead-letter.v1`` for an operator to inspect and
   replay.
 - Other errors are retried ``EVENT_MAX_ATTEMPTS`` times with growing delays. The delay
-  is spent in the queue's wait queue (``<queue>.retry``: per-message TTL, dead-lettered
+  is spent in the queue's wait queue (``<queue>.retry.v2``: per-message TTL, dead-lettered
   back to the queue), never in a worker slot: a failing event does not occupy a
-  worker while it waits.
+  worker while it waits. The copy goes to the wait queue and back through the
+  service's own exchange ``<service>.retry`` (direct, keyed by queue name), never
+  the default exchange, which reaches every queue: a service's broker user may
+  write only its own exchanges (shared/broker_users.py).
 
 Publishing is the outbox's job (shared/outbox.py).
 """
@@ -20,7 +23,7 @@ from nameko.amqp.publish import Publisher, get_connection
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 
-from shared import metrics
+from shared import broker_users, metrics
 from shared.config import settings_of
 from shared.contracts.events import EventContract, parse_event
 from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PoisonMessage
@@ -28,12 +31,11 @@ from shared.logging import bind, get_logger
 
 log = get_logger(__name__)
 
-DEAD_LETTER_EXCHANGE = Exchange("ilm.dead-letter", type="topic", durable=True)
-DEAD_LETTER_QUEUE = Queue("ilm.dead-letter.v1", exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
+DEAD_LETTER_EXCHANGE = Exchange(broker_users.DEAD_LETTER_EXCHANGE, type="topic", durable=True)
+DEAD_LETTER_QUEUE = Queue(broker_users.DEAD_LETTER_QUEUE, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
                           durable=True)
-DEFAULT_EXCHANGE = Exchange("")
 ATTEMPTS_HEADER = "x-ilm-attempts"
-RETRY_SUFFIX = ".retry"
+RETRY_SUFFIX = broker_users.RETRY_SUFFIX
 MAX_RETRY_DELAY = 5.0
 # Failures that will fail the same way every time: retrying only delays the DLQ.
 DETERMINISTIC = (PoisonMessage, InvalidInput, InvalidTransition, Forbidden, NotFound)
@@ -41,6 +43,10 @@ DETERMINISTIC = (PoisonMessage, InvalidInput, InvalidTransition, Forbidden, NotF
 
 def retry_delay(attempts: int) -> float:
     return min(0.2 * 2 ** attempts, MAX_RETRY_DELAY)
+
+
+def retry_exchange(service_name: str) -> Exchange:
+    return Exchange(broker_users.retry_exchange_name(service_name), type="direct", durable=True)
 
 
 def queue_arguments(queue_type: str) -> dict:
@@ -71,13 +77,18 @@ class ReliableEventHandler(EventHandler):
                            durable=True, auto_delete=False, queue_arguments={
                                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
                                "x-dead-letter-routing-key": plain.name, **typed})
-        self.wait_queue = Queue(plain.name + RETRY_SUFFIX, exchange=DEFAULT_EXCHANGE, durable=True,
-                                auto_delete=False, queue_arguments={
-                                    "x-dead-letter-exchange": "",
+        # The retry exchange carries a copy to the wait queue (keyed by its name) and,
+        # when its TTL expires, back to the queue (keyed by the queue's name).
+        retry = retry_exchange(self.container.service_name)
+        back = Queue(plain.name, exchange=retry, routing_key=plain.name, durable=True, auto_delete=False,
+                     queue_arguments=self.queue.queue_arguments)
+        self.wait_queue = Queue(plain.name + RETRY_SUFFIX, exchange=retry, routing_key=plain.name + RETRY_SUFFIX,
+                                durable=True, auto_delete=False, queue_arguments={
+                                    "x-dead-letter-exchange": retry.name,
                                     "x-dead-letter-routing-key": plain.name, **typed})
         dead_letters = Queue(DEAD_LETTER_QUEUE.name, exchange=DEAD_LETTER_EXCHANGE, routing_key="#",
                              durable=True, queue_arguments=typed)
-        declare(amqp_uri, DEAD_LETTER_EXCHANGE, dead_letters, self.wait_queue)
+        declare(amqp_uri, DEAD_LETTER_EXCHANGE, dead_letters, back, self.wait_queue)
         self.retry_publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT)
 
     def handle_message(self, body, message):
@@ -112,7 +123,7 @@ class ReliableEventHandler(EventHandler):
             # A copy waits in the wait queue (confirmed) before the original is acked:
             # a crash in between duplicates the event, which consumers tolerate.
             headers = dict(message.headers or {}, **{ATTEMPTS_HEADER: attempts + 1})
-            self.retry_publisher.publish(body, exchange=DEFAULT_EXCHANGE, routing_key=self.wait_queue.name,
+            self.retry_publisher.publish(body, exchange=self.wait_queue.exchange, routing_key=self.wait_queue.name,
                                          headers=headers, message_id=event["event_id"],
                                          expiration=retry_delay(attempts))
             log.warning("event_retry", queue=self.queue.name, attempts=attempts, error=type(exc).__name__)

@@ -14,7 +14,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 from scripts.stack import (  # noqa: E402
-    EmbeddedMongo, create_vhost, delete_vhost, ensure_rabbitmq, free_port, new_dev_keys, with_vhost,
+    EmbeddedMongo, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq, free_port, new_dev_keys,
+    with_vhost,
 )
 
 # One environment for the test process and the service processes it starts. Each
@@ -55,8 +56,11 @@ def mongo(tmp_root):
 
 @pytest.fixture(scope="session")
 def rabbitmq():
-    """The machine's RabbitMQ (started if down), in a vhost of this run's own."""
+    """The machine's RabbitMQ (started if down), in a vhost of this run's own, with a
+    user per service there (the service processes connect as their own; the tests'
+    clients, the harness, stay the admin user of the vhost)."""
     ensure_rabbitmq(_BROKER)
     uri = create_vhost(_BROKER, _VHOST)
+    os.environ.update(add_service_users(_BROKER, _VHOST))
     yield uri
     delete_vhost(_VHOST)

@@ -9,6 +9,7 @@ import requests
 from scripts import demo
 from scripts.api_client import Api
 from shared.config import settings
+from shared.contracts.events import GRIEVANCE_RECEIVED, iso, make_event, utc_now
 from shared.outbox import EventPublisher
 
 CASE_WORKER = demo.case_worker()   # the tests act as the demo's case worker
@@ -27,6 +28,15 @@ def report(supplier_ref: str, **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def grievance_event(ref: str, supplier: str) -> dict:
+    """A grievance.received as intake would publish it: opens a case in remediation."""
+    return make_event(GRIEVANCE_RECEIVED, ref, {
+        "worker_key": "wk_" + uuid.uuid4().hex, "channel": "hotline", "language": "th",
+        "work_area": "working_conditions", "forced_labour_indicators": [], "severity": "normal",
+        "retaliation": False, "supplier_ref": supplier, "site_ref": None, "agency_ref": None,
+        "received_at": iso(utc_now())}, correlation_id="reliability")
 
 
 def post_grievance(stack, body: dict, **kw) -> requests.Response:

@@ -12,18 +12,10 @@ from shared.messaging import DEAD_LETTER_QUEUE
 from shared.repository import database
 from services.intake.store import GrievanceStore
 from tests.integration.conftest import eventually
-from tests.integration.helpers import CASE_WORKER, publisher, unique
+from tests.integration.helpers import CASE_WORKER, grievance_event, publisher, unique
 from tests.principals import ADMIN, partner
 
 pytestmark = pytest.mark.integration
-
-
-def grievance_event(ref: str, supplier: str) -> dict:
-    return make_event(GRIEVANCE_RECEIVED, ref, {
-        "worker_key": "wk_" + uuid.uuid4().hex, "channel": "hotline", "language": "th",
-        "work_area": "working_conditions", "forced_labour_indicators": [], "severity": "normal",
-        "retaliation": False, "supplier_ref": supplier, "site_ref": None, "agency_ref": None,
-        "received_at": iso(utc_now())}, correlation_id="reliability")
 
 
 def test_event_stored_but_never_published_is_relayed_after_restart(stack, rpc):

@@ -14,11 +14,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
 
-from shared.config import VARIABLES
+from shared import broker_users
+from shared.auth import issuer_of_process, parse_keys, public_key_of
+from shared.config import SECRETS, SERVICE_SECRETS, VARIABLES
 from shared.runner import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +29,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / ".env.example"
+COMPOSE_SECRETS = ROOT / "deploy" / "compose"     # <service>.env: that service's keys only
 
 APP_SERVICES = ("intake", "gateway", "remediation", "validation", "notifications", "notifications_alerts")
 INFRA = ("rabbitmq", "mongo")
@@ -43,15 +47,15 @@ def services(compose) -> dict:
     return compose["services"]
 
 
-def env_example() -> dict[str, str]:
+def env_example(path: Path = ENV_EXAMPLE) -> dict[str, str]:
     values: dict[str, str] = {}
-    for number, line in enumerate(ENV_EXAMPLE.read_text().splitlines(), 1):
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         name, sep, value = line.partition("=")
-        assert sep, f".env.example:{number}: not NAME=value: {line!r}"
-        assert name not in values, f".env.example:{number}: {name} set twice"
+        assert sep, f"{path.name}:{number}: not NAME=value: {line!r}"
+        assert name not in values, f"{path.name}:{number}: {name} set twice"
         values[name.strip()] = value.strip()
     return values
 
@@ -129,7 +133,7 @@ def test_app_service_waits_for_a_healthy_broker_and_database(services, name):
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_app_service_environment(services, name):
     service = services[name]
-    assert service["env_file"] in (".env", [".env"])
+    assert service["env_file"] == [".env", f"deploy/compose/{issuer_of_process(name)}.env"]
     environment = service["environment"]
     if isinstance(environment, list):
         environment = dict(item.split("=", 1) for item in environment)
@@ -168,21 +172,28 @@ def test_intake_healthcheck_calls_a_route_intake_serves(services):
 
 # --- .env.example ---------------------------------------------------------------------------
 
-def test_env_example_names_only_known_variables_and_every_required_one():
+def test_env_example_names_only_known_variables_and_no_secret():
     values = env_example()
     unknown = set(values) - set(KNOWN)
     assert not unknown, f".env.example sets variables shared.config does not read: {unknown}"
-    missing = [name for name in REQUIRED if not values.get(name)]
-    assert not missing, f".env.example lacks required variables: {missing}"
+    assert not set(values) & set(SECRETS), "every service reads .env: secrets go in deploy/compose/<service>.env"
+    per_service = set().union(*(env_example(COMPOSE_SECRETS / f"{s}.env") for s in SERVICE_SECRETS))
+    missing = [name for name in REQUIRED if not values.get(name) and name not in per_service]
+    assert not missing, f"neither .env.example nor a service's env file sets: {missing}"
 
 
-def test_env_example_secrets_are_valid_keys():
-    values = env_example()
-    secrets = [v.name for v in VARIABLES if v.secret]
-    assert secrets
-    for name in secrets:
-        assert len(base64.b64decode(values[name], validate=True)) == 32, name
-    assert len({values[name] for name in secrets}) == len(secrets), "secrets must differ"
+def test_each_service_env_file_holds_its_own_valid_keys_only():
+    seen, signing = [], {}
+    for service, names in SERVICE_SECRETS.items():
+        values = env_example(COMPOSE_SECRETS / f"{service}.env")
+        assert set(values) == set(names), service
+        for name, value in values.items():
+            assert len(base64.b64decode(value, validate=True)) == 32, (service, name)
+        signing[service] = values["ACTOR_SIGNING_KEY"]
+        seen += values.values()
+    assert len(set(seen)) == len(seen), "every key differs (one signing key per service)"
+    verify = parse_keys(env_example()["ACTOR_VERIFY_KEYS"])
+    assert verify == {s: public_key_of(k) for s, k in signing.items()}
     assert "python -m shared.crypto" in ENV_EXAMPLE.read_text()
 
 
@@ -256,3 +267,15 @@ def test_entrypoint_module_imports_and_rejects_an_unknown_service():
     assert "usage: python -m shared.runner" in result.stderr
     for name in SERVICES:
         assert name in result.stderr
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_service_connects_as_its_own_broker_user(services, name):
+    """compose's RabbitMQ loads deploy/rabbitmq/definitions.json (shared/broker_users.py)."""
+    service = issuer_of_process(name)
+    uri = urlparse(services[name]["environment"]["AMQP_URI"])
+    assert (uri.username, uri.password) == (broker_users.user_name(service), broker_users.DEV_PASSWORDS[service])
+    assert uri.path == "/" + broker_users.VHOST
+    mounts = services["rabbitmq"]["volumes"]
+    assert "./deploy/rabbitmq/definitions.json:/etc/rabbitmq/definitions.json:ro" in mounts
+    assert "load_definitions = /etc/rabbitmq/definitions.json" in (ROOT / "deploy/rabbitmq/rabbitmq.conf").read_text()

@@ -22,8 +22,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from shared import ops
-from shared.config import VARIABLES
+from shared import broker_users, ops
+from shared.auth import issuer_of_process
+from shared.config import SERVICE_SECRETS, VARIABLES
 from shared.runner import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,10 @@ SECRET_FLAGGED = {v.name for v in VARIABLES if v.secret}
 CREDENTIAL_URIS = {"AMQP_URI", "MONGO_URI"}
 IN_SECRET = REQUIRED | SECRET_FLAGGED | CREDENTIAL_URIS
 IN_CONFIGMAP = set(KNOWN) - IN_SECRET
-CONFIG_NAME, SECRET_NAME = "ilm-config", "ilm-secrets"
+# In every service's Secret: its broker user, its store, the issuers' public keys.
+IN_EVERY_SECRET = CREDENTIAL_URIS | {"ACTOR_VERIFY_KEYS"}
+WORKER_DATA_KEYS = {"IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER"}
+CONFIG_NAME = "ilm-config"
 PLACEHOLDER = "REPLACE_ME"
 
 # Deployment name -> the process it runs: Kubernetes names allow no "_", so a dash.
@@ -93,6 +97,15 @@ def container(deployment: dict) -> dict:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     assert len(containers) == 1, f"{deployment['metadata']['name']}: expected one container"
     return containers[0]
+
+
+def service_of(dep_name: str) -> str:
+    """The service whose broker user, keys and Secret a Deployment's process has."""
+    return issuer_of_process(DEPLOYMENTS[dep_name])
+
+
+def secret_name(dep_name: str) -> str:
+    return f"ilm-{service_of(dep_name)}-secrets"
 
 
 def pod_labels(deployment: dict) -> dict:
@@ -302,8 +315,8 @@ def test_env_from_references_resolve(name):
         assert config_refs and secret_refs, f"{dep_name}: envFrom the ConfigMap and the Secret"
         for ref in config_refs:
             assert named(resources, "ConfigMap", ref), f"{dep_name}: ConfigMap {ref} is not rendered"
+        assert secret_refs == [secret_name(dep_name)], f"{dep_name}: only its own Secret, {secret_name(dep_name)}"
         for ref in secret_refs:
-            assert ref == SECRET_NAME, f"{dep_name}: Secret {ref}, expected {SECRET_NAME}"
             # The Secret's shape is in the base; overlays leave it out (next test).
             assert named(render("base"), "Secret", ref), f"{dep_name}: Secret {ref} is not in the base"
         assert not [e for e in container(dep).get("env", []) if e["name"] not in KNOWN], \
@@ -314,7 +327,7 @@ def test_env_from_references_resolve(name):
 def test_overlays_never_apply_the_placeholder_secret(name):
     """Applying an overlay must not overwrite the Secret created out of band."""
     assert not of_kind(render(name), "Secret"), \
-        f"{name} renders a Secret: `kubectl apply -k` would replace the real {SECRET_NAME}"
+        f"{name} renders a Secret: `kubectl apply -k` would replace the real one"
 
 
 @pytest.mark.parametrize("name", KUSTOMIZATIONS)
@@ -335,19 +348,35 @@ def test_base_configmap_lists_every_non_secret_variable_with_its_default():
     assert not drifted, f"ConfigMap value differs from the shared.config default: {drifted}"
 
 
-def test_base_secret_has_every_required_variable_and_only_placeholders():
-    secret = named(render("base"), "Secret", SECRET_NAME)
-    assert secret is not None
-    assert "data" not in secret, "placeholders go in stringData"
-    values = secret.get("stringData", {})
-    unknown = set(values) - set(KNOWN)
-    assert not unknown, f"not variables of shared.config: {sorted(unknown)}"
-    assert REQUIRED <= set(values), f"required variables missing: {sorted(REQUIRED - set(values))}"
-    assert IN_SECRET <= set(values), f"missing from the Secret: {sorted(IN_SECRET - set(values))}"
-    real = [k for k, v in values.items() if PLACEHOLDER not in v]
-    assert not real, f"the committed Secret must hold placeholders ({PLACEHOLDER}) only: {real}"
-    # pymongo resolves mongodb+srv:// through DNS SRV lookups, which misbehave under eventlet.
-    assert values["MONGO_URI"].startswith("mongodb://")
+def test_base_secrets_hold_only_placeholders_and_each_service_only_its_keys():
+    secrets = {s["metadata"]["name"]: s for s in of_kind(render("base"), "Secret")}
+    assert sorted(secrets) == sorted({secret_name(d) for d in DEPLOYMENTS})
+    held = set()
+    for dep_name in DEPLOYMENTS:
+        service = service_of(dep_name)
+        secret = secrets[secret_name(dep_name)]
+        assert "data" not in secret, "placeholders go in stringData"
+        values = secret.get("stringData", {})
+        assert set(values) == IN_EVERY_SECRET | set(SERVICE_SECRETS[service]), secret_name(dep_name)
+        real = [k for k, v in values.items() if PLACEHOLDER not in v]
+        assert not real, f"the committed Secrets must hold placeholders ({PLACEHOLDER}) only: {real}"
+        # pymongo resolves mongodb+srv:// through DNS SRV lookups, which misbehave under eventlet.
+        assert values["MONGO_URI"].startswith("mongodb://")
+        assert values["AMQP_URI"].startswith(f"amqp://{broker_users.user_name(service)}:"), dep_name
+        held |= set(values)
+    assert REQUIRED <= held and IN_SECRET <= held, f"in no Secret: {sorted(IN_SECRET - held)}"
+
+
+def test_no_deployment_but_intake_gets_a_worker_data_key():
+    """notifications calls URLs chosen by outsiders: it never holds identity keys."""
+    secrets = {s["metadata"]["name"]: s.get("stringData", {}) for s in of_kind(render("base"), "Secret")}
+    for dep_name, dep in deployments("base").items():
+        c = container(dep)
+        env = {e["name"] for e in c.get("env", [])}
+        for ref in c.get("envFrom", []):
+            env |= set(secrets.get(ref.get("secretRef", {}).get("name"), {}))
+        assert bool(env & WORKER_DATA_KEYS) == (dep_name == "intake"), dep_name
+        assert ("IDENTITY_KEY" in env) == (dep_name == "intake"), dep_name
 
 
 # --- availability -------------------------------------------------------------------------
