@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    CHANNELS, FORCED_LABOUR_INDICATORS, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
+    CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
 )
 
 TEXT = validate.Length(1, 10_000)
@@ -66,3 +66,30 @@ class Withdrawal(StrictSchema):
 
 class CaseRefPath(StrictSchema):
     case_ref = Ref(required=True)
+
+
+# What the door answers (dumped with these, and documented from them).
+class Reported(StrictSchema):
+    case_ref = Ref(required=True)
+    receipt = fields.String(required=True, metadata={"description": "Shown once: with the reference it proves the case is the worker's."})
+    status = fields.String(required=True)
+    severity = fields.String(required=True)
+    retaliation_alert = fields.Boolean(required=True)
+
+
+class Accepted(StrictSchema):
+    case_ref = Ref(required=True)
+    accepted = fields.Boolean(required=True)
+    retaliation_alert = fields.Boolean(required=True)
+
+
+class WorkerCaseView(StrictSchema):
+    case_ref = Ref(required=True)
+    status = OneOf(CASE_STATES, required=True)
+    opened_at = fields.String()
+    updated_at = fields.String()
+    validation_open = fields.Boolean(required=True)
+
+
+class Health(StrictSchema):
+    status = fields.String(required=True)

@@ -63,7 +63,7 @@ class Actor(StrictSchema):
 
 
 @functools.cache
-def _instance(schema_cls: type) -> Schema:
+def schema_instance(schema_cls: type) -> Schema:
     # Building a Schema costs more than loading a payload with it (profiled): one
     # instance per class, reused (loading keeps no state on the instance).
     return schema_cls()
@@ -73,7 +73,7 @@ def load(schema: Schema | type, data, *, partial=False) -> dict:
     """Validate ``data`` against a schema (class or instance) or raise InvalidInput
     naming every bad field."""
     if isinstance(schema, type):
-        schema = _instance(schema)
+        schema = schema_instance(schema)
     if not isinstance(data, dict):
         raise InvalidInput({"_schema": ["expected a JSON object"]})
     try:
