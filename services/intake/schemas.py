@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
+    CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, Email, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
 )
 
 TEXT = validate.Length(1, 10_000)
@@ -15,7 +15,7 @@ class Contact(StrictSchema):
     whatsapp = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,24}$", error="not a phone number"))
     line_id = fields.String(validate=SHORT)
     messenger_id = fields.String(validate=SHORT)
-    email = fields.Email()
+    email = Email()
 
     @validates_schema
     def reachable(self, data, **_):

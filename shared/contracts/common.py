@@ -46,6 +46,26 @@ def Ref(**kw):
     return fields.String(validate=REF, **kw)
 
 
+class LengthFirst:
+    """A string field that refuses a value over its Length validator's maximum before
+    any other validator (an address pattern) runs on it: patterns only see short text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        longest = min((v.max for v in self.validators if isinstance(v, validate.Length) and v.max is not None),
+                      default=None)
+        if longest is not None and len(value) > longest:
+            raise ValidationError(f"Longer than maximum length {longest}.")
+        return value
+
+
+class Email(LengthFirst, fields.Email):
+    """An e-mail address, at most 254 characters (RFC 5321)."""
+
+    def __init__(self, **kw):
+        super().__init__(validate=validate.Length(max=254), **kw)
+
+
 def OneOf(choices, **kw):
     return fields.String(validate=validate.OneOf(choices), **kw)
 
