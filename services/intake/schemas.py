@@ -70,6 +70,7 @@ class CaseRefPath(StrictSchema):
 
 # What the door answers (dumped with these, and documented from them).
 class Reported(StrictSchema):
+    """Reported: the case reference and the receipt (shown this once)."""
     case_ref = Ref(required=True)
     receipt = fields.String(required=True, metadata={"description": "Shown once: with the reference it proves the case is the worker's."})
     status = fields.String(required=True)
@@ -78,12 +79,14 @@ class Reported(StrictSchema):
 
 
 class Accepted(StrictSchema):
+    """Accepted: the message is stored with the case."""
     case_ref = Ref(required=True)
     accepted = fields.Boolean(required=True)
     retaliation_alert = fields.Boolean(required=True)
 
 
 class WorkerCaseView(StrictSchema):
+    """The case as its worker sees it."""
     case_ref = Ref(required=True)
     status = OneOf(CASE_STATES, required=True)
     opened_at = fields.String()
@@ -92,4 +95,5 @@ class WorkerCaseView(StrictSchema):
 
 
 class Health(StrictSchema):
+    """Up."""
     status = fields.String(required=True)

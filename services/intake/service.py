@@ -15,6 +15,7 @@ from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts.events import utc_now
 from shared.http import json_http
+from shared.openapi import ApiDocs
 from shared.service import ServiceBase
 from shared.unit_of_work import Aggregates
 
@@ -22,8 +23,11 @@ CASE = "/grievances/<string:case_ref>"
 PROVED = (401, 429)    # a wrong receipt; then too many of them (Retry-After)
 
 
-class IntakeService(ServiceBase):
+class IntakeService(ApiDocs, ServiceBase):
     name = "intake"
+    api_title, api_version = "ILM intake: the workers' door", "1"
+    api_description = ("Report a grievance and act on it later with the case reference and the receipt "
+                       "given at the report. Errors are RFC 9457 problem details.")
 
     grievances = Aggregates(GrievanceStore, Grievance)
     vault = IdentityVault()
