@@ -6,7 +6,10 @@
 Starts RabbitMQ if it is down, the embedded Mongo server (data in .local/mongo,
 kept across runs), the services as separate processes (logs in .local/logs),
 and a local webhook receiver standing in for a brand's endpoint. Then one worker's
-grievance goes from the HTTP report to closure, and its timeline is printed.
+grievance goes from the HTTP report to closure through the doors each actor really
+uses (the worker's receipt at intake; staff logins, a supplier's and a partner's API
+keys at the gateway), its timeline is printed, and each door with this run's
+credentials, ready to paste.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ eventlet.monkey_patch()  # the RPC client below needs green sockets
 
 import argparse  # noqa: E402
 import os  # noqa: E402
+import secrets  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
@@ -54,7 +59,8 @@ def registry_admin():
 
 class Actors:
     """One RPC client per principal, each call signed as the door that vouches for
-    that principal would sign it (the dev keyring): ``actors(principal).remediation...``."""
+    that principal would sign it (the dev keyring): ``actors(principal).remediation...``.
+    For the tests' raw RPC checks; the demo itself goes through the HTTP doors."""
 
     def __init__(self, stack):
         self.stack, self.clients = stack, {}
@@ -69,52 +75,80 @@ class Actors:
             client.stop()
 
 
-def walk_through(intake_url: str, actors, hook_url: str, supplier: str, say=print,
-                 correlation_id: str | None = None) -> dict:
-    """The demo grievance's journey. Returns what a caller needs to check it."""
-    from scripts.parties import link_partner
-    from shared.auth import Principal
-    staff = actors(case_worker())
-    sup = actors(Principal(supplier, "supplier"))
-    brand = actors(Principal("BRAND-DEMO", "partner"))
+def create_admin(username: str, password: str) -> subprocess.CompletedProcess:
+    """The first admin, the way an operator makes one: ``ilm admin create`` (the
+    environment's MONGO_URI and MONGO_DB_PREFIX say where)."""
+    return subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", username,
+                           "--password-stdin"], input=password + "\n", capture_output=True, text=True,
+                          env=dict(os.environ), timeout=60)
 
-    def status():
-        return staff.remediation.get_case({"case_ref": ref})["status"]
+
+def demo_staff(gateway_url: str, suffix: str) -> dict:
+    """An admin (made with the command line) and a case worker (made by the admin),
+    logged in: API clients, with their passwords for the reader to try."""
+    from scripts.api_client import Api
+    password = secrets.token_urlsafe(12)
+    admin_name, cw_name = f"admin-{suffix}".lower(), f"anna-{suffix}".lower()
+    made = create_admin(admin_name, password)
+    if made.returncode != 0:
+        raise RuntimeError(f"ilm admin create failed: {made.stderr}")
+    admin = Api.login(gateway_url, admin_name, password)
+    admin.ok("POST", "/v1/staff", {"username": cw_name, "role": "case_worker", "password": password})
+    return {"admin": admin, "case_worker": Api.login(gateway_url, cw_name, password),
+            "logins": {"admin": admin_name, "case_worker": cw_name, "password": password}}
+
+
+def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
+                 correlation_id: str | None = None) -> dict:
+    """The demo grievance's journey, every step through a door: the worker at intake
+    with the receipt; staff at the gateway with a login; the supplier and the partner
+    at the gateway with API keys staff issued them. Returns what a caller checks."""
+    from scripts.api_client import Api
+    from scripts.parties import chain_projected
+    admin, cw = staff["admin"], staff["case_worker"]
+    partner = "BRAND-DEMO"
 
     def until(wanted):
-        wait_for(lambda: status() == wanted, 20, f"case {ref} to reach {wanted}")
+        wait_for(lambda: cw.ok("GET", f"/v1/cases/{ref}")["status"] == wanted, 20, f"case {ref} to reach {wanted}")
 
     def worker_answers(answer, text=None):
-        requests.post(f"{intake_url}/grievances/{ref}/validation-answers", timeout=10,
+        requests.post(f"{stack.intake_url}/grievances/{ref}/validation-answers", timeout=10,
                       json={"receipt": receipt, "answer": answer, "text": text}).raise_for_status()
 
-    link_partner(actors(registry_admin()), "BRAND-DEMO", supplier)
-    say(f"an admin registered partner BRAND-DEMO as sourcing from {supplier} in the party registry")
-    hook = brand.notifications.register_webhook({
-        "url": hook_url, "event_types": ["case.status_changed", "retaliation.reported"]})
-    say(f"partner BRAND-DEMO subscribed its webhook for its supply chain ({hook['subscription_id']})")
+    admin.ok("POST", "/v1/parties", {"ref": partner, "kind": "partner", "name": "Brand Demo Ltd"})
+    admin.ok("POST", "/v1/parties", {"ref": supplier, "kind": "supplier", "name": f"Supplier {supplier}"})
+    linked = admin.ok("POST", f"/v1/parties/{partner}/links", {"link": "sources_from", "to_ref": supplier})
+    wait_for(lambda: chain_projected(partner, linked["chain_version"]), 20, f"{partner}'s chain to reach notifications")
+    say(f"admin registered partner {partner} as sourcing from {supplier} in the party registry")
+    keys = {ref: cw.ok("POST", "/v1/api-keys", {"party_ref": ref, "role": role, "label": "demo"})["api_key"]
+            for ref, role in ((supplier, "supplier"), (partner, "partner"))}
+    sup, brand = Api(stack.gateway_url, keys[supplier]), Api(stack.gateway_url, keys[partner])
+    say(f"case worker issued API keys to {supplier} and {partner}")
+    hook = brand.ok("POST", "/v1/webhooks", {"url": hook_url, "event_types": ["case.status_changed",
+                                                                             "retaliation.reported"]})
+    say(f"partner {partner} subscribed its webhook for its supply chain ({hook['subscription_id']})")
 
     report = dict(DEMO_REPORT, supplier_ref=supplier)
     headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
-    response = requests.post(f"{intake_url}/grievances", json=report, timeout=10, headers=headers)
+    response = requests.post(f"{stack.intake_url}/grievances", json=report, timeout=10, headers=headers)
     response.raise_for_status()
     ref, receipt = response.json()["case_ref"], response.json()["receipt"]
     say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}; "
         f"their receipt: {receipt}")
-    wait_for(lambda: staff.remediation.get_case({"case_ref": ref}), 20, "case to open")
+    wait_for(lambda: cw.call("GET", f"/v1/cases/{ref}").status_code == 200, 20, "case to open")
 
-    cmd = {"case_ref": ref}
+    case = f"/v1/cases/{ref}"
     steps = [
-        ("case worker triaged it", lambda: staff.remediation.triage({**cmd, "severity": "high"})),
-        (f"case worker referred it to supplier {supplier}", lambda: staff.remediation.refer(
-            {**cmd, "business_ref": supplier, "business_type": "supplier"})),
-        ("supplier acknowledged", lambda: sup.remediation.acknowledge(cmd)),
-        ("supplier submitted a plan: back pay for 40 workers", lambda: sup.remediation.submit_plan({**cmd, "actions": [{
+        ("case worker triaged it", lambda: cw.ok("POST", f"{case}/triage", {"severity": "high"})),
+        (f"case worker referred it to supplier {supplier}", lambda: cw.ok(
+            "POST", f"{case}/referral", {"business_ref": supplier, "business_type": "supplier"})),
+        ("supplier acknowledged with its API key", lambda: sup.ok("POST", f"{case}/acknowledgement", {})),
+        ("supplier submitted a plan: back pay for 40 workers", lambda: sup.ok("POST", f"{case}/plan", {"actions": [{
             "type": "back_pay", "description": "Pay 3 months of overtime", "owner": "HR manager",
             "due_date": "2026-12-15", "amount": "120000.00", "currency": "THB", "workers_count": 40}]})),
-        ("case worker accepted the plan", lambda: staff.remediation.accept_plan(cmd)),
-        ("supplier reported remediation done", lambda: sup.remediation.report_remediation(
-            {**cmd, "summary": "Back pay transferred", "evidence": ["bank-slip-1.pdf"]})),
+        ("case worker accepted the plan", lambda: cw.ok("POST", f"{case}/plan-acceptance", {})),
+        ("supplier reported remediation done", lambda: sup.ok(
+            "POST", f"{case}/remediation-reports", {"summary": "Back pay transferred", "evidence": ["bank-slip-1.pdf"]})),
     ]
     for text, call in steps:
         call()
@@ -124,15 +158,16 @@ def walk_through(intake_url: str, actors, hook_url: str, supplier: str, say=prin
     worker_answers("not_resolved", "Only half was paid.")
     until("remediating")
     say("worker answered 'not resolved' with their receipt: the case is reopened")
-    sup.remediation.report_remediation({**cmd, "summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
+    sup.ok("POST", f"{case}/remediation-reports", {"summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
     until("validating")
     say("supplier reported the remainder paid; a second validation round opened")
     worker_answers("confirmed")
     until("closed")
     say("worker confirmed the remedy is real: the case is closed")
-    worker_key = staff.remediation.get_case(cmd)["worker_key"]
-    return {"case_ref": ref, "secret": hook["secret"], "report": report, "worker_key": worker_key,
-            "receipt": receipt}
+    seen_by_partner = brand.ok("GET", case)
+    say(f"partner {partner} reads the case with its key, redacted: status {seen_by_partner['status']}")
+    return {"case_ref": ref, "secret": hook["secret"], "report": report, "receipt": receipt,
+            "worker_key": cw.ok("GET", case)["worker_key"], "keys": keys, "partner_view": seen_by_partner}
 
 
 def print_timeline(case: dict, hooks: list, secret: str) -> None:
@@ -145,6 +180,27 @@ def print_timeline(case: dict, hooks: list, secret: str) -> None:
     for h in sorted(hooks, key=lambda h: h.json["data"].get("case_version", 0)):
         ok = "signature ok" if verify(secret, h.headers, h.body, now) else "SIGNATURE INVALID"
         print(f"  {h.headers['webhook-id']}  {h.json['type']:<20} -> {h.json['data'].get('to_status', ''):<21} {ok}")
+
+
+def print_doors(stack, logins: dict, result: dict, supplier: str) -> None:
+    """Each actor's door, with this run's real credentials (a local run's: dev only)."""
+    ref, gw = result["case_ref"], stack.gateway_url
+    print(f"""
+Try the doors yourself (this run's credentials; dev only):
+  worker (reference + receipt), at intake:
+    curl -s {stack.intake_url}/grievances/{ref}/status -H 'content-type: application/json' \\
+      -d '{{"receipt": "{result['receipt']}"}}'
+  case worker {logins['case_worker']} (password {logins['password']}), at the gateway:
+    TOKEN=$(curl -s {gw}/v1/auth/login -H 'content-type: application/json' \\
+      -d '{{"username": "{logins['case_worker']}", "password": "{logins['password']}"}}' | \\
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    curl -s {gw}/v1/cases/{ref} -H "authorization: Bearer $TOKEN"
+  supplier {supplier}, with its API key:
+    curl -s {gw}/v1/cases -H "authorization: Bearer {result['keys'][supplier]}"
+  partner BRAND-DEMO, with its API key:
+    curl -s {gw}/v1/cases/{ref} -H "authorization: Bearer {result['keys']['BRAND-DEMO']}"
+  admin {logins['admin']} (same password): POST {gw}/v1/staff, /v1/api-keys, /v1/parties
+  API documentation: {gw}/docs and {stack.intake_url}/docs""")
 
 
 def main(argv=None) -> int:
@@ -162,25 +218,25 @@ def main(argv=None) -> int:
         env["MONGO_URI"] = mongo.uri
         print(f"embedded Mongo server (nx-27017) on {mongo.uri}, data in {mongo.data_dir}")
     os.environ.update(env)   # this process's RPC client and checks use the same settings
-    stack = Stack(env, LOCAL / "logs", args.http_port)
+    stack = Stack(env, LOCAL / "logs", args.http_port, args.gateway_port)
     receiver = WebhookReceiver()
     try:
         stack.start()
         print(f"services running: intake HTTP on {stack.intake_url}; logs in {stack.log_dir}")
-        actors = Actors(stack)
-        try:
-            supplier = "SUP-DEMO-" + datetime.now(timezone.utc).strftime("%H%M%S")
-            started = time.monotonic()
-            result = walk_through(stack.intake_url, actors, receiver.url("/brand-demo"), supplier,
-                                  say=lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}"))
-            case = actors(case_worker()).remediation.get_case({"case_ref": result["case_ref"]})
-            hooks = receiver.wait("/brand-demo", lambda got: len(got) >= len(case["audit"]), timeout=20)
-            print_timeline(case, hooks, result["secret"])
-        finally:
-            actors.close()
+        print(f"gateway (staff, businesses, partners) on {stack.gateway_url}/v1; API docs {stack.gateway_url}/docs")
+        suffix = datetime.now(timezone.utc).strftime("%H%M%S")
+        staff = demo_staff(stack.gateway_url, suffix)
+        supplier = "SUP-DEMO-" + suffix
+        started = time.monotonic()
+        result = walk_through(stack, staff, receiver.url("/brand-demo"), supplier,
+                              say=lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}"))
+        case = staff["case_worker"].ok("GET", f"/v1/cases/{result['case_ref']}")
+        hooks = receiver.wait("/brand-demo", lambda got: len(got) >= len(case["audit"]), timeout=20)
+        print_timeline(case, hooks, result["secret"])
+        print_doors(stack, staff["logins"], result, supplier)
         if args.exit:
             return 0
-        print(f"\nThe system keeps running: POST grievances to {stack.intake_url}/grievances. Ctrl-C stops it.")
+        print("\nThe system keeps running. Ctrl-C stops it.")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
@@ -196,6 +252,7 @@ def _parser():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exit", action="store_true", help="stop everything after the demo")
     p.add_argument("--http-port", type=int, default=int(os.environ.get("ILM_HTTP_PORT", 8000)))
+    p.add_argument("--gateway-port", type=int, default=int(os.environ.get("ILM_GATEWAY_PORT", 8080)))
     p.add_argument("--mongo-port", type=int, default=int(os.environ.get("ILM_MONGO_PORT", 27017)))
     return p
 

@@ -30,6 +30,9 @@ VARIABLES: tuple[Var, ...] = (
     Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
     Var("MONGO_DB_PREFIX", "ilm_", "Each service uses its own database named PREFIX + service."),
     Var("HTTP_ADDRESS", "0.0.0.0:8000", "host:port of the service's HTTP entrypoints (intake)."),
+    Var("HTTP_MAX_CONNECTIONS", "100", "HTTP connections served at once by a service's HTTP door; more wait in the listen backlog."),
+    Var("HTTP_CLIENT_TIMEOUT", "30", "Seconds an HTTP client may stay silent (slow request or idle keep-alive) before it is dropped."),
+    Var("HTTP_MAX_HEADER_BYTES", "16384", "Largest HTTP request line, header line and header block accepted."),
     Var("OPS_ADDRESS", "0.0.0.0:9000", "host:port of /livez, /readyz and /metrics (every service)."),
     Var("MAX_WORKERS", "10", "Concurrent workers (and prefetch) of the ordinary lane."),
     Var("ALERT_MAX_WORKERS", "4", "Concurrent workers of the dedicated retaliation lane."),
@@ -113,6 +116,9 @@ class Settings:
     mongo_uri: str
     mongo_db_prefix: str
     http_address: str
+    http_max_connections: int
+    http_client_timeout: float
+    http_max_header_bytes: int
     ops_address: str
     max_workers: int
     alert_max_workers: int
@@ -190,6 +196,9 @@ def settings() -> Settings:
         mongo_uri=_raw("MONGO_URI"),
         mongo_db_prefix=_raw("MONGO_DB_PREFIX"),
         http_address=_raw("HTTP_ADDRESS"),
+        http_max_connections=_number("HTTP_MAX_CONNECTIONS", int),
+        http_client_timeout=_number("HTTP_CLIENT_TIMEOUT", float),
+        http_max_header_bytes=_number("HTTP_MAX_HEADER_BYTES", int),
         ops_address=_raw("OPS_ADDRESS"),
         max_workers=_number("MAX_WORKERS", int),
         alert_max_workers=_number("ALERT_MAX_WORKERS", int),

@@ -24,6 +24,13 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def acceptable(correlation_id: str | None) -> str | None:
+    """A correlation id from outside (an HTTP header) if it is short, printable text."""
+    if correlation_id and len(correlation_id) <= 128 and correlation_id.isprintable():
+        return correlation_id
+    return None
+
+
 # Entrypoint class -> the "kind" label of the latency metric.
 KINDS = {"Rpc": "rpc", "ReliableEventHandler": "event", "JsonHttp": "http", "Timer": "timer"}
 
@@ -73,6 +80,6 @@ class _Context:
 
     def adopt(self, correlation_id: str | None) -> None:
         """Continue a correlation id that arrived in a body (HTTP header, event)."""
-        if correlation_id and len(correlation_id) <= 128 and correlation_id.isprintable():
+        if acceptable(correlation_id):
             self._data[CORRELATION_ID] = correlation_id
             structlog.contextvars.bind_contextvars(correlation_id=correlation_id)

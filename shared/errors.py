@@ -82,6 +82,18 @@ class ServiceUnavailable(Exception):
     http_status = 503
 
 
+class PayloadTooLarge(Exception):
+    """A request body over the size limit (413)."""
+
+    http_status = 413
+
+
+class UnsupportedMediaType(Exception):
+    """A request body that is not declared as JSON (415)."""
+
+    http_status = 415
+
+
 class ConcurrentUpdate(Exception):
     """The document changed since it was read; the caller reloads and retries."""
 
@@ -92,4 +104,4 @@ class PoisonMessage(Exception):
 
 # Errors that are the caller's fault: answered, logged as warnings, never retried.
 EXPECTED = (InvalidInput, NotFound, InvalidTransition, Forbidden, Unauthorized, TooManyAttempts,
-            ServiceUnavailable)
+            ServiceUnavailable, PayloadTooLarge, UnsupportedMediaType)

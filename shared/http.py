@@ -1,67 +1,104 @@
-"""JSON over nameko's HTTP entrypoint: bodies validated by schema, errors as JSON.
+"""JSON over nameko's HTTP entrypoint, for the public doors (intake, the gateway).
 
-``json_http`` replaces ``nameko.web.handlers.http``: the shared error types map to
-their status code with a body naming the bad fields, anything else is a 500 with
-no detail (and is logged). The caller's ``X-Correlation-ID`` is continued.
+``@json_http(method, url, path=Schema, body=Schema, answers={status: Schema},
+problems=(statuses,))`` declares a route once: the path values and the body are
+validated with those schemas before a worker is spent on the request (the method
+gets ``body=`` and the validated path values), a ``(status, payload)`` result is
+dumped with ``answers[status]``, and shared/openapi.py documents the route from the
+same declaration, so the document and the behaviour cannot drift apart.
+
+Every error is a problem (shared/problems.py): the shared error types with their
+status and message, anything else a bare 500 logged by type only. The connection
+limits are the server's (shared/web_server.py); the body's, shared/json_body.py.
+The caller's ``X-Correlation-ID`` is continued and every answer carries the id.
 """
 from __future__ import annotations
 
 import json
+from functools import partial
 
+from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
-from shared.contracts.common import load
-from shared.errors import EXPECTED, InvalidInput
+from shared import problems
+from shared.context import CORRELATION_ID, acceptable
+from shared.contracts.common import load, schema_instance
+from shared.errors import EXPECTED
+from shared.json_body import body_bytes, parse_object
 from shared.logging import get_logger
+from shared.web_server import BoundedWebServer
 
 log = get_logger(__name__)
-MAX_BODY_BYTES = 64 * 1024
 
 
 def json_response(status: int, body) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
-class JsonHttp(HttpRequestHandler):
+def read_json(request, schema) -> dict:
+    """A JSON object body validated by ``schema`` (shared/json_body.py's checks first)."""
+    return load(schema, parse_object(body_bytes(request)))
 
-    def __init__(self, method, url, **kwargs):
+
+class JsonHttp(HttpRequestHandler):
+    server = BoundedWebServer()
+
+    def __init__(self, method, url, *, path=None, body=None, reads=None, answers=None, problems=(),
+                 documented=True, **kwargs):
+        # ``reads``: a body schema the method loads itself, after checking who calls
+        # (so a stranger gets 401 and a wrong role 403 before any 400); documented
+        # like ``body``. ``documented=False``: a route shared/openapi.py leaves out (a
+        # catch-all whose operations the service describes itself).
         kwargs.setdefault("expected_exceptions", EXPECTED)
+        self.path_schema, self.body_schema, self.reads = path, body, reads
+        self.answers, self.problems, self.documented = dict(answers or {}), tuple(problems), documented
         super().__init__(method, url, **kwargs)
 
-    def response_from_exception(self, exc):
-        status = getattr(exc, "http_status", None)
-        if status is None:
-            log.error("http_unhandled_error", error=repr(exc))
-            return json_response(500, {"error": "internal error"})
-        body = {"error": type(exc).__name__, "message": str(exc)}
-        if isinstance(exc, InvalidInput):
-            body["fields"] = exc.errors
-        response = json_response(status, body)
-        if getattr(exc, "retry_after", None) is not None:
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+    def get_entrypoint_parameters(self, request):
+        values = dict(request.path_values)
+        if self.path_schema is not None:
+            values.update(load(self.path_schema, values))
+        if self.body_schema is not None:
+            values["body"] = read_json(request, self.body_schema)
+        return (request,), values
+
+    def handle_request(self, request):
+        request.shallow = False
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            answered = Event()
+            context = {CORRELATION_ID: acceptable(request.headers.get("X-Correlation-ID"))}
+            self.container.spawn_worker(self, args, kwargs, context_data={k: v for k, v in context.items() if v},
+                                        handle_result=partial(self.handle_result, answered))
+            return answered.wait()
+        except Exception as exc:       # before any worker: bad input, or the container is stopping
+            return self._problem(exc, request.path)
+
+    def handle_result(self, answered, worker_ctx, result, exc_info):
+        # In the worker's greenthread: its correlation id is still bound to the log lines.
+        request = worker_ctx.args[0]
+        try:
+            response = (self._problem(exc_info[1], request.path) if exc_info
+                        else self.response_from_result(result))
+        except Exception as exc:   # a result this entrypoint cannot send
+            response = self._problem(exc, request.path)
+        response.headers["X-Correlation-ID"] = worker_ctx.data[CORRELATION_ID]
+        answered.send(response)
+        return result, exc_info
+
+    def response_from_result(self, result):
+        if isinstance(result, Response):
+            return result
+        status, payload = result
+        schema = self.answers.get(status)
+        return json_response(status, schema_instance(schema).dump(payload) if schema else payload)
+
+    def _problem(self, exc, path):
+        if not isinstance(exc, self.expected_exceptions):
+            log.error("http_unhandled_error", error_type=type(exc).__name__)
+        return problems.from_exception(exc, path)
 
 
 json_http = JsonHttp.decorator
-
-
-def read_json(request, schema) -> dict:
-    # ``schema``: a marshmallow Schema class (or instance), see contracts.common.load.
-    """Parse and validate a JSON body; InvalidInput (400) names the bad fields."""
-    return load(schema, parse_json(request))
-
-
-def parse_json(request):
-    """The parsed JSON body, unvalidated (a caller that forwards it validates it
-    where it is used)."""
-    if request.content_length and request.content_length > MAX_BODY_BYTES:
-        raise InvalidInput({"_body": [f"larger than {MAX_BODY_BYTES} bytes"]})
-    raw = request.get_data(cache=False)
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput({"_body": [f"larger than {MAX_BODY_BYTES} bytes"]})
-    try:
-        data = json.loads(raw or b"null")
-    except ValueError:
-        raise InvalidInput({"_body": ["not valid JSON"]}) from None
-    return data

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 from werkzeug.exceptions import MethodNotAllowed, NotFound as NoRoute
 from werkzeug.routing import Map, Rule
 
 from shared.contracts import rpc as contract
 from shared.errors import NotFound
+from shared.openapi import operation
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,25 @@ def resolve(verb: str, path: str) -> tuple[Forward, dict]:
     except (NoRoute, MethodNotAllowed):
         raise NotFound(f"no such endpoint: {verb} {path}") from None
     return FORWARDS[index], variables
+
+
+# What any forwarded call may answer besides its result: who are you (401), may you or
+# is it in your scope (403), no such thing (404), a step the case's state forbids
+# (409), too many requests (429), the owner did not answer in time (503).
+FORWARD_PROBLEMS = (401, 403, 404, 409, 429, 503)
+RESULT = {"type": "object", "description": "The owning service's answer."}
+_VARIABLE = re.compile(r"<([^<>]+)>")
+
+
+def operations():
+    """(OpenAPI path, verb, operation) of every forwarded route, from its contract: the
+    path variables are path parameters, the rest the body (POST) or the query."""
+    for f in FORWARDS:
+        names = _VARIABLE.findall(f.path)
+        rest = f.contract(exclude=names) if names else f.contract()
+        yield (_VARIABLE.sub(r"{\1}", f.path), f.verb.lower(), operation(
+            f"{f.service}.{f.method}", f.summary, f"Who may call: {f.who}.",
+            path=f.contract(only=names) if names else None,
+            query=rest if f.verb != "POST" and rest.fields else None,
+            body=rest if f.verb == "POST" else None,
+            answers={f.status: RESULT}, problems=FORWARD_PROBLEMS))

@@ -30,3 +30,51 @@ class KeyPage(StrictSchema):
     party_ref = Ref(load_default=None)
     after = fields.String(load_default=None, validate=validate.Length(1, 64))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+# --- answers ----------------------------------------------------------------------------
+
+class AccessToken(StrictSchema):
+    """A staff access token: send it as ``Authorization: Bearer <access_token>``."""
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"description": "Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+
+
+class StaffAccountView(StrictSchema):
+    """The staff account (never its password hash)."""
+    username = fields.String(required=True)
+    role = OneOf(ACCOUNT_ROLES, required=True)
+    active = fields.Boolean(required=True)
+    created_at = fields.String(required=True)
+
+
+class ApiKeyView(StrictSchema):
+    """An API key's record (never the key itself, which is shown only when issued)."""
+    key_id = fields.String(required=True)
+    party_ref = fields.String(required=True)
+    role = OneOf(BUSINESS_ROLES + PARTNER_ROLES, required=True)
+    label = fields.String(required=True)
+    created_at = fields.String(required=True)
+    revoked_at = fields.String(allow_none=True)
+    last_used_at = fields.String(allow_none=True)
+
+
+class IssuedApiKey(ApiKeyView):
+    """The new key: ``api_key`` is in this answer only; store it now."""
+    api_key = fields.String(required=True)
+
+
+class ApiKeyList(StrictSchema):
+    """A page of keys; pass ``next`` as ``after`` for the following one (null: the last page)."""
+    items = fields.List(fields.Nested(ApiKeyView), required=True)
+    next = fields.String(allow_none=True, required=True)
+
+
+class KeyIdPath(StrictSchema):
+    key_id = fields.String(required=True, validate=validate.Regexp(r"^key_[0-9a-f]{16}$"))
+
+
+class Health(StrictSchema):
+    """The door is up."""
+    status = fields.String(required=True)

@@ -3,27 +3,40 @@
 It authenticates the caller (a staff access token or an API key, doorkeeper.py),
 keeps staff accounts and API keys (handlers.py), and forwards everything else to the
 service that owns the data as that principal, with a signed actor token (routes.py).
-It decides nothing about cases: scope is enforced by their owners.
+It decides nothing about cases: scope is enforced by their owners. Order on every
+protected route: who are you (401), may you (403), then what you sent (400).
 """
 from nameko.rpc import RpcProxy
 
 from services.gateway import handlers, routes
 from services.gateway.access import Access
 from services.gateway.credentials import ApiKey, StaffAccount
-from services.gateway.schemas import KeyPage, Login, NewApiKey, NewStaffAccount
+from services.gateway.schemas import (
+    AccessToken, ApiKeyList, ApiKeyView, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
+    NewStaffAccount, StaffAccountView,
+)
 from services.gateway.store import AccountStore, ApiKeyStore
 from shared.caller import Caller
 from shared.contracts.common import load
 from shared.contracts.events import utc_now
 from shared.errors import InvalidInput
-from shared.http import json_http, json_response, parse_json, read_json
+from shared.http import json_http, read_json
+from shared.json_body import body_bytes, parse_object
+from shared.openapi import ApiDocs
 from shared.rpc import call_within
 from shared.service import ServiceBase
 from shared.unit_of_work import Aggregates
 
+GUARDED = (401, 403, 429)     # who are you; may you; too many requests
 
-class GatewayService(ServiceBase):
+
+class GatewayService(ApiDocs, ServiceBase):
     name = "gateway"
+    api_title, api_version = "ILM API: staff, businesses and partners", "1"
+    api_description = ("Send `Authorization: Bearer <token>`: a staff access token from POST /v1/auth/login, "
+                       "or an API key (ilmk_...) issued by staff to a supplier, agency or partner. What each "
+                       "caller may see and do is decided by the service that owns the data. Errors are RFC 9457 "
+                       "problem details.")
 
     accounts = Aggregates(AccountStore, StaffAccount)
     keys = Aggregates(ApiKeyStore, ApiKey)
@@ -34,58 +47,64 @@ class GatewayService(ServiceBase):
     notifications = RpcProxy("notifications")
     intake = RpcProxy("intake")
 
+    @classmethod
+    def api_operations(cls):
+        return routes.operations()
+
     # --- the gateway's own: login, staff accounts, API keys -------------------------
-    @json_http("POST", "/v1/auth/login")
-    def login(self, request):
+    @json_http("POST", "/v1/auth/login", body=Login, answers={200: AccessToken}, problems=(401, 429))
+    def login(self, request, body):
+        """Log in (staff): a short-lived access token for a good password."""
         s = self.access.settings
-        return json_response(200, handlers.login(self.accounts, self.access.staff_tokens, self.access.limits,
-                                                 s.login_rate_limit, read_json(request, Login), request.remote_addr))
+        return 200, handlers.login(self.accounts, self.access.staff_tokens, self.access.limits,
+                                   s.login_rate_limit, body, request.remote_addr)
 
-    @json_http("POST", "/v1/staff")
+    @json_http("POST", "/v1/staff", reads=NewStaffAccount, answers={201: StaffAccountView}, problems=GUARDED)
     def create_staff_account(self, request):
+        """Create a staff account (admins only)."""
         actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
-        return json_response(201, handlers.create_account(self.accounts, actor, read_json(request, NewStaffAccount),
-                                                          utc_now()))
+        return 201, handlers.create_account(self.accounts, actor, read_json(request, NewStaffAccount), utc_now())
 
-    @json_http("POST", "/v1/api-keys")
+    @json_http("POST", "/v1/api-keys", reads=NewApiKey, answers={201: IssuedApiKey}, problems=GUARDED)
     def issue_api_key(self, request):
+        """Issue an API key to one supplier, agency or partner (staff); the key is shown once."""
         actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
-        return json_response(201, handlers.issue_key(self.keys, actor, read_json(request, NewApiKey), utc_now()))
+        return 201, handlers.issue_key(self.keys, actor, read_json(request, NewApiKey), utc_now())
 
-    @json_http("GET", "/v1/api-keys")
+    @json_http("GET", "/v1/api-keys", answers={200: ApiKeyList}, problems=GUARDED + (400,))
     def list_api_keys(self, request):
+        """API keys with their last use, a page at a time (staff); ?party_ref= ?after= ?limit="""
         actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
-        return json_response(200, handlers.list_keys(self.keys, actor, load(KeyPage, request.args.to_dict())))
+        return 200, handlers.list_keys(self.keys, actor, load(KeyPage, request.args.to_dict()))
 
-    @json_http("DELETE", "/v1/api-keys/<string:key_id>")
+    @json_http("DELETE", "/v1/api-keys/<string:key_id>", answers={200: ApiKeyView}, problems=GUARDED + (400, 404, 409))
     def revoke_api_key(self, request, key_id):
+        """Revoke an API key (staff): it stops working at once."""
         actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
-        return json_response(200, handlers.revoke_key(self.keys, actor, key_id, utc_now()))
+        key_id = load(KeyIdPath, {"key_id": key_id})["key_id"]
+        return 200, handlers.revoke_key(self.keys, actor, key_id, utc_now())
 
-    # --- everything else: forwarded to the owner of the data ---------------------------
-    @json_http("GET,POST,DELETE", "/v1/<path:rest>")
+    # --- everything else: forwarded to the owner of the data (described by routes.py) ---
+    @json_http("GET,POST,DELETE", "/v1/<path:rest>", documented=False)
     def forward(self, request, rest):
         route, variables = routes.resolve(request.method, request.path)
         principal = self._authenticate(request)
-        payload = parse_json(request) if request.method == "POST" else request.args.to_dict()
-        if not isinstance(payload, dict):
-            raise InvalidInput({"_body": ["expected a JSON object"]})
+        payload = parse_object(body_bytes(request)) if request.method == "POST" else request.args.to_dict()
         clash = set(payload) & set(variables)
         if clash:
             raise InvalidInput({name: ["comes from the URL, not the body"] for name in clash})
         self.caller.vouch(principal)
         method = getattr(getattr(self, route.service), route.method)
-        return json_response(route.status, call_within(self.access.settings.gateway_rpc_timeout, method,
-                                                       {**payload, **variables}))
+        return route.status, call_within(self.access.settings.gateway_rpc_timeout, method, {**payload, **variables})
 
-    @json_http("GET", "/health")
+    @json_http("GET", "/health", answers={200: Health})
     def health(self, request):
-        return json_response(200, {"status": "ok"})
+        """Whether the door is up."""
+        return 200, {"status": "ok"}
 
     def _authenticate(self, request, allow=None):
         """The caller's principal (401 otherwise); ``allow``: the roles that may use
         one of the gateway's own endpoints (403 otherwise, before the body is read)."""
-        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
         principal = self.access.doorkeeper(self.accounts, self.keys).authenticate(
             request.headers.get("Authorization"), utc_now())
         return principal if allow is None else principal.require(allow)

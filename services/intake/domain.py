@@ -12,12 +12,13 @@ from shared.domain import Aggregate
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso,
 )
+from shared.text_patterns import FollowedBy, bounded
 
 # Reprisal for speaking up (DOMAIN.md "Retaliation"): threat, dismissal, fine or
 # deduction, violence, deportation threat, blacklisting. Staff ticking
 # ``retaliation`` on a hotline call is the primary signal; the text scan is a safety
 # net for self-reported messages. Erring towards an alert is the safe direction.
-RETALIATION_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
+RETALIATION_PATTERNS = [bounded(p) for p in (
     r"\bthreat(en|ened|ening|s)?\b", r"\bretaliat", r"\breprisal", r"\bpunish",
     r"\b(fired|dismissed|sacked|terminated)\b", r"\bfine[ds]?\b", r"\bdeduct",
     r"\bdeport", r"\bblacklist", r"\bbeat(en)?\b", r"\bhit me\b", r"\bfor (complaining|reporting|speaking)",
@@ -25,10 +26,10 @@ RETALIATION_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"ခြိမ်းခြောက်", r"အလုပ်ထုတ်",           # Burmese: threaten, dismiss
 )]
 # Severity "critical" per DOMAIN.md: retaliation, any forced-labour indicator,
-# violence, child labour.
-CRITICAL_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
-    r"\bchild(ren)?\b.*\bwork", r"\bunder ?age", r"\bviolen", r"\brape|sexual", r"\bbeat(en)?\b",
-)]
+# violence, child labour. Linear in the text's length (shared/text_patterns.py).
+CRITICAL_PATTERNS = [FollowedBy(r"\bchild(ren)?\b", r"\bwork"), *(bounded(p) for p in (
+    r"\bunder ?age", r"\bviolen", r"\brape|sexual", r"\bbeat(en)?\b",
+))]
 HIGH_AREAS = {"labour_recruitment", "employer_employee_relations"}
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"   # no 0/O, 1/I/L: read over a phone
 

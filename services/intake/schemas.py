@@ -2,7 +2,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    CHANNELS, FORCED_LABOUR_INDICATORS, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
+    CASE_STATES, CHANNELS, FORCED_LABOUR_INDICATORS, Email, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Ref, StrictSchema,
 )
 
 TEXT = validate.Length(1, 10_000)
@@ -15,7 +15,7 @@ class Contact(StrictSchema):
     whatsapp = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,24}$", error="not a phone number"))
     line_id = fields.String(validate=SHORT)
     messenger_id = fields.String(validate=SHORT)
-    email = fields.Email()
+    email = Email()
 
     @validates_schema
     def reachable(self, data, **_):
@@ -66,3 +66,34 @@ class Withdrawal(StrictSchema):
 
 class CaseRefPath(StrictSchema):
     case_ref = Ref(required=True)
+
+
+# What the door answers (dumped with these, and documented from them).
+class Reported(StrictSchema):
+    """Reported: the case reference and the receipt (shown this once)."""
+    case_ref = Ref(required=True)
+    receipt = fields.String(required=True, metadata={"description": "Shown once: with the reference it proves the case is the worker's."})
+    status = fields.String(required=True)
+    severity = fields.String(required=True)
+    retaliation_alert = fields.Boolean(required=True)
+
+
+class Accepted(StrictSchema):
+    """Accepted: the message is stored with the case."""
+    case_ref = Ref(required=True)
+    accepted = fields.Boolean(required=True)
+    retaliation_alert = fields.Boolean(required=True)
+
+
+class WorkerCaseView(StrictSchema):
+    """The case as its worker sees it."""
+    case_ref = Ref(required=True)
+    status = OneOf(CASE_STATES, required=True)
+    opened_at = fields.String()
+    updated_at = fields.String()
+    validation_open = fields.Boolean(required=True)
+
+
+class Health(StrictSchema):
+    """Up."""
+    status = fields.String(required=True)

@@ -8,21 +8,29 @@ from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import (
-    CaseRefPath, FollowUp, GrievanceReport, ValidationAnswer, Withdrawal, WorkerProof,
+    Accepted, CaseRefPath, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
+    WorkerCaseView, WorkerProof,
 )
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
-from shared.contracts.common import STAFF_ROLES, load
+from shared.contracts.common import STAFF_ROLES
 from shared.contracts.events import utc_now
-from shared.http import json_http, json_response, read_json
+from shared.http import json_http
+from shared.openapi import ApiDocs
 from shared.rpc import command
 from shared.service import ServiceBase
 from shared.unit_of_work import Aggregates
 
+CASE = "/grievances/<string:case_ref>"
+PROVED = (401, 429)    # a wrong receipt; then too many of them (Retry-After)
 
-class IntakeService(ServiceBase):
+
+class IntakeService(ApiDocs, ServiceBase):
     name = "intake"
+    api_title, api_version = "ILM intake: the workers' door", "1"
+    api_description = ("Report a grievance and act on it later with the case reference and the receipt "
+                       "given at the report. Errors are RFC 9457 problem details.")
 
     grievances = Aggregates(GrievanceStore, Grievance)
     vault = IdentityVault()
@@ -30,54 +38,54 @@ class IntakeService(ServiceBase):
     caller = Caller(signs=True)       # vouches for a worker who showed the receipt
     remediation = RpcProxy("remediation")
 
-    @json_http("POST", "/grievances")
-    def submit_grievance(self, request):
-        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        g, receipt = handlers.submit_grievance(self.grievances, self.vault, self.receipts,
-                                               read_json(request, GrievanceReport), utc_now())
-        # The receipt is shown this once: with the reference it proves the case is the worker's.
-        return json_response(201, {"case_ref": g.case_ref, "receipt": receipt, "status": "received",
-                                   "severity": g.severity, "retaliation_alert": g.retaliation})
+    @json_http("POST", "/grievances", body=GrievanceReport, answers={201: Reported})
+    def submit_grievance(self, request, body):
+        """Report a grievance.
 
-    @json_http("POST", "/grievances/<string:case_ref>/validation-answers")
-    def submit_validation_answer(self, request, case_ref):
-        case_ref, body = self._case_message(request, case_ref, ValidationAnswer)
-        alert = handlers.submit_validation_answer(self.grievances, self.vault, self.receipts, case_ref, body,
-                                                  request.remote_addr, utc_now())
-        return _accepted(case_ref, alert)
+        Answers with the public case reference and the worker's receipt, shown this once."""
+        g, receipt = handlers.submit_grievance(self.grievances, self.vault, self.receipts, body, utc_now())
+        return 201, {"case_ref": g.case_ref, "receipt": receipt, "status": "received",
+                     "severity": g.severity, "retaliation_alert": g.retaliation}
 
-    @json_http("POST", "/grievances/<string:case_ref>/follow-ups")
-    def submit_follow_up(self, request, case_ref):
-        case_ref, body = self._case_message(request, case_ref, FollowUp)
-        alert = handlers.submit_follow_up(self.grievances, self.vault, self.receipts, case_ref, body,
-                                          request.remote_addr, utc_now())
-        return _accepted(case_ref, alert)
+    @json_http("POST", f"{CASE}/validation-answers", path=CaseRefPath, body=ValidationAnswer,
+               answers={202: Accepted}, problems=PROVED)
+    def submit_validation_answer(self, request, case_ref, body):
+        """Answer a validation round: is the remedy real? Needs the receipt."""
+        return 202, _accepted(case_ref, handlers.submit_validation_answer(
+            self.grievances, self.vault, self.receipts, case_ref, body, request.remote_addr, utc_now()))
 
-    @json_http("POST", "/grievances/<string:case_ref>/status")
-    def case_status(self, request, case_ref):
-        # POST: the receipt travels in the body, never in a URL that proxies log.
-        case_ref, body = self._case_message(request, case_ref, WorkerProof)
-        return json_response(200, handlers.case_status(self.grievances, self.receipts, self.caller, self.remediation,
-                                                       case_ref, body, request.remote_addr, utc_now()))
+    @json_http("POST", f"{CASE}/follow-ups", path=CaseRefPath, body=FollowUp, answers={202: Accepted},
+               problems=PROVED)
+    def submit_follow_up(self, request, case_ref, body):
+        """Add a message to the case (a reprisal reported here raises an alert). Needs the receipt."""
+        return 202, _accepted(case_ref, handlers.submit_follow_up(
+            self.grievances, self.vault, self.receipts, case_ref, body, request.remote_addr, utc_now()))
 
-    @json_http("POST", "/grievances/<string:case_ref>/withdrawal")
-    def withdraw(self, request, case_ref):
-        case_ref, body = self._case_message(request, case_ref, Withdrawal)
-        return json_response(200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
-                                                    case_ref, body, request.remote_addr, utc_now()))
+    @json_http("POST", f"{CASE}/status", path=CaseRefPath, body=WorkerProof, answers={200: WorkerCaseView},
+               problems=PROVED + (503,))
+    def case_status(self, request, case_ref, body):
+        """Where the case stands. Needs the receipt.
+
+        POST: the receipt travels in the body, never in a URL that proxies log."""
+        return 200, handlers.case_status(self.grievances, self.receipts, self.caller, self.remediation,
+                                         case_ref, body, request.remote_addr, utc_now())
+
+    @json_http("POST", f"{CASE}/withdrawal", path=CaseRefPath, body=Withdrawal, answers={200: WorkerCaseView},
+               problems=PROVED + (409, 503))
+    def withdraw(self, request, case_ref, body):
+        """Withdraw the case: only the worker can. Needs the receipt."""
+        return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
+                                      case_ref, body, request.remote_addr, utc_now())
 
     @command(contract.ReissueReceipt, allow=STAFF_ROLES)
     def reissue_receipt(self, p, actor):
         return handlers.reissue_receipt(self.grievances, self.receipts, p, actor, utc_now())
 
-    @json_http("GET", "/health")
+    @json_http("GET", "/health", answers={200: Health})
     def health(self, request):
-        return json_response(200, {"status": "ok"})
-
-    def _case_message(self, request, case_ref, schema):
-        self.ctx.adopt(request.headers.get("X-Correlation-ID"))
-        return load(CaseRefPath, {"case_ref": case_ref})["case_ref"], read_json(request, schema)
+        """Whether the door is up."""
+        return 200, {"status": "ok"}
 
 
 def _accepted(case_ref: str, retaliation: bool):
-    return json_response(202, {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation})
+    return {"case_ref": case_ref, "accepted": True, "retaliation_alert": retaliation}

@@ -80,6 +80,26 @@ def page_of(items: list, next_ref: str | None) -> dict:
     return {"items": items, "next": Cursor.encode(next_ref) if next_ref else None}
 
 
+class LengthFirst:
+    """A string field that refuses a value over its Length validator's maximum before
+    any other validator (an address pattern) runs on it: patterns only see short text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        longest = min((v.max for v in self.validators if isinstance(v, validate.Length) and v.max is not None),
+                      default=None)
+        if longest is not None and len(value) > longest:
+            raise ValidationError(f"Longer than maximum length {longest}.")
+        return value
+
+
+class Email(LengthFirst, fields.Email):
+    """An e-mail address, at most 254 characters (RFC 5321)."""
+
+    def __init__(self, **kw):
+        super().__init__(validate=validate.Length(max=254), **kw)
+
+
 def OneOf(choices, **kw):
     return fields.String(validate=validate.OneOf(choices), **kw)
 
@@ -103,7 +123,7 @@ class Actor(StrictSchema):
 
 
 @functools.cache
-def _instance(schema_cls: type) -> Schema:
+def schema_instance(schema_cls: type) -> Schema:
     # Building a Schema costs more than loading a payload with it (profiled): one
     # instance per class, reused (loading keeps no state on the instance).
     return schema_cls()
@@ -113,7 +133,7 @@ def load(schema: Schema | type, data, *, partial=False) -> dict:
     """Validate ``data`` against a schema (class or instance) or raise InvalidInput
     naming every bad field."""
     if isinstance(schema, type):
-        schema = _instance(schema)
+        schema = schema_instance(schema)
     if not isinstance(data, dict):
         raise InvalidInput({"_schema": ["expected a JSON object"]})
     try:

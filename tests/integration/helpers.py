@@ -1,7 +1,5 @@
 """Helpers shared by the integration tests."""
-import os
 import subprocess
-import sys
 import uuid
 
 import requests
@@ -55,9 +53,7 @@ PASSWORD = "correct horse battery staple"
 
 def make_admin(username: str) -> subprocess.CompletedProcess:
     """The first admin, the way an operator makes one: the ``ilm`` command line."""
-    return subprocess.run([sys.executable, "-m", "services.gateway.cli", "admin", "create", username,
-                           "--password-stdin"], input=PASSWORD + "\n", capture_output=True, text=True,
-                          env=dict(os.environ), timeout=60)
+    return demo.create_admin(username, PASSWORD)
 
 
 def key_for(staff: dict, stack, party_ref: str, role: str) -> Api:

@@ -23,7 +23,8 @@ def interface_amqp_uri(rabbitmq):
 def make_config(interface_amqp_uri, mongo):
     """A container config; keyword arguments change settings (no os.environ)."""
     def make(**changes):
-        cfg = settings().replace(amqp_uri=interface_amqp_uri, http_address=f"127.0.0.1:{free_port()}",
-                                 mongo_db_prefix=f"i{RUN_ID}_", **changes)   # apart from the integration tier
+        cfg = settings().replace(**{"amqp_uri": interface_amqp_uri, "http_address": f"127.0.0.1:{free_port()}",
+                                    "mongo_db_prefix": f"i{RUN_ID}_",    # apart from the integration tier
+                                    **changes})
         return cfg.nameko_config()
     return make

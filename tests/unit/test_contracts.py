@@ -239,7 +239,7 @@ def test_other_caller_errors_keep_their_class(cls):
 
 
 def test_http_statuses():
-    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403, 401, 429, 503]
+    assert [e.http_status for e in EXPECTED] == [400, 404, 409, 403, 401, 429, 503, 413, 415]
 
 
 # --- the @command decorator ------------------------------------------------------------

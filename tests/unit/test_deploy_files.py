@@ -163,7 +163,7 @@ def test_intake_healthcheck_calls_a_route_intake_serves(services):
     assert url, check
     port, path = url.group(1), url.group(2)
     source = (ROOT / "services" / "intake" / "service.py").read_text()
-    assert re.search(rf"""@json_http\(\s*["']GET["']\s*,\s*["']{re.escape(path)}["']\s*\)""", source), path
+    assert re.search(rf"""@json_http\(\s*["']GET["']\s*,\s*["']{re.escape(path)}["'][\s,)]""", source), path
     # The port probed inside the container is the one published and the default bind.
     assert any(str(p).split(":")[-1] == port for p in intake["ports"])
     assert KNOWN["HTTP_ADDRESS"].default.endswith(f":{port}")

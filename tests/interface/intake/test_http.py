@@ -40,7 +40,9 @@ def test_a_report_is_stored_and_answered_with_its_reference(intake):
 def test_bad_input_names_the_field_and_stores_nothing(intake):
     url, grievances = intake()
     response = requests.post(f"{url}/grievances", json={**REPORT, "work_area": "gardening"}, timeout=5)
-    assert response.status_code == 400 and set(response.json()["fields"]) == {"work_area"}
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"work_area"}
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["type"] == "https://ilm.example/problems/invalid-input"
     assert grievances.repo.docs == {}
 
 
@@ -61,7 +63,7 @@ def test_a_wrong_receipt_and_an_unknown_reference_get_the_same_401_then_a_429(in
     wrong = requests.post(f"{url}/grievances/{ref}/validation-answers", json=guess, timeout=5)
     unknown = requests.post(f"{url}/grievances/ILM-NOPE0000/validation-answers", json=guess, timeout=5)
     assert wrong.status_code == unknown.status_code == 401
-    assert wrong.json() == unknown.json()
+    assert {**wrong.json(), "instance": None} == {**unknown.json(), "instance": None}
     assert grievances.relay.types() == ["grievance.received"]
     statuses = [requests.post(f"{url}/grievances/{ref}/validation-answers", json=guess, timeout=5)
                 for _ in range(6)]
@@ -78,4 +80,6 @@ def test_no_free_reference_is_a_500_never_a_201(intake):
     url, grievances = intake(EveryReferenceTaken())
     response = requests.post(f"{url}/grievances", json=REPORT, timeout=5)
     assert response.status_code == 500 and "case_ref" not in response.text
+    assert response.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
+                               "instance": "/grievances"}
     assert grievances.relay.published == []

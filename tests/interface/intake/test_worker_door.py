@@ -62,5 +62,5 @@ def test_a_wrong_receipt_reads_and_changes_nothing(doors, path, extra):
     wrong = "0" * 20 if receipt != "0" * 20 else "1" * 20
     for case_ref in (ref, "ILM-NOSUCHCASE"):    # the same answer whether or not the case exists
         answer = requests.post(f"{url}/grievances/{case_ref}/{path}", json={"receipt": wrong, **extra}, timeout=10)
-        assert answer.status_code == 401 and answer.json()["error"] == "Unauthorized"
+        assert answer.status_code == 401 and answer.json()["type"].endswith("/not-recognised")
     assert cases.repo.load(ref)["status"] == "received"
