@@ -11,7 +11,6 @@ when it can, and says so in the results when it cannot.
 """
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from urllib.parse import urlparse
 from bench.common import say
 from scripts.stack import (
     DEV_BROKER_URIS, EmbeddedMongo, Stack, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq,
-    free_port,
+    free_port, new_dev_keys,
 )
 from scripts.webhook_receiver import WebhookReceiver
 
@@ -109,8 +108,7 @@ class BenchSystem:
             "MONGO_DB_PREFIX": f"bench{self.run_id}_",
             **self.vhost.users,
         })
-        for name in ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER"):
-            env[name] = base64.b64encode(os.urandom(32)).decode()
+        env.update(new_dev_keys())     # data keys and the token keyring, fresh for this run
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level
         # This process's RPC client, event publisher and store adapter use the same
