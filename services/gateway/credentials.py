@@ -49,6 +49,8 @@ class StaffAccount(Aggregate):
         return Principal(self.username, self.role, issuer="gateway")
 
     def deactivate(self, by: dict, now: datetime) -> None:
+        if by["id"] == self.username:
+            raise InvalidTransition("an admin does not deactivate their own account")
         self.active = False
         self._audit(by, now, "deactivate", {})
 

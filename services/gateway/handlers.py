@@ -40,6 +40,15 @@ def create_account(accounts, actor: dict, body: dict, now: datetime) -> dict:
     return account.view()
 
 
+def deactivate_account(accounts, actor: dict, username: str, now: datetime) -> dict:
+    """An account that leaves: every token it holds stops working at its next request
+    (the doorkeeper checks the account on each one)."""
+    account = accounts.change(username, lambda a: a.deactivate(actor, now),
+                              missing=lambda _: NotFound(f"account {username} not found")).aggregate
+    log.info("staff_account_deactivated", role=account.role)
+    return account.view()
+
+
 def issue_key(keys, actor: dict, body: dict, now: datetime) -> dict:
     """An API key for one party; the whole key is in this answer only."""
     key_id, key, key_digest = new_api_key()

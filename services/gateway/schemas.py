@@ -71,6 +71,10 @@ class ApiKeyList(StrictSchema):
     next = fields.String(allow_none=True, required=True)
 
 
+class UsernamePath(StrictSchema):
+    username = fields.String(required=True, validate=USERNAME)
+
+
 class KeyIdPath(StrictSchema):
     key_id = fields.String(required=True, validate=validate.Regexp(r"^key_[0-9a-f]{16}$"))
 

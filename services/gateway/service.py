@@ -13,7 +13,7 @@ from services.gateway.access import Access
 from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
     AccessToken, ApiKeyList, ApiKeyView, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
-    NewStaffAccount, StaffAccountView,
+    NewStaffAccount, StaffAccountView, UsernamePath,
 )
 from services.gateway.store import AccountStore, ApiKeyStore
 from shared.caller import Caller
@@ -64,6 +64,14 @@ class GatewayService(ApiDocs, ServiceBase):
         """Create a staff account (admins only)."""
         actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
         return 201, handlers.create_account(self.accounts, actor, read_json(request, NewStaffAccount), utc_now())
+
+    @json_http("DELETE", "/v1/staff/<string:username>", answers={200: StaffAccountView},
+               problems=GUARDED + (400, 404, 409))
+    def deactivate_staff_account(self, request, username):
+        """Deactivate a staff account (admins only): its tokens stop working at once."""
+        actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
+        username = load(UsernamePath, {"username": username})["username"]
+        return 200, handlers.deactivate_account(self.accounts, actor, username, utc_now())
 
     @json_http("POST", "/v1/api-keys", reads=NewApiKey, answers={201: IssuedApiKey}, problems=GUARDED)
     def issue_api_key(self, request):

@@ -51,6 +51,18 @@ def test_a_supplier_key_acts_on_its_referred_case_and_stops_working_once_revoked
     assert sup.call("GET", f"/v1/cases/{ref}").status_code == 401
 
 
+def test_a_deactivated_account_s_token_stops_working_at_once(stack, staff):
+    name = unique("leaver").lower()
+    staff["admin"].ok("POST", "/v1/staff", {"username": name, "role": "case_worker", "password": PASSWORD})
+    leaver = Api.login(stack.gateway_url, name, PASSWORD)
+    assert leaver.call("GET", "/v1/reports/public").status_code == 200
+    assert staff["case_worker"].call("DELETE", f"/v1/staff/{name}").status_code == 403
+    assert staff["admin"].ok("DELETE", f"/v1/staff/{name}")["active"] is False
+    assert leaver.call("GET", "/v1/reports/public").status_code == 401       # the same, unexpired token
+    assert Api(stack.gateway_url).call("POST", "/v1/auth/login", {"username": name, "password": PASSWORD}
+                                       ).status_code == 401
+
+
 def test_only_an_admin_makes_staff_accounts_and_only_staff_issue_keys(stack, staff):
     new = {"username": unique("x").lower(), "role": "admin", "password": PASSWORD}
     assert staff["case_worker"].call("POST", "/v1/staff", new).status_code == 403

@@ -22,6 +22,7 @@ VALUES = {"case_ref": REF, "business_ref": "SUP-NOBODY", "subscription_id": "sub
           "ref": "SUP-NOBODY", "link": "sources_from", "to_ref": "SUP-OTHER"}
 OWN = [  # the gateway's own endpoints and who may use them
     ("POST", "/v1/staff", ADMIN_ROLES),
+    ("DELETE", "/v1/staff/nobody-here", ADMIN_ROLES),
     ("POST", "/v1/api-keys", STAFF_ROLES + ADMIN_ROLES),
     ("GET", "/v1/api-keys", STAFF_ROLES + ADMIN_ROLES),
     ("DELETE", "/v1/api-keys/key_0000000000000000", STAFF_ROLES + ADMIN_ROLES),
