@@ -74,14 +74,15 @@ class Repository:
         pipeline = ([{"$match": query}] if query else []) + [{"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
         return {row["_id"]: row["n"] for row in self.col.aggregate(pipeline)}
 
-    def page(self, query: dict, limit: int, after: str | None = None) -> tuple[list[dict], str | None]:
-        """Up to ``limit`` documents matching ``query`` after the id ``after``, in id
-        order (stable while documents are added), and the id to continue after when
-        there are more (None: this was the last page)."""
+    def page(self, query: dict, limit: int, after: str | None = None,
+             key: str = "_id") -> tuple[list[dict], str | None]:
+        """Up to ``limit`` documents matching ``query`` after ``after``, in ``key`` order
+        (a unique field: stable while documents are added), and the key to continue
+        after when there are more (None: this was the last page)."""
         if after is not None:
-            query = {**query, "_id": {"$gt": after}}
-        docs = list(self.col.find(query).sort("_id", 1).limit(limit + 1))
-        return docs[:limit], (docs[limit - 1]["_id"] if len(docs) > limit else None)
+            query = {**query, key: {"$gt": after}}
+        docs = list(self.col.find(query).sort(key, 1).limit(limit + 1))
+        return docs[:limit], (docs[limit - 1][key] if len(docs) > limit else None)
 
     # --- writes ----------------------------------------------------------------
     def insert_many(self, docs: list[dict]) -> None:

@@ -36,15 +36,15 @@ class FakeRepository:
         for d in docs:
             self.insert(d)
 
-    def page(self, query, limit, after=None):
+    def page(self, query, limit, after=None, key="_id"):
         """Equality filters only, plus the partner scope's ``$or`` of ``$in``s."""
         def matches(doc):
             plain = all(doc.get(k) == v for k, v in query.items() if k != "$or")
             return plain and (not query.get("$or") or any(
                 doc.get(k) in cond["$in"] for alt in query["$or"] for k, cond in alt.items()))
-        docs = sorted((d for d in self.docs.values() if matches(d) and (after is None or d["_id"] > after)),
-                      key=lambda d: d["_id"])
-        return copy.deepcopy(docs[:limit]), (docs[limit - 1]["_id"] if len(docs) > limit else None)
+        docs = sorted((d for d in self.docs.values() if matches(d) and (after is None or d[key] > after)),
+                      key=lambda d: d[key])
+        return copy.deepcopy(docs[:limit]), (docs[limit - 1][key] if len(docs) > limit else None)
 
     def replace(self, doc, events=(), **fields):
         stored = self.docs.get(doc["_id"])

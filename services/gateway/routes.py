@@ -33,6 +33,7 @@ class Forward:
 
 CASE = "/v1/cases/<case_ref>"
 PARTY = "/v1/parties/<ref>"
+ALERTS = "/v1/safeguarding/alerts"
 FORWARDS = (
     Forward("GET", "/v1/cases", "remediation", "list_cases", contract.ListCases,
             "Cases in the caller's scope, a page at a time (limit, after); staff may filter by status or "
@@ -74,6 +75,14 @@ FORWARDS = (
             "staff, admin"),
     Forward("DELETE", PARTY + "/links/<link>/<to_ref>", "remediation", "unlink_parties", contract.Link,
             "Remove a link", "staff, admin"),
+    Forward("GET", ALERTS, "remediation", "list_alerts", contract.ListAlerts,
+            "The safeguarding queue: open retaliation alerts, oldest first, a page at a time", "staff"),
+    Forward("POST", ALERTS + "/<alert_id>/acknowledgement", "remediation", "acknowledge_alert",
+            contract.AcknowledgeAlert, "Acknowledge a retaliation alert (as the named caller; on the case's trail)",
+            "safeguarding lead"),
+    Forward("POST", ALERTS + "/<alert_id>/measures", "remediation", "record_protective_measure",
+            contract.RecordMeasure, "Record a protective measure for the worker (on the case's trail)",
+            "safeguarding lead", status=201),
     Forward("POST", "/v1/webhooks", "notifications", "register_webhook", contract.RegisterWebhook,
             "Subscribe an endpoint to case updates and alerts of the caller's scope", "partner, safeguarding lead",
             status=201),

@@ -20,6 +20,7 @@ from shared.contracts.common import (
     WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidTransition
 
@@ -31,8 +32,9 @@ SYSTEM = frozenset(SYSTEM_ROLES)
 PARTNER = frozenset(PARTNER_ROLES)
 WORKER = frozenset(WORKER_ROLES)
 # Audit actions a business or partner never sees: that the worker went to an
-# inspectorate, court or NGO must not reach the business (DOMAIN.md "Never").
-STAFF_ONLY_ACTIONS = frozenset({"record_other_channel"})
+# inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
+# anything of safeguarding.
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel"}) | SAFEGUARDING_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Aggregate):
+class Case(Safeguarded, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -100,6 +102,7 @@ class Case(Aggregate):
     remediation_reports: list = field(default_factory=list)
     validation_rounds: list = field(default_factory=list)  # {round_no, outcome}
     other_channels: list = field(default_factory=list)
+    alerts: list = field(default_factory=list)     # open retaliation alerts (safeguarding.py)
     audit: list = field(default_factory=list)
     # Events raised by the last commands, drained by the handler into the outbox.
     raised: list = field(default_factory=list, repr=False, compare=False)
@@ -121,6 +124,7 @@ class Case(Aggregate):
 
     # --- commands ------------------------------------------------------------
     def triage(self, actor: dict, now: datetime, severity: str | None = None, note: str | None = None):
+        self.check_severity(severity)
         self._step("triage", actor, now, {"note": note, "severity": severity or self.severity})
         if severity:
             self.severity = severity
@@ -191,8 +195,8 @@ class Case(Aggregate):
     def business_view(self) -> dict:
         """What a supplier, agency or partner sees: no worker key, channel, language,
         retaliation flag or who among staff did what, and no trace that the worker
-        also went to another channel (not even the audit entry recording it)."""
-        hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels"}
+        also went to another channel, nor of safeguarding (not even the audit entries)."""
+        hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels", "alerts"}
         view = {k: v for k, v in self.to_dict().items() if k not in hidden}
         view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
                          for a in self.audit if a["action"] not in STAFF_ONLY_ACTIONS]
@@ -218,8 +222,6 @@ class Case(Aggregate):
         if role in WORKER and actor.get("case_ref") == self.case_ref:
             return self.worker_view()
         raise Forbidden(f"case {self.case_ref} is not in the scope of {actor['id']}")
-
-    # --- persistence mapping ----------------------------------------------------
 
     # --- internals ----------------------------------------------------------------
     def _check(self, step: str, actor: dict) -> None:

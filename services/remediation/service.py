@@ -1,18 +1,19 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import handlers, registry
+from services.remediation import alerts, handlers, registry
 from services.remediation.domain import Case
 from services.remediation.parties import Party
 from services.remediation.reports import BusinessRecord
-from services.remediation.store import BusinessRecordStore, CaseStore, PartyStore
+from services.remediation.safeguarding import Alert
+from services.remediation.store import AlertStore, BusinessRecordStore, CaseStore, PartyStore
 from shared import metrics
 from shared.contracts import rpc as contract
 from shared.contracts.common import (
-    ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, WORKER_ROLES,
+    ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, SAFEGUARDING_ROLES, STAFF_ROLES, WORKER_ROLES,
 )
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
-    iso, utc_now,
+    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
+    VALIDATION_ROUND_OPENED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -26,11 +27,17 @@ class RemediationService(ServiceBase):
     cases = Aggregates(CaseStore, Case)
     records = Aggregates(BusinessRecordStore, BusinessRecord)
     parties = Aggregates(PartyStore, Party)
+    alerts = Aggregates(AlertStore, Alert)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
     def on_grievance_received(self, event):
         handlers.open_case(self.cases, event, utc_now())
+        alerts.link_waiting_alerts(self.alerts, self.cases, event["case_ref"], utc_now(), self.config.deadlines)
+
+    @on_event(RETALIATION_REPORTED)
+    def on_retaliation_reported(self, event):
+        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines)
 
     @on_event(VALIDATION_ROUND_OPENED)
     def on_validation_round_opened(self, event):
@@ -88,6 +95,19 @@ class RemediationService(ServiceBase):
     @command(contract.RecordOtherChannel, allow=STAFF_ROLES)
     def record_other_channel(self, p, actor):
         return handlers.record_other_channel(self.cases, p, actor, utc_now())
+
+    # --- safeguarding: the lead works the queue; case workers may read it ----------------
+    @query(contract.ListAlerts, allow=STAFF_ROLES)
+    def list_alerts(self, p, actor):
+        return alerts.list_alerts(self.alerts, p)
+
+    @command(contract.AcknowledgeAlert, allow=SAFEGUARDING_ROLES)
+    def acknowledge_alert(self, p, actor):
+        return alerts.acknowledge_alert(self.alerts, self.cases, p, actor, utc_now())
+
+    @command(contract.RecordMeasure, allow=SAFEGUARDING_ROLES)
+    def record_protective_measure(self, p, actor):
+        return alerts.record_measure(self.alerts, self.cases, p, actor, utc_now())
 
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)

@@ -30,6 +30,24 @@ class PartyStore(Repository):
                                                 {"_id": 1})]
 
 
+class AlertStore(Repository):
+    """Safeguarding records, one document per retaliation alert (id: the alert id)."""
+    service = "remediation"
+    collection_name = "safeguarding_alerts"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("case_ref")
+        self.col.create_index("queue_key", unique=True)
+
+    def of_case(self, case_ref: str) -> list[dict]:
+        return list(self.col.find({"case_ref": case_ref}))
+
+    def open_queue(self, limit: int, after: str | None) -> tuple[list[dict], str | None]:
+        """Open alerts, oldest first (``queue_key`` starts with the report's time)."""
+        return self.page({"status": "open"}, limit, after, key="queue_key")
+
+
 class CaseStore(Repository):
     service = "remediation"
     collection_name = "cases"   # plural: nx-27017 cannot name a collection "case"

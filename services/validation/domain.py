@@ -34,12 +34,15 @@ class CaseValidation(Aggregate):
         if self.open_round is not None:
             raise InvalidTransition(f"case {self.case_ref}: round {self.open_round['round_no']} is still open")
         round_ = {"round_no": len(self.rounds) + 1, "status": "open", "quorum": quorum,
-                  "opened_at": iso(now), "completed_at": None, "answers": []}
+                  "opened_at": iso(now), "completed_at": None, "answers": [], "held": False}
         self.rounds.append(round_)
         self.raised.append((VALIDATION_ROUND_OPENED, {"round_no": round_["round_no"], "opened_at": iso(now)}))
         return round_
 
-    def record_answer(self, worker_key: str, answer: str, now: datetime) -> dict:
+    def record_answer(self, worker_key: str, answer: str, now: datetime, retaliation: bool = False) -> dict:
+        """``retaliation``: the answer reports reprisal (intake's flag). The round is then
+        held: it never completes as ``confirmed`` (threats are not a remedy confirmed),
+        so the case stays open; a ``not_resolved`` outcome still reopens it."""
         if answer not in VALIDATION_ANSWERS:
             raise InvalidInput({"answer": [f"must be one of {', '.join(VALIDATION_ANSWERS)}"]})
         round_ = self.open_round
@@ -47,7 +50,9 @@ class CaseValidation(Aggregate):
             raise InvalidTransition(f"case {self.case_ref}: no validation round is open")
         if any(a["worker_key"] == worker_key for a in round_["answers"]):
             raise InvalidTransition(f"case {self.case_ref}: this worker already answered round {round_['round_no']}")
-        round_["answers"].append({"worker_key": worker_key, "answer": answer, "at": iso(now)})
+        round_["answers"].append({"worker_key": worker_key, "answer": answer, "at": iso(now),
+                                  "retaliation": retaliation})
+        round_["held"] = round_.get("held", False) or retaliation
         if len(round_["answers"]) >= round_["quorum"]:
             self._complete(round_, now)
         return round_
@@ -57,7 +62,10 @@ class CaseValidation(Aggregate):
 
     def _complete(self, round_: dict, now: datetime) -> None:
         answers = {a["answer"] for a in round_["answers"]}
-        round_["status"] = "not_resolved" if "not_resolved" in answers else "confirmed"
+        outcome = "not_resolved" if "not_resolved" in answers else "confirmed"
+        if outcome == "confirmed" and round_.get("held"):
+            return                      # held by a retaliation alert: stays open
+        round_["status"] = outcome
         round_["completed_at"] = iso(now)
         self.raised.append((VALIDATION_COMPLETED, {"round_no": round_["round_no"],
                                                    "outcome": round_["status"], "completed_at": iso(now)}))

@@ -27,9 +27,9 @@ def record_submitted_answer(validations, event: dict, now: datetime):
         if v.open_round is None:    # kept for the case worker, never an error for the worker
             v.record_unsolicited(data["worker_key"], data["answer"], now)
         else:
-            v.record_answer(data["worker_key"], data["answer"], now)
+            v.record_answer(data["worker_key"], data["answer"], now, data["retaliation"])
     v = _apply(validations, event, decide)
-    log.info("validation_answer_recorded", answer=data["answer"])
+    log.info("validation_answer_recorded", answer=data["answer"], held=data["retaliation"])
     return v
 
 

@@ -38,6 +38,9 @@ WORKER_ROLES = ("worker",)                 # a worker proven by receipt, for one
 SYSTEM_ROLES = ("system",)                 # a service acting as itself
 ACTOR_ROLES = STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES + SYSTEM_ROLES
 VALIDATION_ANSWERS = ("confirmed", "not_resolved")
+# Safeguarding (DOMAIN.md "Retaliation"): who works the alert queue, and what they decide.
+SAFEGUARDING_ROLES = ("safeguarding_lead",)
+PROTECTIVE_MEASURES = ("moved_to_another_site", "legal_support", "relocation", "police", "embassy", "other")
 # The party registry (remediation): who is in which supply chain. A link goes from a
 # party of one kind to a supplier: (link name) -> (kind it starts from, kind it reaches).
 PARTY_KINDS = ("site", "supplier", "agency", "partner")

@@ -7,8 +7,8 @@ context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, SEVERITIES, VALIDATION_ANSWERS,
-    OneOf, Page, Ref, StrictSchema,
+    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, SEVERITIES,
+    VALIDATION_ANSWERS, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 
@@ -47,6 +47,23 @@ class Refer(CaseCommand):
 
 class Acknowledge(CaseCommand):
     note = Text(2000, load_default=None)
+
+
+class ListAlerts(Page):
+    """The safeguarding lead's queue: open alerts, oldest first."""
+
+
+class AlertCommand(StrictSchema):
+    alert_id = Ref(required=True)
+
+
+class AcknowledgeAlert(AlertCommand):
+    note = Text(2000, load_default=None)
+
+
+class RecordMeasure(AlertCommand):
+    measure = OneOf(PROTECTIVE_MEASURES, required=True)
+    note = Text(2000, required=True)
 
 
 class RemediationAction(StrictSchema):

@@ -144,7 +144,7 @@ def test_answers_are_recorded_with_worker_and_time():
     v = fresh()
     v.open_new_round(NOW, quorum=2)
     round_ = v.record_answer(W1, "confirmed", LATER)
-    assert round_["answers"] == [{"worker_key": W1, "answer": "confirmed", "at": iso(LATER)}]
+    assert round_["answers"] == [{"worker_key": W1, "answer": "confirmed", "at": iso(LATER), "retaliation": False}]
 
 
 def test_unsolicited_answers_are_kept_apart_from_rounds():

@@ -1,0 +1,68 @@
+"""Safeguarding use cases (``alerts`` and ``cases`` are UnitOfWorks): store each
+retaliation alert, put it on its case, and the safeguarding lead's queue. Callers
+pass the clock and the deadline policy.
+
+The alert and its case are two documents. The alert is stored first, then linked to
+the case; a case opening links the alerts already stored for it after it is created.
+So whichever of ``retaliation.reported`` and ``grievance.received`` comes second
+finds the other, and linking twice changes nothing."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.remediation.safeguarding import Alert
+from shared.contracts.common import page_of
+from shared.errors import NotFound
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def record_alert(alerts, cases, event: dict, now: datetime, policy: dict) -> Alert:
+    alert = Alert.record(event)
+    stored = alerts.create(alert.alert_id, alert)     # the record exists before anything else
+    try:
+        cases.change(alert.case_ref, lambda case: case.link_alert(alert.alert_id, alert.raised_from, now, policy),
+                     event=event)
+    except NotFound:                                   # the case opens later: it links the alert then
+        log.info("alert_stands_alone")
+    log.info("alert_recorded" if stored else "alert_already_recorded", raised_from=alert.raised_from)
+    return alert
+
+
+def link_waiting_alerts(alerts, cases, case_ref: str, now: datetime, policy: dict) -> int:
+    waiting = [Alert.from_dict(d) for d in alerts.repo.of_case(case_ref)]
+    if waiting:
+        cases.change(case_ref, lambda case: [case.link_alert(a.alert_id, a.raised_from, now, policy)
+                                             for a in waiting], skip_unchanged=True)
+    return len(waiting)
+
+
+def list_alerts(alerts, p: dict) -> dict:
+    docs, next_key = alerts.repo.open_queue(p["limit"], p["after"])
+    return page_of([Alert.from_dict(d).view() for d in docs], next_key)
+
+
+def acknowledge_alert(alerts, cases, p: dict, actor: dict, now: datetime) -> dict:
+    alert = _change(alerts, p, lambda a: a.acknowledge(actor, now)).aggregate
+    _on_case_trail(cases, alert, actor, now, "acknowledge_alert", {"alert_id": alert.alert_id, "note": p["note"]})
+    return alert.view()
+
+
+def record_measure(alerts, cases, p: dict, actor: dict, now: datetime) -> dict:
+    alert = _change(alerts, p, lambda a: a.add_measure(actor, now, p["measure"], p["note"])).aggregate
+    _on_case_trail(cases, alert, actor, now, "record_protective_measure",
+                   {"alert_id": alert.alert_id, "measure": p["measure"], "note": p["note"]})
+    return alert.view()
+
+
+def _change(alerts, p, decide):
+    return alerts.change(p["alert_id"], decide, missing=lambda _: NotFound(f"alert {p['alert_id']} not found"))
+
+
+def _on_case_trail(cases, alert: Alert, actor: dict, now: datetime, action: str, detail: dict) -> None:
+    """On the case's audit trail; an alert whose case is not open yet keeps it alone."""
+    try:
+        cases.change(alert.case_ref, lambda case: case.audit_safeguarding(actor, now, action, detail))
+    except NotFound:
+        log.info("alert_case_not_open", action=action)
