@@ -3,6 +3,8 @@ follow-up at intake, with the receipt, turns the case critical; the safeguarding
 lead finds the alert in the queue at the gateway, acknowledges it and records a
 protective measure, both on the case's trail; the business sees none of it; a
 'confirmed' validation answer reporting threats leaves the case open."""
+import time
+
 import pytest
 import requests
 
@@ -45,9 +47,11 @@ def test_a_reprisal_reaches_the_case_and_the_safeguarding_lead_never_the_busines
     case = f"/v1/cases/{ref}"
     eventually(lambda: cw.call("GET", case).status_code == 200)
 
+    started = time.monotonic()
     said = worker_says(stack, ref, receipt, "follow-ups", {"text": "The agent said we will be blacklisted."})
     assert said["retaliation_alert"] is True
     critical = eventually(lambda: (c := cw.ok("GET", case))["alerts"] and c)
+    print(f"follow-up to critical case with its safeguarding record: {1000 * (time.monotonic() - started):.0f} ms")
     assert critical["severity"] == "critical"
     alert_id = critical["alerts"][0]
 

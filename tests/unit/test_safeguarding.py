@@ -2,7 +2,7 @@
 put on its case whichever event comes first; the case turns critical, its running
 deadlines shorten and its severity cannot be lowered; the lead's queue; businesses
 never see any of it; an answer reporting threats holds the validation round."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -16,18 +16,10 @@ from shared.contracts.events import (
 )
 from shared.errors import InvalidInput, InvalidTransition, NotFound
 from tests.fakes import FakeRepository, unit_of_work
+from tests.unit.test_handlers_remediation_validation import GRIEVANCE, NOW, POLICY, STAFF, SUPPLIER
 
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
-POLICY = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
-STAFF = {"id": "cw-1", "role": "case_worker"}
 LEAD = {"id": "lead-ana", "role": "safeguarding_lead"}
-SUPPLIER = {"id": "SUP-1", "role": "supplier"}
 PARTNER = {"id": "BRAND-1", "role": "partner"}
-GRIEVANCE = {
-    "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th", "work_area": "working_conditions",
-    "forced_labour_indicators": [], "severity": "normal", "retaliation": False, "supplier_ref": "SUP-1",
-    "site_ref": "SITE-1", "agency_ref": None, "received_at": "2026-11-01T09:00:00.000Z",
-}
 
 
 class FakeAlertStore(FakeRepository):
