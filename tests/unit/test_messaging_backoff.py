@@ -24,3 +24,15 @@ def test_the_pause_doubles_per_outage_noticed_is_capped_and_ends_with_a_success(
     assert backoff.remaining() == 0 and backoff.reason is None
     backoff.failed("AutoReconnect")
     assert backoff.pause == FIRST_BACKOFF
+
+
+def test_readyz_names_a_queue_whose_consumer_is_pausing(monkeypatch):
+    from shared.ops import OpsServer
+    monkeypatch.setitem(messaging._backoffs, "evt-q", Backoff())
+    ops = OpsServer("127.0.0.1:0", dead_containers=lambda: [], amqp_uri="amqp://", mongo_ping=lambda: None)
+    monkeypatch.setattr(ops, "_broker", lambda: None)
+    assert ops.ready()[0]
+    messaging._backoffs["evt-q"].failed("ServerSelectionTimeoutError")
+    ops._ready_at = 0.0                # past the readiness cache
+    ready, checks = ops.ready()
+    assert not ready and checks["consumers"] == {"backing_off": {"evt-q": "ServerSelectionTimeoutError"}}
