@@ -16,6 +16,7 @@ import socket
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError, RecoverableChannelError
 from kombu.exceptions import OperationalError
+from nameko.exceptions import RemoteError
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
 from shared.errors import ServiceUnavailable
@@ -25,6 +26,8 @@ from shared.errors import ServiceUnavailable
 TRANSIENT = (ConnectionFailure, ServerSelectionTimeoutError, NetworkTimeout, AutoReconnect,
              AmqpConnectionError, RecoverableChannelError, OperationalError,
              ConnectionError, TimeoutError, socket.gaierror, socket.herror, ServiceUnavailable)
+# An outage another service met, as its RPC caller receives it (by class name only).
+REMOTE_TRANSIENT = frozenset(cls.__name__ for cls in TRANSIENT)
 RETRY_AFTER_SECONDS = 5     # what a door tells a client to wait while a dependency is down
 
 
@@ -32,7 +35,7 @@ def is_transient(exc: BaseException) -> bool:
     """True when ``exc``, or an error it was raised from, is an outage of a dependency."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, TRANSIENT):
+        if isinstance(exc, TRANSIENT) or (isinstance(exc, RemoteError) and exc.exc_type in REMOTE_TRANSIENT):
             return True
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__

@@ -32,14 +32,13 @@ _lock = threading.Lock()
 def client(uri: str | None = None) -> pymongo.MongoClient:
     cfg = settings()
     uri = uri or cfg.mongo_uri
-    # A short wait for an unreachable store: a request answers 503 within about a
-    # second (shared/http.py), a consumer backs off (shared/messaging.py). Not a
+    # A short wait for an unreachable store: a request answers 503 within about half
+    # a second (shared/http.py), a consumer backs off (shared/messaging.py). Not a
     # socket timeout: a slow query on a live store is not an outage.
-    timeout_ms = int(cfg.mongo_timeout * 1000)
     with _lock:
         if uri not in _clients:
             _clients[uri] = pymongo.MongoClient(
-                uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                uri, tz_aware=True, serverSelectionTimeoutMS=int(cfg.mongo_timeout * 1000), connectTimeoutMS=3000,
                 retryWrites=True, appname="ilm")
         return _clients[uri]
 

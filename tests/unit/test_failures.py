@@ -5,6 +5,7 @@ import socket
 import pytest
 from amqp.exceptions import ConnectionForced, RecoverableConnectionError
 from kombu.exceptions import OperationalError
+from nameko.exceptions import RemoteError
 from pymongo.errors import (
     AutoReconnect, ConnectionFailure, DuplicateKeyError, NetworkTimeout, OperationFailure,
     ServerSelectionTimeoutError,
@@ -28,6 +29,7 @@ OUTAGES = {
     "socket timeout": socket.timeout("timed out"),
     "DNS": socket.gaierror(-2, "Name or service not known"),
     "another service": ServiceUnavailable("did not answer"),
+    "another service's store": RemoteError("ServerSelectionTimeoutError", "127.0.0.1:27017: refused"),
 }
 REPEATS = {
     "contract violation": InvalidInput({"case_ref": ["missing"]}),
@@ -41,6 +43,7 @@ REPEATS = {
     "store refuses the query": OperationFailure("bad operator"),
     "contention exhausted": ConcurrentUpdate("ILM-X"),
     "missing file": FileNotFoundError("keys.env"),
+    "another service's bug": RemoteError("KeyError", "severity"),
 }
 
 
