@@ -7,7 +7,8 @@ handler has stored its work.
   dead-lettered at once to ``ilm.dead-letter.v1`` for an operator to inspect and
   replay.
 - A transient failure (shared/failures.py: the store or the broker did not answer)
-  spends no attempt: the message is requeued and the queue's consumer backs off,
+  spends no attempt: the message waits out a pause in the wait queue (below) and
+  the queue's consumer backs off,
   holding the messages it has (its prefetch: no new ones come) for a pause that
   doubles up to ``MAX_BACKOFF`` while the dependency stays down; ``/readyz`` names
   the queue meanwhile. The first success ends the pause.
@@ -171,32 +172,35 @@ class ReliableEventHandler(EventHandler):
             return result, exc_info
         bind(case_id=event["case_ref"], event_id=event["event_id"])
         exc = exc_info[1]
+        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 1))
         if is_transient(exc):
             self.backoff.failed(type(exc).__name__)
             log.warning("event_deferred", queue=self.queue.name, error=type(exc).__name__,
                         pause=self.backoff.pause)
             metrics.EVENTS_CONSUMED.labels(self.contract.name, "deferred").inc()
-            # Back to the queue, no attempt spent; it is held again until the pause ends.
-            if message.channel.connection:
-                message.requeue()
+            # Waits out the pause with its attempts unchanged. Not requeued: a quorum
+            # queue counts redeliveries towards its delivery limit and would drop it.
+            self._wait(message, body, event, attempts, self.backoff.pause)
             return result, exc_info
-        attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 1))
         if isinstance(exc, DETERMINISTIC) or attempts >= self.max_attempts:
             log.error("event_dead_lettered", queue=self.queue.name, attempts=attempts,
                       error=type(exc).__name__, detail=str(exc)[:200])
             metrics.EVENTS_CONSUMED.labels(self.contract.name, "dead_lettered").inc()
             self._dead_letter(message)
         else:
-            # A copy waits in the wait queue (confirmed) before the original is acked:
-            # a crash in between duplicates the event, which consumers tolerate.
-            headers = dict(message.headers or {}, **{ATTEMPTS_HEADER: attempts + 1})
-            self.retry_publisher.publish(body, exchange=self.wait_queue.exchange, routing_key=self.wait_queue.name,
-                                         headers=headers, message_id=event["event_id"],
-                                         expiration=retry_delay(attempts))
             log.warning("event_retry", queue=self.queue.name, attempts=attempts, error=type(exc).__name__)
             metrics.EVENTS_CONSUMED.labels(self.contract.name, "retried").inc()
-            self.queue_consumer.ack_message(message)
+            self._wait(message, body, event, attempts + 1, retry_delay(attempts))
         return result, exc_info
+
+    def _wait(self, message, body, event, attempts, delay):
+        """A copy waits ``delay`` seconds in the wait queue (confirmed) before the
+        original is acked: a crash in between duplicates the event, which consumers
+        tolerate."""
+        headers = dict(message.headers or {}, **{ATTEMPTS_HEADER: attempts})
+        self.retry_publisher.publish(body, exchange=self.wait_queue.exchange, routing_key=self.wait_queue.name,
+                                     headers=headers, message_id=event["event_id"], expiration=delay)
+        self.queue_consumer.ack_message(message)
 
     @staticmethod
     def _dead_letter(message):
