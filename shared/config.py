@@ -29,6 +29,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
     Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
     Var("MONGO_DB_PREFIX", "ilm_", "Each service uses its own database named PREFIX + service."),
+    Var("MONGO_TIMEOUT", "0.4", "Seconds to find the store before a request answers 503 (and an event consumer backs off); pymongo waits in 0.5 s steps, so under 0.5 answers within about 0.5 s."),
     Var("HTTP_ADDRESS", "0.0.0.0:8000", "host:port of the service's HTTP entrypoints (intake)."),
     Var("HTTP_MAX_CONNECTIONS", "100", "HTTP connections served at once by a service's HTTP door; more wait in the listen backlog."),
     Var("HTTP_CLIENT_TIMEOUT", "30", "Seconds an HTTP client may stay silent (slow request or idle keep-alive) before it is dropped."),
@@ -115,6 +116,7 @@ class Settings:
     amqp_uri: str
     mongo_uri: str
     mongo_db_prefix: str
+    mongo_timeout: float
     http_address: str
     http_max_connections: int
     http_client_timeout: float
@@ -195,6 +197,7 @@ def settings() -> Settings:
         amqp_uri=_raw("AMQP_URI"),
         mongo_uri=_raw("MONGO_URI"),
         mongo_db_prefix=_raw("MONGO_DB_PREFIX"),
+        mongo_timeout=_number("MONGO_TIMEOUT", float),
         http_address=_raw("HTTP_ADDRESS"),
         http_max_connections=_number("HTTP_MAX_CONNECTIONS", int),
         http_client_timeout=_number("HTTP_CLIENT_TIMEOUT", float),

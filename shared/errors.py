@@ -77,9 +77,14 @@ class TooManyAttempts(Exception):
 
 
 class ServiceUnavailable(Exception):
-    """A service this one needs did not answer in time: try again later (503)."""
+    """A service this one needs did not answer in time: try again later (503, with
+    ``Retry-After`` when ``retry_after`` seconds are given)."""
 
     http_status = 503
+
+    def __init__(self, message="service unavailable", retry_after=None):
+        self.retry_after = None if retry_after is None else int(retry_after)
+        super().__init__(message)
 
 
 class PayloadTooLarge(Exception):

@@ -8,7 +8,8 @@ dumped with ``answers[status]``, and shared/openapi.py documents the route from 
 same declaration, so the document and the behaviour cannot drift apart.
 
 Every error is a problem (shared/problems.py): the shared error types with their
-status and message, anything else a bare 500 logged by type only. The connection
+status and message, an outage of a dependency (shared/failures.py) a 503 with
+Retry-After, anything else a bare 500 logged by type only. The connection
 limits are the server's (shared/web_server.py); the body's, shared/json_body.py.
 The caller's ``X-Correlation-ID`` is continued and every answer carries the id.
 """
@@ -25,6 +26,7 @@ from shared import problems
 from shared.context import CORRELATION_ID, acceptable
 from shared.contracts.common import load, schema_instance
 from shared.errors import EXPECTED
+from shared.failures import as_unavailable
 from shared.json_body import body_bytes, parse_object
 from shared.logging import get_logger
 from shared.web_server import BoundedWebServer
@@ -96,9 +98,12 @@ class JsonHttp(HttpRequestHandler):
         return json_response(status, schema_instance(schema).dump(payload) if schema else payload)
 
     def _problem(self, exc, path):
-        if not isinstance(exc, self.expected_exceptions):
+        answer = as_unavailable(exc)
+        if answer is not exc:
+            log.warning("http_dependency_unavailable", error_type=type(exc).__name__)
+        elif not isinstance(exc, self.expected_exceptions):
             log.error("http_unhandled_error", error_type=type(exc).__name__)
-        return problems.from_exception(exc, path)
+        return problems.from_exception(answer, path)
 
 
 json_http = JsonHttp.decorator

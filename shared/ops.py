@@ -7,7 +7,9 @@ busy, or Kubernetes would restart a pod for being loaded.
 
 - ``/livez``: the process is serving and none of its nameko containers has died.
 - ``/readyz``: the broker accepts a connection and the store answers a ping (checked
-  at most every ``READINESS_CACHE_SECONDS``): take the pod out of rotation otherwise.
+  at most every ``READINESS_CACHE_SECONDS``), and no event consumer is pausing for a
+  dependency (shared/messaging.py; the answer names the queue and the error): take
+  the pod out of rotation otherwise.
 - ``/metrics``: prometheus-client exposition (see shared/metrics.py).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from eventlet import wsgi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.logging import get_logger
+from shared.messaging import backing_off
 
 LIVENESS_PATH = "/livez"
 READINESS_PATH = "/readyz"
@@ -48,6 +51,8 @@ class OpsServer:
         checks = {"broker": self._check(self._broker), "store": self._check(self.mongo_ping)}
         live, _ = self.live()
         checks["containers"] = "ok" if live else "dead"
+        paused = backing_off()
+        checks["consumers"] = {"backing_off": paused} if paused else "ok"
         self._ready = (all(v == "ok" for v in checks.values()), checks)
         self._ready_at = time.monotonic()
         return self._ready

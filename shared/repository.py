@@ -30,11 +30,15 @@ _lock = threading.Lock()
 
 
 def client(uri: str | None = None) -> pymongo.MongoClient:
-    uri = uri or settings().mongo_uri
+    cfg = settings()
+    uri = uri or cfg.mongo_uri
+    # A short wait for an unreachable store: a request answers 503 within about half
+    # a second (shared/http.py), a consumer backs off (shared/messaging.py). Not a
+    # socket timeout: a slow query on a live store is not an outage.
     with _lock:
         if uri not in _clients:
             _clients[uri] = pymongo.MongoClient(
-                uri, tz_aware=True, serverSelectionTimeoutMS=5000, connectTimeoutMS=3000,
+                uri, tz_aware=True, serverSelectionTimeoutMS=int(cfg.mongo_timeout * 1000), connectTimeoutMS=3000,
                 retryWrites=True, appname="ilm")
         return _clients[uri]
 

@@ -23,7 +23,8 @@ from shared.service import ServiceBase
 from shared.unit_of_work import Aggregates
 
 CASE = "/grievances/<string:case_ref>"
-PROVED = (401, 429)    # a wrong receipt; then too many of them (Retry-After)
+STORED = (503,)        # the store (or a service) does not answer: try again (Retry-After)
+PROVED = (401, 429) + STORED    # a wrong receipt; then too many of them (Retry-After)
 
 
 class IntakeService(ApiDocs, ServiceBase):
@@ -38,7 +39,7 @@ class IntakeService(ApiDocs, ServiceBase):
     caller = Caller(signs=True)       # vouches for a worker who showed the receipt
     remediation = RpcProxy("remediation")
 
-    @json_http("POST", "/grievances", body=GrievanceReport, answers={201: Reported})
+    @json_http("POST", "/grievances", body=GrievanceReport, answers={201: Reported}, problems=STORED)
     def submit_grievance(self, request, body):
         """Report a grievance.
 
@@ -62,7 +63,7 @@ class IntakeService(ApiDocs, ServiceBase):
             self.grievances, self.vault, self.receipts, case_ref, body, request.remote_addr, utc_now()))
 
     @json_http("POST", f"{CASE}/status", path=CaseRefPath, body=WorkerProof, answers={200: WorkerCaseView},
-               problems=PROVED + (503,))
+               problems=PROVED)
     def case_status(self, request, case_ref, body):
         """Where the case stands. Needs the receipt.
 
@@ -71,7 +72,7 @@ class IntakeService(ApiDocs, ServiceBase):
                                          case_ref, body, request.remote_addr, utc_now())
 
     @json_http("POST", f"{CASE}/withdrawal", path=CaseRefPath, body=Withdrawal, answers={200: WorkerCaseView},
-               problems=PROVED + (409, 503))
+               problems=PROVED + (409,))
     def withdraw(self, request, case_ref, body):
         """Withdraw the case: only the worker can. Needs the receipt."""
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,

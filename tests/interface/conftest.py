@@ -3,10 +3,11 @@ tools (``worker_factory``, ``container_factory`` + ``replace_dependencies`` +
 ``entrypoint_hook``), its data on the in-memory fakes of tests/fakes.py. Containers
 that consume from RabbitMQ do so in a vhost of their own, so they never take
 messages meant for the integration tier's processes. Small stores that are not
-aggregates (intake's receipt-failure counters) use the embedded Mongo server."""
+aggregates (intake's receipt-failure counters) use the embedded Mongo server; a test
+that stops the store starts one of its own (``own_mongo``), so others are unaffected."""
 import pytest
 
-from scripts.stack import create_vhost, delete_vhost, free_port
+from scripts.stack import EmbeddedMongo, create_vhost, delete_vhost, free_port
 from shared.config import settings
 from tests.conftest import RUN_ID, _BROKER
 
@@ -28,3 +29,11 @@ def make_config(interface_amqp_uri, mongo):
                                     **changes})
         return cfg.nameko_config()
     return make
+
+
+@pytest.fixture
+def own_mongo(tmp_path):
+    """An embedded Mongo server of this test's own: stop() and start() it at will."""
+    server = EmbeddedMongo(tmp_path / "mongo", port=free_port()).start()
+    yield server
+    server.stop()
