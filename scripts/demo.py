@@ -42,7 +42,7 @@ LOCAL_VHOST = "ilm-local"
 DEMO_REPORT = {
     "channel": "line", "language": "my", "work_area": "working_conditions",
     "text": "Forty of us have not been paid overtime for three months.",
-    "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199"},
+    "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199", "line_id": "aung.aung.1990"},
     "site_ref": "SITE-SAMUT-7",
 }
 

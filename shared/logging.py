@@ -16,10 +16,12 @@ import traceback
 import structlog
 
 # Never logged, whatever a caller passes: identity and free text stay in intake's
-# encrypted store.
+# encrypted store (every contact field of intake's schema: a unit test checks), and
+# no credential of anyone (receipts, passwords, API keys, tokens, webhook secrets).
 FORBIDDEN_KEYS = frozenset({
-    "contact", "worker_contact", "name", "worker_name", "phone", "email", "text",
-    "free_text", "description", "identity", "address", "line_id",
+    "contact", "worker_contact", "name", "worker_name", "phone", "whatsapp", "line_id", "messenger_id",
+    "email", "text", "free_text", "description", "identity", "address",
+    "receipt", "password", "api_key", "access_token", "actor_token", "authorization", "secret",
 })
 
 

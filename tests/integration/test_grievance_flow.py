@@ -24,7 +24,9 @@ pytestmark = pytest.mark.integration
 EXPECTED_STATUSES = ["received", "triaged", "referred", "acknowledged", "plan_submitted", "remediating",
                      "remediation_reported", "validating", "remediating", "remediation_reported",
                      "validating", "closed"]
-SECRETS = ("Forty of us have not been paid", "Aung Aung", "81 555 0199", "Only half was paid")
+# The worker's words, name, LINE id and phone in every form it could be stored or typed.
+SECRETS = ("Forty of us have not been paid", "Aung Aung", "aung.aung.1990", "81 555 0199", "66815550199",
+           "0815550199", "815550199", "Only half was paid")
 
 
 def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, staff, receiver):
@@ -73,7 +75,9 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, s
 
     # Identity and free text are stored sealed, the receipt only as a slow hash: none
     # of them is in any database, in any form the worker could type it.
-    receipt_forms = (demo["receipt"], demo["receipt"].replace("-", ""), *demo["keys"].values(), PASSWORD)
+    # ... nor any credential: the receipt, API keys, staff password, the webhook secret.
+    receipt_forms = (demo["receipt"], demo["receipt"].replace("-", ""), *demo["keys"].values(), PASSWORD,
+                     demo["secret"])
     for service in ("intake", "gateway", "remediation", "validation", "notifications"):
         db = database(service)
         for name in db.list_collection_names():
