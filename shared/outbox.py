@@ -10,6 +10,7 @@ published twice; consumers are idempotent by event id (shared/idempotency.py).
 """
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import eventlet
@@ -36,8 +37,14 @@ def event_exchange(source: str):
 def pending_outbox(repo, older_than_seconds: float, limit: int = 200) -> list[dict]:
     """Documents holding events the request path has had time to publish itself."""
     cutoff = iso(utc_now() - timedelta(seconds=older_than_seconds))
-    docs = repo.col.find({"outbox_pending": True}).limit(limit)   # whole: the relay writes them back
-    return [d for d in docs if any(e["occurred_at"] <= cutoff for e in d.get("outbox", []))]
+    # The limit counts old documents, not pending ones: under load the first pending
+    # documents can all be fresh (their request path is publishing them), and an old
+    # stuck event behind them would never be swept (a test's "<= 1" had hidden it).
+    # Pending documents are the ones in flight, so reading past the fresh ones is cheap.
+    # Whole documents: the relay writes them back.
+    old = (d for d in repo.col.find({"outbox_pending": True})
+           if any(e["occurred_at"] <= cutoff for e in d.get("outbox", [])))
+    return list(itertools.islice(old, limit))
 
 
 def clear_outbox(repo, doc_id: str, event_ids: set[str], known: dict | None = None) -> None:

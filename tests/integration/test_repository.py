@@ -177,7 +177,14 @@ def test_pending_outbox_only_returns_events_older_than_the_grace(store):
     docs = pending_outbox(store, older_than_seconds=10)
     assert all("outbox" in d for d in docs)
     assert {d["_id"] for d in pending_outbox(store, older_than_seconds=60)} == set()
-    assert len(pending_outbox(store, older_than_seconds=10, limit=1)) <= 1
+    assert len(pending_outbox(store, older_than_seconds=10, limit=1)) == 1    # two are pending
+
+
+def test_an_old_pending_event_is_swept_however_many_fresh_ones_come_first(store):
+    for i in range(3):
+        store.insert({"_id": f"F{i}"}, [event(age_seconds=0)])
+    store.insert({"_id": "OLD"}, [event(age_seconds=30)])
+    assert [d["_id"] for d in pending_outbox(store, older_than_seconds=10, limit=2)] == ["OLD"]
 
 
 def test_clear_outbox_removes_only_the_given_events(store):
