@@ -52,11 +52,6 @@ def case_worker():
     return Principal("cw-anna", "case_worker")
 
 
-def registry_admin():
-    from shared.auth import Principal
-    return Principal("admin-demo", "admin")
-
-
 class Actors:
     """One RPC client per principal, each call signed as the door that vouches for
     that principal would sign it (the dev keyring): ``actors(principal).remediation...``.

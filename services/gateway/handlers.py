@@ -6,7 +6,7 @@ from datetime import datetime
 
 from services.gateway.credentials import ApiKey, StaffAccount, new_api_key
 from shared.contracts.common import ADMIN_ROLES, STAFF_ROLES
-from shared.errors import InvalidInput, NotFound, Unauthorized
+from shared.errors import ConcurrentUpdate, InvalidInput, NotFound, Unauthorized
 from shared.logging import get_logger
 from shared.slow_hash import hash_secret, verify
 
@@ -52,9 +52,11 @@ def deactivate_account(accounts, actor: dict, username: str, now: datetime) -> d
 def issue_key(keys, actor: dict, body: dict, now: datetime) -> dict:
     """An API key for one party; the whole key is in this answer only."""
     key_id, key, key_digest = new_api_key()
-    keys.create(key_id, ApiKey.issue(key_id, key_digest, body["party_ref"], body["role"], body["label"], actor, now))
+    record = ApiKey.issue(key_id, key_digest, body["party_ref"], body["role"], body["label"], actor, now)
+    if not keys.create(key_id, record):     # 64 random bits: never, but never answer for a key not stored
+        raise ConcurrentUpdate(key_id)
     log.info("api_key_issued", key_id=key_id, party_role=body["role"])
-    return {**keys.get(key_id).view(), "api_key": key}
+    return {**record.view(), "api_key": key}
 
 
 def revoke_key(keys, actor: dict, key_id: str, now: datetime) -> dict:
