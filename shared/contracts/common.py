@@ -18,7 +18,7 @@ FORCED_LABOUR_INDICATORS = (
     "retention_of_identity_documents", "withholding_of_wages", "debt_bondage",
     "abusive_working_and_living_conditions", "excessive_overtime",
 )
-CHANNELS = ("hotline", "line", "facebook_messenger", "whatsapp", "sms", "worker_app",
+CHANNELS = ("hotline", "line", "facebook_messenger", "whatsapp", "viber", "sms", "worker_app",
             "in_person", "ngo_referral")
 SEVERITIES = ("critical", "high", "normal")
 # A case's life (DOMAIN.md): the open states in order, then the two final ones.
