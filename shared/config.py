@@ -66,6 +66,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
     Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
+    Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
 )
 
@@ -147,6 +148,7 @@ class Settings:
     public_report_interval: float
     metrics_refresh_interval: float
     deadlines: dict
+    chat_send_interval: float
     log_level: str
 
     # Keys are read on first use so that a service only needs the keys it uses.
@@ -232,6 +234,7 @@ def settings() -> Settings:
             "high": _days("DEADLINES_HIGH"),
             "normal": _days("DEADLINES_NORMAL"),
         },
+        chat_send_interval=_number("CHAT_SEND_INTERVAL", float),
         log_level=_raw("LOG_LEVEL").upper(),
     )
 

@@ -26,10 +26,11 @@ def is_json_media_type(mimetype: str, charset: str | None) -> bool:
     return json_type and (charset or "utf-8").lower() in ("utf-8", "utf8")
 
 
-def body_bytes(request, max_bytes: int = MAX_BODY_BYTES) -> bytes:
-    """The raw body of a werkzeug request: 415 unless declared JSON, 413 over the limit."""
+def body_bytes(request, max_bytes: int = MAX_BODY_BYTES, json_only: bool = True) -> bytes:
+    """The raw body of a werkzeug request: 415 unless declared JSON (``json_only``),
+    413 over the limit."""
     declared = request.content_length
-    if (declared or request.headers.get("Transfer-Encoding")) and not is_json_media_type(
+    if json_only and (declared or request.headers.get("Transfer-Encoding")) and not is_json_media_type(
             request.mimetype, request.mimetype_params.get("charset")):
         raise UnsupportedMediaType("send the body as application/json (UTF-8)")
     if declared is not None and declared > max_bytes:

@@ -19,7 +19,8 @@ import structlog
 # encrypted store (every contact field of intake's schema: a unit test checks), and
 # no credential of anyone (receipts, passwords, API keys, tokens, webhook secrets).
 FORBIDDEN_KEYS = frozenset({
-    "contact", "worker_contact", "name", "worker_name", "phone", "whatsapp", "line_id", "messenger_id",
+    "contact", "worker_contact", "name", "worker_name", "phone", "whatsapp", "line_id", "messenger_id", "viber_id",
+    "chat_id", "user_id", "sender", "recipient", "from_", "to",
     "email", "text", "free_text", "description", "identity", "address",
     "receipt", "password", "api_key", "access_token", "actor_token", "authorization", "secret",
 })

@@ -180,3 +180,14 @@ class FakeCaller:
 
     def vouch(self, principal):
         self.vouched.append(principal)
+
+
+class FakeGrievanceStore(FakeRepository):
+    """services/intake/store.py's chat queries over the dict."""
+
+    def open_case_of_chat(self, chat_key):
+        docs = [d for d in self.docs.values() if d.get("chat_key") == chat_key and not d.get("ended_at")]
+        return max(docs, key=lambda d: d["received_at"])["_id"] if docs else None
+
+    def with_replies_pending(self, limit=50):
+        return [d["_id"] for d in self.docs.values() if d.get("replies_pending")][:limit]

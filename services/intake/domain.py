@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.intake.chat_thread import ChatThread
 from shared.domain import Aggregate
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso,
@@ -60,14 +61,14 @@ def contact_identifier(contact: dict | None) -> str | None:
     for key in ("phone", "whatsapp"):
         if contact.get(key):
             return f"{key}:" + re.sub(r"\D", "", contact[key])
-    for key in ("line_id", "messenger_id", "email"):
+    for key in ("line_id", "messenger_id", "viber_id", "email"):
         if contact.get(key):
             return f"{key}:" + contact[key].strip().lower()
     return None
 
 
 @dataclass
-class Grievance(Aggregate):
+class Grievance(ChatThread, Aggregate):
     case_ref: str
     worker_key: str
     channel: str
@@ -87,6 +88,13 @@ class Grievance(Aggregate):
     validation_answers: list = field(default_factory=list)
     follow_ups: list = field(default_factory=list)   # later messages about the same case
     receipt_history: list = field(default_factory=list)  # re-issues: who, when, why (audit)
+    # The chat it came through (services/intake/chat_thread.py), if any.
+    chat_key: str | None = None      # pseudonym of channel + chat id: finds the thread
+    chat: dict | None = None
+    replies: list = field(default_factory=list)
+    replies_pending: bool = False
+    ended_at: str | None = None      # closed or withdrawn: the chat's next message is a new case
+    ended_as: str | None = None
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod

@@ -19,10 +19,12 @@ RPC_SECONDS = 10.0     # a worker's page waits at most this for the case service
 
 
 def submit_grievance(grievances, vault, receipts, report: dict, now: datetime,
-                     new_ref=new_case_ref) -> tuple[Grievance, str]:
+                     new_ref=new_case_ref, prepare=None) -> tuple[Grievance, str]:
     """Store a new grievance under a fresh reference (another on the rare collision)
     with the hash of the worker's receipt; returns it with the receipt, shown once.
-    Never answers for a case it did not store: after REFERENCE_TRIES it raises."""
+    Never answers for a case it did not store: after REFERENCE_TRIES it raises.
+    ``prepare(grievance, receipt)`` adds what must be stored with it (a chat thread
+    and the reply carrying the receipt), in the same write."""
     worker_key = vault.worker_key(report["contact"])
     receipt, receipt_hash = receipts.issue()
     for _ in range(REFERENCE_TRIES):
@@ -31,6 +33,8 @@ def submit_grievance(grievances, vault, receipts, report: dict, now: datetime,
         sealed_contact = vault.seal(json.dumps(report["contact"]), case_ref) if report["contact"] else None
         grievance = Grievance.receive(report, case_ref, worker_key, vault.seal(report["text"], case_ref),
                                       sealed_contact, now, receipt_hash)
+        if prepare:
+            prepare(grievance, receipt)
         if grievances.create(case_ref, grievance):
             log.info("grievance_received", severity=grievance.severity, retaliation=grievance.retaliation)
             return grievance, receipt

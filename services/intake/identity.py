@@ -26,6 +26,10 @@ class IdentityVault(DependencyProvider):
     def open(self, token: str, case_ref: str) -> str:
         return self.box.open(token, case_ref)
 
+    def chat_key(self, channel: str, chat_id: str) -> str:
+        """Finds a chat's thread without storing the chat id in the clear."""
+        return pseudonym(self.pseudonym_key, f"chat:{channel}:{chat_id}")
+
     def worker_key(self, contact: dict | None) -> str:
         """Same worker, same key across reports; an anonymous report gets its own."""
         handle = contact_identifier(contact) or "anonymous:" + secrets.token_hex(16)

@@ -15,12 +15,13 @@ class Contact(StrictSchema):
     whatsapp = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,24}$", error="not a phone number"))
     line_id = fields.String(validate=SHORT)
     messenger_id = fields.String(validate=SHORT)
+    viber_id = fields.String(validate=SHORT)
     email = Email()
 
     @validates_schema
     def reachable(self, data, **_):
-        if not any(data.get(k) for k in ("phone", "whatsapp", "line_id", "messenger_id", "email")):
-            raise ValidationError("give at least one of phone, whatsapp, line_id, messenger_id, email")
+        if not any(data.get(k) for k in ("phone", "whatsapp", "line_id", "messenger_id", "viber_id", "email")):
+            raise ValidationError("give at least one of phone, whatsapp, line_id, messenger_id, viber_id, email")
 
 
 class GrievanceReport(StrictSchema):

@@ -3,9 +3,10 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import handlers
+from services.intake import chat_door, conversation, handlers, replies
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
+from services.intake.inbox import ChatInbox
 from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import (
     Accepted, CaseRefPath, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
@@ -14,12 +15,14 @@ from services.intake.schemas import (
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
-from shared.contracts.common import STAFF_ROLES
-from shared.contracts.events import utc_now
+from shared.config import settings_of
+from shared.contracts.common import FINAL_CASE_STATES, STAFF_ROLES
+from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, utc_now
 from shared.http import json_http
+from shared.messaging import on_event
 from shared.openapi import ApiDocs
 from shared.rpc import command
-from shared.service import ServiceBase
+from shared.service import ServiceBase, every
 from shared.unit_of_work import Aggregates
 
 CASE = "/grievances/<string:case_ref>"
@@ -38,6 +41,8 @@ class IntakeService(ApiDocs, ServiceBase):
     receipts = ReceiptKeeper()
     caller = Caller(signs=True)       # vouches for a worker who showed the receipt
     remediation = RpcProxy("remediation")
+    inbox = ChatInbox()
+    sender = replies.ChannelSender()
 
     @json_http("POST", "/grievances", body=GrievanceReport, answers={201: Reported}, problems=STORED)
     def submit_grievance(self, request, body):
@@ -81,6 +86,32 @@ class IntakeService(ApiDocs, ServiceBase):
     @command(contract.ReissueReceipt, allow=STAFF_ROLES)
     def reissue_receipt(self, p, actor):
         return handlers.reissue_receipt(self.grievances, self.receipts, p, actor, utc_now())
+
+    # --- the chat channels (services/intake/chat_door.py) ---------------------------
+    @json_http("POST", "/channels/<string:channel>", documented=False)
+    def chat_webhook(self, request, channel):
+        return chat_door.take_webhook(self._chat(), settings_of(self.container), channel, request, utc_now())
+
+    @json_http("GET", "/channels/<string:channel>", documented=False)
+    def chat_handshake(self, request, channel):
+        return chat_door.handshake(settings_of(self.container), channel, request)
+
+    @every("chat_send_interval")
+    def send_replies(self):
+        replies.deliver(self.grievances, self.vault, self.sender, utc_now())
+
+    @on_event(VALIDATION_ROUND_OPENED)
+    def on_round_opened(self, event):
+        conversation.ask_validation(self.grievances, self.vault, event, utc_now())
+
+    @on_event(CASE_STATUS_CHANGED)
+    def on_case_status_changed(self, event):
+        if event["data"]["to_status"] in FINAL_CASE_STATES:
+            conversation.case_ended(self.grievances, event, utc_now())
+
+    def _chat(self):
+        return conversation.Chat(self.grievances, self.vault, self.receipts, self.caller, self.remediation,
+                                 self.inbox, self.sender)
 
     @json_http("GET", "/health", answers={200: Health})
     def health(self, request):

@@ -9,3 +9,14 @@ class GrievanceStore(Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.col.create_index("worker_key")
+        self.col.create_index("chat_key")
+        self.col.create_index("replies_pending")
+
+    def open_case_of_chat(self, chat_key: str) -> str | None:
+        """The reference of the chat's case still open (the newest, should there be two)."""
+        docs = self.col.find({"chat_key": chat_key, "ended_at": None}, {"_id": 1, "received_at": 1})
+        newest = max(docs, key=lambda d: d.get("received_at") or "", default=None)
+        return newest["_id"] if newest else None
+
+    def with_replies_pending(self, limit: int = 50) -> list[str]:
+        return [d["_id"] for d in self.col.find({"replies_pending": True}, {"_id": 1}).limit(limit)]

@@ -73,7 +73,8 @@ def test_queue_names_the_code_declares_are_the_services_own():
         assert not allows("remediation", "read", name)
     assert allows("remediation", "configure", DEAD_LETTER_QUEUE.name)
     assert not allows("remediation", "read", DEAD_LETTER_QUEUE.name)   # operators read dead letters
-    assert allows("remediation", "read", "validation.events") and not allows("intake", "read", "validation.events")
+    assert allows("remediation", "read", "validation.events") and not allows("gateway", "read", "validation.events")
+    assert allows("intake", "read", "validation.events") and not allows("intake", "read", "notifications.events")
 
 
 @pytest.mark.parametrize("process", PROCESSES)

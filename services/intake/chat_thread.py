@@ -1,0 +1,102 @@
+"""A grievance's chat thread: the worker's chat it came from, the provider messages
+already taken (redelivery is harmless), the validation question waiting for a reply,
+and the replies still to send. Pure rules, mixed into the Grievance aggregate, so a
+message and the reply it calls for are stored in one write: a crash never leaves a
+worker without their receipt, nor sends one twice because a message came twice.
+
+Replies are sealed with the case's key (services/intake/identity.py) and their text is
+dropped once sent: the store keeps that a reply went out, not what it said.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from shared.contracts.events import iso
+
+SEEN_WINDOW = 64            # provider message ids remembered per thread (redelivery comes within hours)
+REPLY_ATTEMPTS = 8
+REPLY_LEASE = timedelta(seconds=30)   # a sender that died mid-send is replaced after this
+
+
+def reply_delay(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at 10 minutes: a provider down for a while still gets it."""
+    return timedelta(seconds=min(2 ** (attempts - 1), 600))
+
+
+class ChatThread:
+    """Methods over the Grievance fields chat_key, chat, ended_at, replies, replies_pending."""
+
+    # --- the thread --------------------------------------------------------------
+    def link_chat(self, chat_key: str, channel: str, sealed_id: str, account: str | None,
+                  message_key: str) -> None:
+        self.chat_key = chat_key
+        self.chat = {"channel": channel, "sealed_id": sealed_id, "account": account,
+                     "seen": [message_key], "awaiting_round": None}
+
+    def has_seen(self, message_key: str) -> bool:
+        return bool(self.chat) and message_key in self.chat["seen"]
+
+    def saw(self, message_key: str) -> None:
+        self.chat["seen"] = (self.chat["seen"] + [message_key])[-SEEN_WINDOW:]
+
+    @property
+    def open_for_chat(self) -> bool:
+        return bool(self.chat) and not self.ended_at
+
+    def end(self, status: str, now: datetime) -> None:
+        """The case reached a final state: the chat's next message opens a new case."""
+        if not self.ended_at:
+            self.ended_at = iso(now)
+            self.ended_as = status
+
+    def await_answer(self, round_no: int) -> None:
+        if self.chat:
+            self.chat["awaiting_round"] = round_no
+
+    def take_awaited_answer(self) -> int | None:
+        """The round a YES/NO reply answers (once), or None: then it is an ordinary message."""
+        round_no = self.chat["awaiting_round"] if self.chat else None
+        if round_no:
+            self.chat["awaiting_round"] = None
+        return round_no
+
+    # --- replies -----------------------------------------------------------------
+    def queue_reply(self, sealed_text: str, now: datetime) -> None:
+        if not self.chat:
+            return
+        self.replies.append({"id": secrets.token_hex(8), "sealed_text": sealed_text, "state": "pending",
+                             "attempts": 0, "due_at": iso(now), "queued_at": iso(now)})
+        self.replies_pending = True
+
+    def due_replies(self, now: datetime) -> list[dict]:
+        """Pending replies due now, and sends whose lease lapsed (the sender died)."""
+        at = iso(now)
+        return [r for r in self.replies if r["state"] in ("pending", "sending") and r["due_at"] <= at]
+
+    def claim_reply(self, reply_id: str, now: datetime) -> bool:
+        """Take a due reply for sending (a lease), so one sender sends it."""
+        reply = self._reply(reply_id)
+        if reply is None or reply["state"] not in ("pending", "sending") or reply["due_at"] > iso(now):
+            return False
+        reply.update(state="sending", attempts=reply["attempts"] + 1, due_at=iso(now + REPLY_LEASE))
+        return True
+
+    def reply_sent(self, reply_id: str, now: datetime) -> None:
+        reply = self._reply(reply_id)
+        reply.update(state="sent", sent_at=iso(now), sealed_text=None)
+        self._settle()
+
+    def reply_failed(self, reply_id: str, error: str, now: datetime, permanent: bool = False) -> None:
+        reply = self._reply(reply_id)
+        if permanent or reply["attempts"] >= REPLY_ATTEMPTS:
+            reply.update(state="failed", error=error, failed_at=iso(now), sealed_text=None)
+        else:
+            reply.update(state="pending", error=error, due_at=iso(now + reply_delay(reply["attempts"])))
+        self._settle()
+
+    def _reply(self, reply_id: str) -> dict | None:
+        return next((r for r in self.replies if r["id"] == reply_id), None)
+
+    def _settle(self) -> None:
+        self.replies_pending = any(r["state"] in ("pending", "sending") for r in self.replies)

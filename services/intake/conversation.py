@@ -1,0 +1,240 @@
+"""The conversation on a worker's chat (LINE, WhatsApp, Messenger, Viber, SMS).
+
+A first message opens a grievance and is answered, on the same chat and in the
+worker's language, with the case reference, the receipt and what happens next.
+Later messages from that chat attach to its open case: STATUS, STOP (withdraw), the
+YES/NO answer to a validation question, or anything else as a follow-up for the
+case worker. Proof that the case is the worker's is the chat itself: only the
+provider, which signed the request, can say a message came from that chat.
+
+Every effect and the reply it calls for are stored in one write (the thread lives on
+the grievance, services/intake/chat_thread.py); services/intake/replies.py sends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.intake import handlers, messages as say_
+from services.intake.channels.base import Inbound
+from services.intake.inbox import message_key
+from services.intake.texts import say
+from services.intake.words import detect_language, intent_of
+from shared.auth import Principal
+from shared.contracts.common import WORKER_ROLES
+from shared.errors import InvalidTransition, NotFound
+from shared.logging import bind, get_logger
+from shared.rpc import call_within
+
+log = get_logger(__name__)
+MAX_TEXT = 4000            # longer: the worker is asked to split it (SMS and chat apps cut around here)
+CONTACT_FIELD = {"line": "line_id", "whatsapp": "whatsapp", "facebook_messenger": "messenger_id",
+                 "viber": "viber_id", "sms": "phone"}
+# A first guess of the work area from the first message; the case worker corrects it
+# at triage. Recruitment words first: fees and debts are the commonest grievance.
+AREA_WORDS = (
+    ("labour_recruitment", ("fee", "agent", "agency", "recruit", "debt", "loan", "passport", "visa",
+                            "ค่านายหน้า", "นายหน้า", "หนี้", "พาสปอร์ต")),
+    ("living_eating_conditions", ("dorm", "housing", "room", "food", "water", "toilet", "หอพัก", "ที่พัก",
+                                  "อาหาร")),
+    ("employer_employee_relations", ("supervisor", "boss", "union", "contract", "fired", "หัวหน้า", "สัญญา")),
+)
+
+
+def guess_work_area(text: str) -> str:
+    folded = text.casefold()
+    return next((area for area, words in AREA_WORDS if any(w in folded for w in words)), "working_conditions")
+
+
+@dataclass
+class Chat:
+    """What the conversation needs, handed over by the service's entrypoint."""
+    grievances: object     # UnitOfWork over GrievanceStore
+    vault: object
+    receipts: object
+    caller: object
+    remediation: object
+    inbox: object
+    sender: object
+    rpc_seconds: float = handlers.RPC_SECONDS
+
+
+def receive(chat: Chat, msg: Inbound, now: datetime) -> str:
+    """Handle one provider message once; returns what was done (for logs and tests)."""
+    key = message_key(msg.channel, msg.message_id)
+    if not chat.inbox.claim(key, now):
+        return "duplicate"
+    try:
+        outcome = _handle(chat, msg, key, now)
+    except Exception:
+        chat.inbox.release(key)
+        raise
+    chat.inbox.done(key)
+    log.info("chat_message_handled", channel=msg.channel, kind=msg.kind, outcome=outcome)
+    return outcome
+
+
+def _handle(chat: Chat, msg: Inbound, key: str, now: datetime) -> str:
+    chat_key = chat.vault.chat_key(msg.channel, msg.chat_id)
+    case_ref = chat.grievances.repo.open_case_of_chat(chat_key)
+    problem = _unreadable(msg)
+    if case_ref is None:
+        if problem:         # nothing to open a case with, and nobody to file the answer under
+            message, params = problem
+            chat.sender.try_send(msg.channel, msg.chat_id, msg.account,
+                                 say(message, detect_language(msg.text or ""), **params))
+            return "unreadable"
+        return _open_case(chat, msg, key, chat_key, now)
+    bind(case_id=case_ref)
+    grievance = chat.grievances.load(case_ref)
+    if grievance.has_seen(key):
+        return "duplicate"
+    if problem:
+        message, params = problem
+        _reply(chat, case_ref, key, now, message, **params)
+        return "unreadable"
+    intent = intent_of(msg.text, msg.payload)
+    if intent == "status":
+        return _status(chat, grievance, key, now)
+    if intent == "withdraw":
+        return _withdraw(chat, grievance, msg, key, now)
+    if intent in ("yes", "no"):
+        return _answer(chat, case_ref, "confirmed" if intent == "yes" else "not_resolved", msg.text, key, now)
+    return _follow_up(chat, case_ref, msg.text, key, now)
+
+
+def _unreadable(msg: Inbound):
+    if msg.kind == "unsupported" or not (msg.text or "").strip():
+        return say_.NOT_TEXT, {}
+    if len(msg.text) > MAX_TEXT:
+        return say_.TOO_LONG, {"limit": MAX_TEXT}
+    return None
+
+
+def _open_case(chat: Chat, msg: Inbound, key: str, chat_key: str, now: datetime) -> str:
+    report = {"channel": msg.channel, "language": detect_language(msg.text) or "en",
+              "work_area": guess_work_area(msg.text), "text": msg.text,
+              "contact": {CONTACT_FIELD[msg.channel]: msg.chat_id}, "forced_labour_indicators": [],
+              "retaliation": False, "consent_to_share_identity": False}
+
+    def thread(grievance, receipt):
+        seal = lambda text: chat.vault.seal(text, grievance.case_ref)   # noqa: E731
+        grievance.link_chat(chat_key, msg.channel, seal(msg.chat_id), msg.account, key)
+        grievance.queue_reply(seal(say(say_.OPENED, grievance.language, case_ref=grievance.case_ref,
+                                       receipt=receipt)), now)
+        if grievance.retaliation:
+            grievance.queue_reply(seal(say(say_.SAFETY_FIRST, grievance.language)), now)
+
+    handlers.submit_grievance(chat.grievances, chat.vault, chat.receipts, report, now, prepare=thread)
+    return "opened"
+
+
+def _follow_up(chat: Chat, case_ref: str, text: str, key: str, now: datetime) -> str:
+    sealed = chat.vault.seal(text, case_ref)
+    chat.grievances.change(case_ref, lambda g: _add_follow_up(chat, g, sealed, text, key, now))
+    return "follow_up"
+
+
+def _add_follow_up(chat: Chat, g, sealed: str, text: str, key: str, now: datetime) -> None:
+    retaliation = g.add_follow_up(sealed, False, text, now)
+    _queue(chat, g, now, say_.ADDED, case_ref=g.case_ref)
+    if retaliation:
+        _queue(chat, g, now, say_.SAFETY_FIRST)
+    g.saw(key)
+
+
+def _answer(chat: Chat, case_ref: str, answer: str, text: str, key: str, now: datetime) -> str:
+    """YES/NO answers the question the thread is waiting on; with none waiting (never
+    asked, or answered just before) it is an ordinary message for the case worker."""
+    sealed = chat.vault.seal(text, case_ref)
+
+    def record(g):
+        if g.take_awaited_answer() is None:
+            _add_follow_up(chat, g, sealed, text, key, now)
+            return "follow_up"
+        retaliation = g.submit_validation_answer(answer, sealed, False, text, now)
+        _queue(chat, g, now, say_.ANSWER_THANKS, case_ref=case_ref)
+        if retaliation:
+            _queue(chat, g, now, say_.SAFETY_FIRST)
+        g.saw(key)
+        return "validation_answer"
+
+    return chat.grievances.change(case_ref, record).result
+
+
+def _status(chat: Chat, g, key: str, now: datetime) -> str:
+    try:
+        status = _as_worker(chat, g, chat.remediation.get_case)["status"]
+    except NotFound:             # remediation has not opened it yet: the report is in
+        status = "received"
+    _reply(chat, g.case_ref, key, now, say_.STATUS, case_ref=g.case_ref, status=_status_name(g, status))
+    return "status"
+
+
+def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:
+    case_ref = g.case_ref
+    try:
+        _as_worker(chat, g, chat.remediation.withdraw, reason=f"asked for by the worker on {msg.channel}")
+    except NotFound:
+        _reply(chat, case_ref, key, now, say_.STILL_REGISTERING, case_ref=case_ref)
+        return "not_yet"
+    except InvalidTransition:
+        status = _as_worker(chat, g, chat.remediation.get_case)["status"]
+        _reply(chat, case_ref, key, now, say_.CANNOT_WITHDRAW, case_ref=case_ref, status=_status_name(g, status))
+        return "not_withdrawn"
+
+    def ended(g):
+        g.end("withdrawn", now)
+        _queue(chat, g, now, say_.WITHDRAWN, case_ref=case_ref)
+        g.saw(key)
+
+    chat.grievances.change(case_ref, ended)
+    log.info("case_withdrawn_by_worker", channel=msg.channel)
+    return "withdrawn"
+
+
+def ask_validation(grievances, vault, event: dict, now: datetime) -> None:
+    """A validation round opened: ask the worker on their chat (their YES/NO answers it)."""
+    def ask(g):
+        if g.open_for_chat:
+            g.await_answer(event["data"]["round_no"])
+            g.queue_reply(vault.seal(say(say_.VALIDATION_QUESTION, g.language, case_ref=g.case_ref), g.case_ref),
+                          now)
+
+    _on_case_event(grievances, event, ask)
+
+
+def case_ended(grievances, event: dict, now: datetime) -> None:
+    """A case closed or withdrawn: the chat's next message opens a new one."""
+    _on_case_event(grievances, event, lambda g: g.end(event["data"]["to_status"], now))
+
+
+def _on_case_event(grievances, event, apply) -> None:
+    bind(case_id=event["case_ref"])
+    try:
+        grievances.change(event["case_ref"], apply, event=event)
+    except NotFound:        # a case intake never took (not ours to answer): nothing to do
+        log.info("case_event_without_grievance", event_type=event["event_type"])
+
+
+# --- helpers -----------------------------------------------------------------
+def _as_worker(chat: Chat, g, method, **payload):
+    """Call remediation as this case's worker (intake vouches: the chat proved it)."""
+    chat.caller.vouch(Principal(id=g.worker_key, role=WORKER_ROLES[0], case_ref=g.case_ref))
+    return call_within(chat.rpc_seconds, method, {"case_ref": g.case_ref, **payload})
+
+
+def _status_name(g, status: str) -> str:
+    return say(say_.STATUS_NAMES.get(status, status), g.language)
+
+
+def _queue(chat: Chat, g, now: datetime, message: str, **params) -> None:
+    g.queue_reply(chat.vault.seal(say(message, g.language, **params), g.case_ref), now)
+
+
+def _reply(chat: Chat, ref: str, key: str, now: datetime, message: str, **params) -> None:
+    """Queue one reply to the chat of case ``ref``, with the message marked as seen."""
+    def queue(g):
+        _queue(chat, g, now, message, **params)
+        g.saw(key)
+    chat.grievances.change(ref, queue)
