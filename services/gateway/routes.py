@@ -57,6 +57,9 @@ FORWARDS = (
             "Record that the worker also went to another channel (never shown to businesses)", "staff"),
     Forward("GET", CASE + "/validation", "validation", "get_rounds", contract.GetRounds,
             "The validation rounds of a case", "staff"),
+    Forward("POST", "/v1/calls", "intake", "record_call", contract.RecordCall,
+            "Record a worker's hotline call, a visit or an NGO partner's referral as a new grievance (the "
+            "receipt is in the answer, this once, to read to the worker)", "staff", status=201),
     Forward("POST", CASE + "/receipt", "intake", "reissue_receipt", contract.ReissueReceipt,
             "Issue a new receipt to a worker who lost theirs (audited; the old one stops working)", "staff",
             status=201),

@@ -88,6 +88,9 @@ class Grievance(ChatThread, Aggregate):
     validation_answers: list = field(default_factory=list)
     follow_ups: list = field(default_factory=list)   # later messages about the same case
     receipt_history: list = field(default_factory=list)  # re-issues: who, when, why (audit)
+    workers_count: int = 1           # a group complaint (an NGO's referral) speaks for several
+    recorded_by: dict | None = None  # the case worker who took a call or referral: {id, role}
+    referred_by: str | None = None   # the NGO partner that referred it
     # The chat it came through (services/intake/chat_thread.py), if any.
     chat_key: str | None = None      # pseudonym of channel + chat id: finds the thread
     chat: dict | None = None

@@ -42,6 +42,18 @@ def submit_grievance(grievances, vault, receipts, report: dict, now: datetime,
     raise ReferenceExhausted(f"no free case reference after {REFERENCE_TRIES} tries")
 
 
+def record_call(grievances, vault, receipts, p: dict, actor: dict, now: datetime) -> dict:
+    """A case worker records a hotline call, a visit or an NGO's referral (for a group,
+    with its count). The receipt is shown once, to the case worker, to read to the worker."""
+    def recorded(grievance, _receipt):
+        grievance.workers_count, grievance.referred_by = p["workers_count"], p["referred_by"]
+        grievance.recorded_by = {"id": actor["id"], "role": actor["role"]}
+
+    grievance, receipt = submit_grievance(grievances, vault, receipts, p, now, prepare=recorded)
+    return {"case_ref": grievance.case_ref, "receipt": receipt, "severity": grievance.severity,
+            "retaliation_alert": grievance.retaliation, "workers_count": grievance.workers_count}
+
+
 def submit_validation_answer(grievances, vault, receipts, case_ref: str, body: dict, source: str,
                              now: datetime) -> bool:
     """The worker's own answer (proved by the receipt). Returns whether it reports

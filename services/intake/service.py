@@ -83,6 +83,10 @@ class IntakeService(ApiDocs, ServiceBase):
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
                                       case_ref, body, request.remote_addr, utc_now())
 
+    @command(contract.RecordCall, allow=STAFF_ROLES)
+    def record_call(self, p, actor):
+        return handlers.record_call(self.grievances, self.vault, self.receipts, p, actor, utc_now())
+
     @command(contract.ReissueReceipt, allow=STAFF_ROLES)
     def reissue_receipt(self, p, actor):
         return handlers.reissue_receipt(self.grievances, self.receipts, p, actor, utc_now())

@@ -11,6 +11,7 @@ from shared.contracts.common import (
     VALIDATION_ANSWERS, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
+from shared.contracts.grievance import ReportFields
 
 REMEDIATION_ACTION_TYPES = (
     "recruitment_fee_repayment", "back_pay", "return_of_documents", "contract_correction",
@@ -116,6 +117,23 @@ class GetRounds(CaseCommand):
 
 
 # --- intake --------------------------------------------------------------------------
+
+# Channels a case worker records for a worker (a chat or the worker's page report themselves).
+RECORDED_CHANNELS = ("hotline", "ngo_referral", "in_person")
+
+
+class RecordCall(ReportFields):
+    """A hotline call, a visit, or an NGO partner's referral, recorded by a case worker.
+    A referral may bundle several workers who share the grievance (a group case)."""
+    channel = OneOf(RECORDED_CHANNELS, required=True)
+    workers_count = fields.Integer(load_default=1, validate=validate.Range(1, 10_000))
+    referred_by = Ref(load_default=None, allow_none=True)      # the NGO partner's party ref
+
+    @validates_schema
+    def referral_names_its_partner(self, data, **_):
+        if data.get("referred_by") and data["channel"] != "ngo_referral":
+            raise ValidationError({"referred_by": ["only an ngo_referral is referred by a partner"]})
+
 
 class ReissueReceipt(CaseCommand):
     # Why the worker needs a new one, for the audit trail (never the worker's identity).
