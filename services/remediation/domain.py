@@ -123,9 +123,13 @@ class Case(Safeguarded, Aggregate):
         return case
 
     # --- commands ------------------------------------------------------------
-    def triage(self, actor: dict, now: datetime, severity: str | None = None, note: str | None = None):
+    def triage(self, actor: dict, now: datetime, severity: str | None = None, note: str | None = None,
+               work_area: str | None = None):
         self.check_severity(severity)
-        self._step("triage", actor, now, {"note": note, "severity": severity or self.severity})
+        if work_area:
+            self.work_area = work_area
+        self._step("triage", actor, now, {"note": note, "severity": severity or self.severity,
+                                          "work_area": self.work_area})
         if severity:
             self.severity = severity
 

@@ -51,7 +51,7 @@ def get_case(cases, p: dict, actor: dict, chain=frozenset()) -> dict:
 
 
 def triage(cases, p, actor, now):
-    return _command(cases, p, actor, lambda c: c.triage(actor, now, p["severity"], p["note"]))
+    return _command(cases, p, actor, lambda c: c.triage(actor, now, p["severity"], p["note"], p.get("work_area")))
 
 
 def refer(cases, p, actor, now, policy):

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
     AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, SEVERITIES,
-    VALIDATION_ANSWERS, OneOf, Page, Ref, StrictSchema,
+    VALIDATION_ANSWERS, WORK_AREAS, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 from shared.contracts.grievance import ReportFields
@@ -38,6 +38,8 @@ class ListCases(Page):
 
 class Triage(CaseCommand):
     severity = OneOf(SEVERITIES, load_default=None)
+    # A chat report's work area is a first guess from its words: triage corrects it.
+    work_area = OneOf(WORK_AREAS, load_default=None)
     note = Text(2000, load_default=None)
 
 

@@ -240,3 +240,12 @@ def test_every_state_of_the_machine_is_in_the_vocabulary():
     assert OPEN_STATES == set(OPEN_CASE_STATES)
     assert set(STARTS_DEADLINE.values()) | set(MEETS_DEADLINE.values()) <= set(DEADLINE_NAMES)
     assert list(DEADLINE_INDEX) == list(DEADLINE_NAMES)
+
+
+def test_triage_corrects_the_work_area_a_chat_report_guessed():
+    case = new_case()
+    case.triage(STAFF, NOW, work_area="labour_recruitment")
+    assert case.work_area == "labour_recruitment"
+    contract, data = case.raised[-1]
+    assert contract is CASE_STATUS_CHANGED and data["work_area"] == "labour_recruitment"
+    assert case.audit[-1]["detail"]["work_area"] == "labour_recruitment"
