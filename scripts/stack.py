@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 from shared import auth, broker_users
-from shared.config import SECRETS, SERVICE_SECRETS
+from shared.config import CHANNEL_VARIABLES, SECRETS, SERVICE_SECRETS
 
 ROOT = Path(__file__).resolve().parent.parent
 # One process each (shared/runner.py PROCESSES); the alert lane is its own process.
@@ -175,6 +175,9 @@ class EmbeddedMongo:
 # --- the services ----------------------------------------------------------------------
 
 DATA_KEYS = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+# The chat providers' secrets: random per local run, shared with the fake providers
+# (scripts/fake_providers.py) and the signed webhooks (scripts/provider_webhooks.py).
+CHANNEL_SECRETS = tuple(v.name for v in CHANNEL_VARIABLES if v.secret)
 # Dev only: every issuer's token signing key in one variable, so the local run, the
 # tests, the demo and the bench can act as any door. Stack.service_env gives each
 # process only its own key (ACTOR_SIGNING_KEY) and never this variable.
@@ -184,6 +187,8 @@ DEV_SIGNING_KEYS = "ILM_DEV_SIGNING_KEYS"
 def new_dev_keys() -> dict:
     keyring = auth.dev_keyring()
     keys = {n: base64.b64encode(os.urandom(32)).decode() for n in DATA_KEYS}
+    keys |= {n: secrets.token_urlsafe(24) for n in CHANNEL_SECRETS}
+    keys["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)     # not secret, but made with them
     return {**keys, DEV_SIGNING_KEYS: auth.format_keys(keyring), "ACTOR_VERIFY_KEYS": auth.verify_keys_of(keyring)}
 
 

@@ -25,6 +25,26 @@ class Var:
     secret: bool = False
 
 
+# The workers' chat providers (services/intake/channels); an empty secret turns its channel off.
+CHANNEL_VARIABLES: tuple[Var, ...] = (
+    Var("LINE_CHANNEL_SECRET", "", "LINE channel secret: verifies x-line-signature of LINE webhooks.", True),
+    Var("LINE_CHANNEL_TOKEN", "", "LINE channel access token (bearer) for the push API.", True),
+    Var("LINE_API_BASE", "https://api.line.me", "Base URL of the LINE Messaging API."),
+    Var("META_APP_SECRET", "", "Meta app secret: verifies X-Hub-Signature-256 of WhatsApp and Messenger webhooks.", True),
+    Var("META_VERIFY_TOKEN", "", "Token Meta echoes in the webhook GET handshake (hub.verify_token).", True),
+    Var("WHATSAPP_TOKEN", "", "WhatsApp Cloud API access token (bearer).", True),
+    Var("MESSENGER_PAGE_TOKEN", "", "Facebook page access token for the Messenger send API.", True),
+    Var("GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Base URL (with version) of Meta's Graph API."),
+    Var("VIBER_AUTH_TOKEN", "", "Viber bot auth token: signs Viber callbacks and authenticates sends.", True),
+    Var("VIBER_SENDER_NAME", "ILM", "Sender name shown on Viber messages (at most 28 characters)."),
+    Var("VIBER_API_BASE", "https://chatapi.viber.com", "Base URL of the Viber bot API."),
+    Var("TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC...): the SMS API's account and basic-auth user."),
+    Var("TWILIO_AUTH_TOKEN", "", "Twilio auth token: verifies X-Twilio-Signature and authenticates sends.", True),
+    Var("TWILIO_FROM", "", "Number (E.164) SMS are sent from when no receiving number is known."),
+    Var("TWILIO_API_BASE", "https://api.twilio.com", "Base URL of the Twilio REST API."),
+    Var("SMS_WEBHOOK_URL", "", "Public URL Twilio calls for inbound SMS (its signature covers it); empty: the URL intake saw."),
+)
+
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
     Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
@@ -67,6 +87,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
     Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
+    *CHANNEL_VARIABLES,
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
 )
 
@@ -76,7 +97,8 @@ VARIABLES: tuple[Var, ...] = (
 # its own. Besides these every service gets AMQP_URI (its own broker user), MONGO_URI
 # and the public ACTOR_VERIFY_KEYS. The alert lane runs as notifications.
 SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
-    "intake": ("IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY"),
+    "intake": ("IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY",
+               *(v.name for v in CHANNEL_VARIABLES if v.secret)),
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
     "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY"),
@@ -150,6 +172,7 @@ class Settings:
     deadlines: dict
     chat_send_interval: float
     log_level: str
+    channels: dict = dataclasses.field(default_factory=dict)   # CHANNEL_VARIABLES by name
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -236,7 +259,13 @@ def settings() -> Settings:
         },
         chat_send_interval=_number("CHAT_SEND_INTERVAL", float),
         log_level=_raw("LOG_LEVEL").upper(),
+        channels={v.name: _raw(v.name) or "" for v in CHANNEL_VARIABLES},
     )
+
+
+# settings.line_channel_secret etc. read .channels: tests vary them with replace(channels=...).
+for _var in CHANNEL_VARIABLES:
+    setattr(Settings, _var.name.lower(), property(lambda self, _n=_var.name: self.channels.get(_n, "")))
 
 
 SETTINGS_KEY = "ILM_SETTINGS"
@@ -263,7 +292,7 @@ class Config(DependencyProvider):
 def markdown_table() -> str:
     rows = ["| variable | default | meaning |", "|---|---|---|"]
     for v in VARIABLES:
-        default = "(required)" if v.default is None else f"`{v.default}`"
+        default = "(required)" if v.default is None else f"`{v.default}`" if v.default else "(empty)"
         rows.append(f"| `{v.name}` | {default} | {v.doc} |")
     return "\n".join(rows)
 
