@@ -169,7 +169,7 @@ class FakeProviders(LocalHttpServer):
         if channel == "whatsapp":
             if data["messaging_product"] != "whatsapp" or data["type"] != "text":
                 raise ValueError("a whatsapp text message")
-            return data["to"], [_text(data["text"]["body"], 4096)]
+            return data.get("to") or data["recipient"], [_text(data["text"]["body"], 4096)]
         if channel == "facebook_messenger":
             if data["messaging_type"] not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
                 raise ValueError("messaging_type")

@@ -234,6 +234,9 @@ PARSED = {
                                               WA_ID, "quick_reply", "Not fixed", payload="validation=not_fixed",
                                               account=WA_PHONE)],
     "whatsapp_statuses.json": [],
+    "whatsapp_username_text.json": [Inbound("whatsapp", "wamid.HBgLVVMuMTM0OTEyMDg2NTUzMDI3NDE5MTgVAgASGBQzQTAwMTEyMjMzNDQ1NTY2Nzc4OAA=",
+                                            "TH.13491208655302741918", "text", "I want to report my agency",
+                                            account=WA_PHONE)],
     "messenger_text.json": [Inbound("facebook_messenger", "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8"
                                     "ma6AC8fplwlqLP_5cgXIbu7I3rBN0P", PSID, "text",
                                     "I was told not to complain or I will be sent home", account=PAGE)],
@@ -332,6 +335,11 @@ def test_whatsapp_send_request_goes_from_the_number_the_worker_wrote_to():
     assert (out.json["type"], out.json["text"]["body"]) == ("text", "Case ILM-1")
     with pytest.raises(ValueError, match="phone_number_id"):
         adapter_for("whatsapp").outbound(make_settings(), WA_ID, "x", None)
+
+
+def test_whatsapp_sends_to_a_business_scoped_user_id_as_recipient():
+    out = adapter_for("whatsapp").outbound(make_settings(), "TH.13491208655302741918", "hi", WA_PHONE)
+    assert out.json["recipient"] == "TH.13491208655302741918" and "to" not in out.json
 
 
 def test_messenger_send_request_keeps_the_page_token_out_of_the_url():
