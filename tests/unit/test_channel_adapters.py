@@ -393,6 +393,15 @@ def test_split_text_cuts_an_unbroken_text_at_the_limit():
     assert split_text("short", 10) == ["short"] and split_text("", 10) == [""]
 
 
+def test_texts_are_measured_as_the_providers_count_them():
+    line = adapter_for("line")
+    emoji = "\U0001F64F" * 2500              # 2,500 characters, 5,000 UTF-16 units
+    line.outbound(make_settings(), "U1", emoji, None)
+    with pytest.raises(ValueError):
+        line.outbound(make_settings(), "U1", emoji + "!", None)
+    assert [len(p) for p in split_text("\U0001F64F" * 5, 4)] == [2, 2, 1]
+
+
 def test_viber_success_is_its_status_zero_not_the_http_status():
     viber = adapter_for("viber")
     assert viber.accepted(200, b'{"status": 0, "status_message": "ok"}')
