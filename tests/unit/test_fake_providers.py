@@ -162,6 +162,24 @@ def test_signed_webhooks_verify_and_parse_as_the_providers_would_send_them(fake)
         ("SM1", "+66812345678", "hello & goodbye", "+662")]
 
 
+def test_signed_webhooks_of_events_and_media(fake):
+    s, url = settings_for(fake), "http://127.0.0.1:8000/v1/channels/sms"
+    nothing = [("line", hooks.line_follow("line-secret", "U1")),
+               ("whatsapp", hooks.whatsapp_status("meta-secret", "668", "106")),
+               ("viber", hooks.viber_event("viber-token", "V1=", "delivered")),
+               ("viber", hooks.viber_event("viber-token", "V1=", "subscribed"))]
+    media = [("facebook_messenger", hooks.messenger_attachment("meta-secret", "P1", "PAGE", "audio"), "audio"),
+             ("viber", hooks.viber_picture("viber-token", "V1="), "image"),
+             ("sms", hooks.sms("twilio-token", url, "+668", "", media_type="image/jpeg"), "image")]
+    for channel, (headers, body) in nothing:
+        adapter_for(channel).verify(s, url, headers, body)
+        assert adapter_for(channel).parse(body) == []
+    for channel, (headers, body), kind in media:
+        adapter_for(channel).verify(s, url, headers, body)
+        [message] = adapter_for(channel).parse(body)
+        assert (message.kind, message.media_type, message.text) == ("unsupported", kind, None)
+
+
 def test_signed_webhooks_fail_verification_with_another_secret(fake):
     s = settings_for(fake)
     for channel, (headers, body) in [("line", hooks.line_text("other", "U1", "hi")),
