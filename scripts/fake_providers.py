@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from scripts.local_http import LocalHttpServer
+from services.intake.channels.base import length
 
 CREDENTIALS = ("LINE_CHANNEL_TOKEN", "WHATSAPP_TOKEN", "MESSENGER_PAGE_TOKEN", "VIBER_AUTH_TOKEN",
                "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
@@ -56,7 +57,7 @@ def _bearer(headers) -> str | None:
 
 
 def _text(value, limit: int) -> str:
-    if not isinstance(value, str) or not value or len(value) > limit:
+    if not isinstance(value, str) or not value or length(value) > limit:
         raise ValueError(f"text missing or longer than {limit}")
     return value
 
@@ -169,7 +170,7 @@ class FakeProviders(LocalHttpServer):
         if channel == "whatsapp":
             if data["messaging_product"] != "whatsapp" or data["type"] != "text":
                 raise ValueError("a whatsapp text message")
-            return data["to"], [_text(data["text"]["body"], 4096)]
+            return data.get("to") or data["recipient"], [_text(data["text"]["body"], 4096)]
         if channel == "facebook_messenger":
             if data["messaging_type"] not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
                 raise ValueError("messaging_type")

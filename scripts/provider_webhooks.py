@@ -51,6 +51,11 @@ def line_postback(secret: str, user_id: str, data: str, event_id: str | None = N
     return _line(secret, user_id, {"type": "postback", "postback": {"data": data}}, event_id)
 
 
+def line_follow(secret: str, user_id: str, event_id: str | None = None):
+    """The worker added the account as a friend: no message, answered 200 and ignored."""
+    return _line(secret, user_id, {"type": "follow", "follow": {"isUnblocked": False}}, event_id)
+
+
 # --- WhatsApp and Messenger ------------------------------------------------------------------
 
 def _meta(app_secret: str, payload: dict) -> tuple[dict, bytes]:
@@ -84,6 +89,16 @@ def whatsapp_image(app_secret: str, wa_id: str, phone_number_id: str, msg_id: st
     return _whatsapp(app_secret, wa_id, phone_number_id, {"type": "image", "image": image}, msg_id)
 
 
+def whatsapp_status(app_secret: str, wa_id: str, phone_number_id: str, status: str = "delivered"):
+    """A receipt for a message we sent: no Inbound."""
+    value = {"messaging_product": "whatsapp",
+             "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_number_id},
+             "statuses": [{"id": "wamid." + secrets.token_urlsafe(30), "status": status,
+                           "timestamp": str(int(time.time())), "recipient_id": wa_id}]}
+    return _meta(app_secret, {"object": "whatsapp_business_account",
+                              "entry": [{"id": "0", "changes": [{"value": value, "field": "messages"}]}]})
+
+
 def _messenger(app_secret: str, psid: str, page_id: str, message: dict):
     event = {"sender": {"id": psid}, "recipient": {"id": page_id}, "timestamp": _now_ms(), "message": message}
     return _meta(app_secret, {"object": "page", "entry": [{"id": page_id, "time": _now_ms(), "messaging": [event]}]})
@@ -99,6 +114,12 @@ def messenger_quick_reply(app_secret: str, psid: str, text: str, payload: str, p
     return _messenger(app_secret, psid, page_id, message)
 
 
+def messenger_attachment(app_secret: str, psid: str, page_id: str, kind: str = "image", mid: str | None = None):
+    attachment = {"type": kind, "payload": {"url": f"https://cdn.example/{secrets.token_hex(8)}"}}
+    return _messenger(app_secret, psid, page_id, {"mid": mid or "m_" + secrets.token_urlsafe(40),
+                                                  "attachments": [attachment]})
+
+
 def meta_handshake(verify_token: str, challenge: str = "1158201444") -> dict:
     """The query of Meta's GET that confirms a webhook URL."""
     return {"hub.mode": "subscribe", "hub.verify_token": verify_token, "hub.challenge": challenge}
@@ -106,22 +127,44 @@ def meta_handshake(verify_token: str, challenge: str = "1158201444") -> dict:
 
 # --- Viber ------------------------------------------------------------------------------------
 
-def viber_text(auth_token: str, user_id: str, text: str, token: int | None = None):
-    body = _json({"event": "message", "timestamp": _now_ms(), "chat_hostname": "SN-CHAT-01_",
-                  "message_token": token or secrets.randbits(62),
-                  "sender": {"id": user_id, "name": "Worker", "language": "en", "country": "TH", "api_version": 10},
-                  "message": {"type": "text", "text": text}, "silent": False})
+def _viber(auth_token: str, payload: dict) -> tuple[dict, bytes]:
+    body = _json({"timestamp": _now_ms(), "chat_hostname": "SN-CHAT-01_", **payload})
     return {"Content-Type": "application/json", "X-Viber-Content-Signature": viber.signature(auth_token, body)}, body
+
+
+def _viber_message(auth_token: str, user_id: str, message: dict, token: int | None):
+    sender = {"id": user_id, "name": "Worker", "language": "en", "country": "TH", "api_version": 10}
+    return _viber(auth_token, {"event": "message", "message_token": token or secrets.randbits(62),
+                               "sender": sender, "message": message, "silent": False})
+
+
+def viber_text(auth_token: str, user_id: str, text: str, token: int | None = None):
+    return _viber_message(auth_token, user_id, {"type": "text", "text": text}, token)
+
+
+def viber_picture(auth_token: str, user_id: str, token: int | None = None):
+    picture = {"type": "picture", "text": "", "media": "https://dl-media.viber.com/x.jpg", "size": 1024}
+    return _viber_message(auth_token, user_id, picture, token)
+
+
+def viber_event(auth_token: str, user_id: str, event: str = "delivered"):
+    """delivered, seen, subscribed...: no Inbound."""
+    who = {"user": {"id": user_id, "name": "Worker"}} if event in ("subscribed", "conversation_started") \
+        else {"user_id": user_id}
+    return _viber(auth_token, {"event": event, "message_token": secrets.randbits(62), **who})
 
 
 # --- SMS (Twilio) -----------------------------------------------------------------------------
 
 def sms(auth_token: str, url: str, from_: str, body: str, sid: str | None = None, to: str = "+15550000000",
-        account_sid: str = "AC" + "0" * 32):
-    """An inbound SMS as Twilio posts it to ``url`` (the URL its signature covers)."""
-    sid = sid or "SM" + secrets.token_hex(16)
-    params = [("ToCountry", "TH"), ("SmsMessageSid", sid), ("NumMedia", "0"), ("SmsSid", sid),
+        account_sid: str = "AC" + "0" * 32, media_type: str | None = None):
+    """An inbound SMS as Twilio posts it to ``url`` (the URL its signature covers);
+    with ``media_type`` (e.g. "image/jpeg") an MMS carrying one attachment."""
+    sid = sid or ("MM" if media_type else "SM") + secrets.token_hex(16)
+    params = [("ToCountry", "TH"), ("SmsMessageSid", sid), ("NumMedia", "1" if media_type else "0"), ("SmsSid", sid),
               ("SmsStatus", "received"), ("Body", body), ("To", to), ("NumSegments", "1"),
               ("MessageSid", sid), ("AccountSid", account_sid), ("From", from_), ("ApiVersion", "2010-04-01")]
+    if media_type:
+        params += [("MediaContentType0", media_type), ("MediaUrl0", f"https://api.twilio.com/media/{sid}/ME0")]
     return ({"Content-Type": "application/x-www-form-urlencoded",
              "X-Twilio-Signature": twilio.signature(auth_token, url, params)}, urlencode(params).encode())

@@ -125,19 +125,27 @@ def configured(value: str, name: str) -> str:
     return value
 
 
+def length(text: str) -> int:
+    """Characters as the providers count them (UTF-16 units: an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def within(text: str, limit: int, channel: str) -> str:
     """The provider rejects longer texts: the caller splits them (split_text)."""
-    if len(text) > limit:
-        raise ValueError(f"{channel} accepts at most {limit} characters a message, got {len(text)}")
+    if length(text) > limit:
+        raise ValueError(f"{channel} accepts at most {limit} characters a message, got {length(text)}")
     return text
 
 
 def split_text(text: str, limit: int) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut at whitespace if possible."""
     pieces = []
-    while len(text) > limit:
-        cut = text.rfind(" ", 0, limit + 1)
-        cut = cut if cut > 0 else limit
+    while length(text) > limit:
+        end = limit
+        while length(text[:end]) > limit:
+            end -= 1
+        cut = text.rfind(" ", 0, end + 1)
+        cut = cut if cut > 0 else end
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     return pieces + [text] if text or not pieces else pieces

@@ -69,8 +69,11 @@ class WhatsApp(Meta):
         kind = field(message, "type", str)
         if kind == "system":            # the user changed number: not something they wrote
             return None
-        common = {"channel": self.channel, "message_id": field(message, "id", str),
-                  "chat_id": field(message, "from", str), "account": account}
+        # Since 2026 a user with a username may withhold the phone number: then only the
+        # business-scoped user id (from_user_id, e.g. "US.1349...") says who wrote.
+        sender = field(message, "from", str, required=False) or field(message, "from_user_id", str)
+        common = {"channel": self.channel, "message_id": field(message, "id", str), "chat_id": sender,
+                  "account": account}
         if kind == "text":
             return Inbound(kind="text", text=field(field(message, "text"), "body", str), **common)
         if kind == "button":            # a quick-reply button of a template message
@@ -90,9 +93,11 @@ class WhatsApp(Meta):
         token = configured(settings.whatsapp_token, "WHATSAPP_TOKEN")
         if not account:
             raise ValueError("WhatsApp sends from a phone_number_id: pass the Inbound's account")
+        # A phone number (wa_id, digits) goes in "to", a business-scoped user id in "recipient".
+        whom = {"to": chat_id} if chat_id.isdigit() else {"recipient": chat_id}
         return Outbound("POST", f"{settings.graph_api_base.rstrip('/')}/{account}/messages",
                         {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-                        json={"messaging_product": "whatsapp", "recipient_type": "individual", "to": chat_id,
+                        json={"messaging_product": "whatsapp", "recipient_type": "individual", **whom,
                               "type": "text",
                               "text": {"preview_url": False, "body": within(text, self.max_text, self.channel)}})
 
