@@ -4,11 +4,12 @@
     python -m scripts.demo --exit        # ... and stop after the demo (CI, smoke tests)
 
 Starts RabbitMQ if it is down, the embedded Mongo server (data in .local/mongo,
-kept across runs), the services as separate processes (logs in .local/logs),
-and a local webhook receiver standing in for a brand's endpoint. Then one worker's
-grievance goes from the HTTP report to closure through the doors each actor really
-uses (the worker's receipt at intake; staff logins, a supplier's and a partner's API
-keys at the gateway), its timeline is printed, and each door with this run's
+kept across runs), the services as separate processes (logs in .local/logs), a
+local webhook receiver standing in for a brand's endpoint, and fake chat providers
+standing in for LINE and the other apps' send APIs. Then one worker's grievance goes
+from a first LINE message to closure, both sides of the conversation printed, with
+every other actor at their real door (staff logins, a supplier's and a partner's API
+keys at the gateway); its timeline is printed, and each door with this run's
 credentials, ready to paste.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ import requests  # noqa: E402
 from scripts.stack import (  # noqa: E402
     ROOT, EmbeddedMongo, Stack, add_service_users, create_vhost, dev_keys, ensure_rabbitmq, wait_for,
 )
+from scripts.chat_worker import ChatWorker  # noqa: E402
+from scripts.fake_providers import FakeProviders  # noqa: E402
 from scripts.webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
@@ -45,6 +48,11 @@ DEMO_REPORT = {
     "contact": {"name": "Aung Aung", "phone": "+66 81 555 0199", "line_id": "aung.aung.1990"},
     "site_ref": "SITE-SAMUT-7",
 }
+
+
+# The first message of the demo's chat: a Burmese worker on LINE ("Forty of us have not
+# been paid overtime for three months.").
+CHAT_REPORT = "ကျွန်တော်တို့ လေးဆယ်ယောက် သုံးလကြာ အချိန်ပို လုပ်ခ မရသေးပါ။"
 
 
 def case_worker():
@@ -93,23 +101,13 @@ def demo_staff(gateway_url: str, suffix: str) -> dict:
             "logins": {"admin": admin_name, "case_worker": cw_name, "password": password}}
 
 
-def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
-                 correlation_id: str | None = None) -> dict:
-    """The demo grievance's journey, every step through a door: the worker at intake
-    with the receipt; staff at the gateway with a login; the supplier and the partner
-    at the gateway with API keys staff issued them. Returns what a caller checks."""
+def business_chain(stack, staff: dict, hook_url: str, supplier: str, say=print) -> dict:
+    """The businesses around a case, as the operator sets them up: a partner sourcing
+    from ``supplier`` in the registry, API keys for both, the partner's webhook."""
     from scripts.api_client import Api
     from scripts.parties import chain_projected
     admin, cw = staff["admin"], staff["case_worker"]
     partner = "BRAND-DEMO"
-
-    def until(wanted):
-        wait_for(lambda: cw.ok("GET", f"/v1/cases/{ref}")["status"] == wanted, 20, f"case {ref} to reach {wanted}")
-
-    def worker_answers(answer, text=None):
-        requests.post(f"{stack.intake_url}/grievances/{ref}/validation-answers", timeout=10,
-                      json={"receipt": receipt, "answer": answer, "text": text}).raise_for_status()
-
     admin.ok("POST", "/v1/parties", {"ref": partner, "kind": "partner", "name": "Brand Demo Ltd"})
     admin.ok("POST", "/v1/parties", {"ref": supplier, "kind": "supplier", "name": f"Supplier {supplier}"})
     linked = admin.ok("POST", f"/v1/parties/{partner}/links", {"link": "sources_from", "to_ref": supplier})
@@ -117,24 +115,26 @@ def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
     say(f"admin registered partner {partner} as sourcing from {supplier} in the party registry")
     keys = {ref: cw.ok("POST", "/v1/api-keys", {"party_ref": ref, "role": role, "label": "demo"})["api_key"]
             for ref, role in ((supplier, "supplier"), (partner, "partner"))}
-    sup, brand = Api(stack.gateway_url, keys[supplier]), Api(stack.gateway_url, keys[partner])
     say(f"case worker issued API keys to {supplier} and {partner}")
+    brand = Api(stack.gateway_url, keys[partner])
     hook = brand.ok("POST", "/v1/webhooks", {"url": hook_url, "event_types": ["case.status_changed",
                                                                              "retaliation.reported"]})
     say(f"partner {partner} subscribed its webhook for its supply chain ({hook['subscription_id']})")
+    return {"partner": partner, "keys": keys, "hook": hook, "brand": brand,
+            "supplier": Api(stack.gateway_url, keys[supplier])}
 
-    report = dict(DEMO_REPORT, supplier_ref=supplier)
-    headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
-    response = requests.post(f"{stack.intake_url}/grievances", json=report, timeout=10, headers=headers)
-    response.raise_for_status()
-    ref, receipt = response.json()["case_ref"], response.json()["receipt"]
-    say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}; "
-        f"their receipt: {receipt}")
-    wait_for(lambda: cw.call("GET", f"/v1/cases/{ref}").status_code == 200, 20, "case to open")
 
+def until(cw, ref: str, wanted: str) -> None:
+    wait_for(lambda: cw.ok("GET", f"/v1/cases/{ref}")["status"] == wanted, 20, f"case {ref} to reach {wanted}")
+
+
+def remediate(cw, sup, ref: str, supplier: str, say=print, **triage) -> None:
+    """From an open case to the first validation round: triage, referral, the
+    supplier's acknowledgement and plan, its acceptance, remediation reported."""
     case = f"/v1/cases/{ref}"
+    wait_for(lambda: cw.call("GET", case).status_code == 200, 20, "case to open")
     steps = [
-        ("case worker triaged it", lambda: cw.ok("POST", f"{case}/triage", {"severity": "high"})),
+        ("case worker triaged it", lambda: cw.ok("POST", f"{case}/triage", {"severity": "high", **triage})),
         (f"case worker referred it to supplier {supplier}", lambda: cw.ok(
             "POST", f"{case}/referral", {"business_ref": supplier, "business_type": "supplier"})),
         ("supplier acknowledged with its API key", lambda: sup.ok("POST", f"{case}/acknowledgement", {})),
@@ -148,21 +148,78 @@ def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
     for text, call in steps:
         call()
         say(text)
-    until("validating")
+    until(cw, ref, "validating")
     say("validation opened a round with the workers")
+
+
+def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
+                 correlation_id: str | None = None) -> dict:
+    """The demo grievance's journey, every step through a door: the worker at intake
+    with the receipt; staff at the gateway with a login; the supplier and the partner
+    at the gateway with API keys staff issued them. Returns what a caller checks."""
+    cw = staff["case_worker"]
+    chain = business_chain(stack, staff, hook_url, supplier, say)
+    sup, brand = chain["supplier"], chain["brand"]
+
+    def worker_answers(answer, text=None):
+        requests.post(f"{stack.intake_url}/grievances/{ref}/validation-answers", timeout=10,
+                      json={"receipt": receipt, "answer": answer, "text": text}).raise_for_status()
+
+    report = dict(DEMO_REPORT, supplier_ref=supplier)
+    headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
+    response = requests.post(f"{stack.intake_url}/grievances", json=report, timeout=10, headers=headers)
+    response.raise_for_status()
+    ref, receipt = response.json()["case_ref"], response.json()["receipt"]
+    say(f"worker reported a grievance over LINE: case {ref}, severity {response.json()['severity']}; "
+        f"their receipt: {receipt}")
+    remediate(cw, sup, ref, supplier, say)
+    case = f"/v1/cases/{ref}"
     worker_answers("not_resolved", "Only half was paid.")
-    until("remediating")
+    until(cw, ref, "remediating")
     say("worker answered 'not resolved' with their receipt: the case is reopened")
     sup.ok("POST", f"{case}/remediation-reports", {"summary": "Remainder paid", "evidence": ["bank-slip-2.pdf"]})
-    until("validating")
+    until(cw, ref, "validating")
     say("supplier reported the remainder paid; a second validation round opened")
     worker_answers("confirmed")
-    until("closed")
+    until(cw, ref, "closed")
     say("worker confirmed the remedy is real: the case is closed")
     seen_by_partner = brand.ok("GET", case)
-    say(f"partner {partner} reads the case with its key, redacted: status {seen_by_partner['status']}")
-    return {"case_ref": ref, "secret": hook["secret"], "report": report, "receipt": receipt,
-            "worker_key": cw.ok("GET", case)["worker_key"], "keys": keys, "partner_view": seen_by_partner}
+    say(f"partner {chain['partner']} reads the case with its key, redacted: status {seen_by_partner['status']}")
+    return {"case_ref": ref, "secret": chain["hook"]["secret"], "report": report, "receipt": receipt,
+            "worker_key": cw.ok("GET", case)["worker_key"], "keys": chain["keys"], "partner_view": seen_by_partner}
+
+
+def chat_walk_through(stack, staff: dict, hook_url: str, supplier: str, worker, say=print) -> dict:
+    """The same journey told from the worker's phone: everything the worker does is a
+    chat message (``worker`` is a scripts/chat_worker.py ChatWorker), and everything
+    they learn is intake's reply on the same chat, in their language."""
+    from scripts.chat_worker import case_and_receipt
+    cw = staff["case_worker"]
+    chain = business_chain(stack, staff, hook_url, supplier, say)
+    sup = chain["supplier"]
+    worker.send(CHAT_REPORT)
+    ref, receipt = case_and_receipt(worker.next_reply())
+    say(f"the worker's first message opened case {ref}; the reply carried the receipt")
+    worker.send("STATUS")
+    worker.next_reply(containing=ref)
+    remediate(cw, sup, ref, supplier, say, work_area="working_conditions")
+    worker.next_reply(containing=ref)                # the validation question
+    worker.send("NO")
+    worker.next_reply(containing=ref)
+    worker.send("Only half of the overtime was paid.")
+    worker.next_reply(containing=ref)
+    until(cw, ref, "remediating")
+    say("the worker answered NO on the chat: the case is reopened")
+    sup.ok("POST", f"/v1/cases/{ref}/remediation-reports", {"summary": "Remainder paid",
+                                                            "evidence": ["bank-slip-2.pdf"]})
+    until(cw, ref, "validating")
+    say("supplier reported the remainder paid; a second validation round asks the worker again")
+    worker.next_reply(containing=ref)
+    worker.send("YES")
+    worker.next_reply(containing=ref)
+    until(cw, ref, "closed")
+    say("the worker confirmed on the chat that the remedy is real: the case is closed")
+    return {"case_ref": ref, "receipt": receipt, "secret": chain["hook"]["secret"], "keys": chain["keys"]}
 
 
 def print_timeline(case: dict, hooks: list, secret: str) -> None:
@@ -212,6 +269,8 @@ def main(argv=None) -> int:
         mongo = EmbeddedMongo(LOCAL / "mongo", port=args.mongo_port).start()
         env["MONGO_URI"] = mongo.uri
         print(f"embedded Mongo server (nx-27017) on {mongo.uri}, data in {mongo.data_dir}")
+    providers = FakeProviders(env, port=args.providers_port).start()   # the chat apps' send APIs
+    env.update(providers.env(), SMS_WEBHOOK_URL=f"http://127.0.0.1:{args.http_port}/channels/sms")
     os.environ.update(env)   # this process's RPC client and checks use the same settings
     stack = Stack(env, LOCAL / "logs", args.http_port, args.gateway_port)
     receiver = WebhookReceiver()
@@ -223,10 +282,15 @@ def main(argv=None) -> int:
         staff = demo_staff(stack.gateway_url, suffix)
         supplier = "SUP-DEMO-" + suffix
         started = time.monotonic()
-        result = walk_through(stack, staff, receiver.url("/brand-demo"), supplier,
-                              say=lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}"))
+        say = lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}")   # noqa: E731
+        worker = ChatWorker("line", stack.intake_url, providers, env, say=say)
+        say(f"a worker writes to the operator's LINE account (LINE delivers to {stack.intake_url}/channels/line, "
+            f"signed; intake answers through LINE's push API, here {providers.url})")
+        result = chat_walk_through(stack, staff, receiver.url("/brand-demo"), supplier, worker, say=say)
         case = staff["case_worker"].ok("GET", f"/v1/cases/{result['case_ref']}")
-        hooks = receiver.wait("/brand-demo", lambda got: len(got) >= len(case["audit"]), timeout=20)
+        # The partner hears of the case from its referral to a supplier of its chain on.
+        hooks = receiver.wait("/brand-demo", lambda got: any(h.json["data"].get("to_status") == "closed"
+                                                             for h in got), timeout=20)
         print_timeline(case, hooks, result["secret"])
         print_doors(stack, staff["logins"], result, supplier)
         if args.exit:
@@ -239,6 +303,7 @@ def main(argv=None) -> int:
     finally:
         stack.stop()
         receiver.close()
+        providers.stop()
         if mongo:
             mongo.stop()
 
@@ -248,6 +313,8 @@ def _parser():
     p.add_argument("--exit", action="store_true", help="stop everything after the demo")
     p.add_argument("--http-port", type=int, default=int(os.environ.get("ILM_HTTP_PORT", 8000)))
     p.add_argument("--gateway-port", type=int, default=int(os.environ.get("ILM_GATEWAY_PORT", 8080)))
+    p.add_argument("--providers-port", type=int, default=int(os.environ.get("ILM_PROVIDERS_PORT", 8090)),
+                   help="the fake chat providers' send APIs (LINE, WhatsApp, Messenger, Viber, SMS)")
     p.add_argument("--mongo-port", type=int, default=int(os.environ.get("ILM_MONGO_PORT", 27017)))
     return p
 

@@ -35,6 +35,12 @@ os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
 os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
+# The chat providers' send APIs: scripts/fake_providers.py on a port chosen now, so the
+# service processes know it before the fake server starts (tests/integration/conftest.py).
+PROVIDERS_PORT = free_port()
+_PROVIDERS = f"http://127.0.0.1:{PROVIDERS_PORT}"
+os.environ.update(LINE_API_BASE=_PROVIDERS, GRAPH_API_BASE=f"{_PROVIDERS}/v21.0", VIBER_API_BASE=_PROVIDERS,
+                  TWILIO_API_BASE=_PROVIDERS, CHAT_SEND_INTERVAL="0.1")
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,12 @@ never take it (a blocked bot, an unknown user), so it is kept as failed.
 """
 from __future__ import annotations
 
+import eventlet
 import requests
 from nameko.extensions import DependencyProvider
 
 from services.intake.channels import adapter_for
+from services.intake.channels.base import split_text
 from shared.config import settings_of
 from shared.logging import get_logger
 
@@ -28,15 +30,18 @@ class Sender:
         self.cfg, self.session = cfg, session or requests.Session()
 
     def send(self, channel: str, chat_id: str, account: str | None, text: str) -> None:
-        """Raises Refused (do not retry) or any other error (retry later)."""
-        out = adapter_for(channel).outbound(self.cfg, chat_id, text, account)
-        answer = self.session.request(out.method, out.url, headers=out.headers, json=out.json, data=out.form,
-                                      auth=out.auth, timeout=TIMEOUT)
-        if answer.status_code < 300:
-            return
-        if 400 <= answer.status_code < 500 and answer.status_code not in (408, 429):
-            raise Refused(f"{channel} answered {answer.status_code}")
-        raise ConnectionError(f"{channel} answered {answer.status_code}")
+        """Raises Refused (do not retry) or any other error (retry later). A text over
+        the provider's limit goes in pieces (a retry may then repeat the first ones)."""
+        adapter = adapter_for(channel)
+        for piece in split_text(text, adapter.max_text):
+            out = adapter.outbound(self.cfg, chat_id, piece, account)
+            answer = self.session.request(out.method, out.url, headers=out.headers, json=out.json, data=out.form,
+                                          auth=out.auth, timeout=TIMEOUT)
+            if adapter.accepted(answer.status_code, answer.content):
+                continue
+            if 400 <= answer.status_code < 500 and answer.status_code not in (408, 429):
+                raise Refused(f"{channel} answered {answer.status_code}")
+            raise ConnectionError(f"{channel} answered {answer.status_code}")
 
     def try_send(self, channel: str, chat_id: str, account: str | None, text: str) -> bool:
         """Best effort, for an answer to a chat with no case (nothing is stored to retry from)."""
@@ -88,3 +93,14 @@ def _send_one(grievances, vault, sender: Sender, g, reply: dict, now) -> int:
         return 0
     grievances.change(g.case_ref, lambda a: a.reply_sent(reply["id"], now))
     return 1
+
+
+def deliver_soon(grievances, vault, sender: Sender, now) -> None:
+    """Send what is due in a greenthread of its own (a webhook's answer does not wait
+    for the provider's send API); the timer sweeps whatever this misses."""
+    def run():
+        try:
+            deliver(grievances, vault, sender, now)
+        except Exception as exc:       # noqa: BLE001 - the timer tries again
+            log.warning("chat_reply_sweep_failed", error_type=type(exc).__name__)
+    eventlet.spawn_n(run)

@@ -15,7 +15,6 @@ from services.intake.schemas import (
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
-from shared.config import settings_of
 from shared.contracts.common import FINAL_CASE_STATES, STAFF_ROLES
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, utc_now
 from shared.http import json_http
@@ -94,11 +93,14 @@ class IntakeService(ApiDocs, ServiceBase):
     # --- the chat channels (services/intake/chat_door.py) ---------------------------
     @json_http("POST", "/channels/<string:channel>", documented=False)
     def chat_webhook(self, request, channel):
-        return chat_door.take_webhook(self._chat(), settings_of(self.container), channel, request, utc_now())
+        answer = chat_door.take_webhook(self._chat(), self.config, channel, request, utc_now())
+        # Reply now rather than at the next tick, without holding the provider's request.
+        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
+        return answer
 
     @json_http("GET", "/channels/<string:channel>", documented=False)
     def chat_handshake(self, request, channel):
-        return chat_door.handshake(settings_of(self.container), channel, request)
+        return chat_door.handshake(self.config, channel, request)
 
     @every("chat_send_interval")
     def send_replies(self):

@@ -12,8 +12,20 @@ from scripts.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
-def stack(mongo, rabbitmq, tmp_root):
-    s = Stack(dict(os.environ), tmp_root / "logs", free_port())
+def providers():
+    """The chat apps' send APIs, recording what each worker received."""
+    from scripts.fake_providers import FakeProviders
+    from tests.conftest import PROVIDERS_PORT
+    fake = FakeProviders(os.environ, port=PROVIDERS_PORT).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(mongo, rabbitmq, tmp_root, providers):
+    port = free_port()
+    os.environ["SMS_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/channels/sms"   # the URL Twilio signs
+    s = Stack(dict(os.environ), tmp_root / "logs", port)
     try:
         s.start()
         yield s
