@@ -1,6 +1,7 @@
 """Workers' chat channels end to end: provider webhooks signed as each provider signs
 them reach intake's real process, the case opens in remediation, and intake's replies
 go out through the provider's send API (scripts/fake_providers.py records them)."""
+import json
 import os
 
 import pytest
@@ -140,3 +141,27 @@ def test_a_case_worker_records_a_hotline_call_and_an_ngo_referral(stack, staff):
     assert bad.status_code == 400 and "channel" in bad.json()["errors"]
     supplier = key_for(staff, stack, unique("SUP"), "supplier")
     assert supplier.call("POST", "/v1/calls", call).status_code == 403
+
+
+def test_no_chat_id_phone_or_receipt_is_stored_or_logged_in_the_clear(stack, providers, staff):
+    """Chat ids and phone numbers never leave intake, and inside it they are sealed;
+    the reply that carried the receipt is dropped once sent."""
+    line_user, sms = worker(stack, providers), worker(stack, providers, "sms")
+    line_user.send("My passport was taken by the agent")
+    sms.send("No overtime pay since March")
+    refs = [case_and_receipt(w.next_reply()) for w in (line_user, sms)]
+    line_user.send("STATUS")
+    line_user.next_reply()
+    phone_forms = (sms.chat_id, sms.chat_id.lstrip("+"), "0" + sms.chat_id[3:])
+    secrets_ = (line_user.chat_id, *phone_forms, *(receipt for _, receipt in refs),
+                *(receipt.replace("-", "") for _, receipt in refs))
+    for service in ("intake", "gateway", "remediation", "validation", "notifications"):
+        db = database(service)
+        for name in db.list_collection_names():
+            dump = json.dumps(list(db[name].find()), default=str)
+            for secret in secrets_:
+                assert secret not in dump, f"{secret!r} stored in clear in {service}.{name}"
+    for name, proc in stack.procs.items():
+        text = proc.log_path.read_text()
+        for secret in secrets_:
+            assert secret not in text, f"{secret!r} logged by {name}"
