@@ -35,6 +35,7 @@ class GrievanceReport(StrictSchema):
     agency_ref = Ref(load_default=None, allow_none=True)
     forced_labour_indicators = fields.List(OneOf(FORCED_LABOUR_INDICATORS), load_default=list)
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)   # told not to complain, phone taken...
     consent_to_share_identity = fields.Boolean(load_default=False)
 
 
@@ -47,12 +48,14 @@ class ValidationAnswer(StrictSchema):
     answer = OneOf(VALIDATION_ANSWERS, required=True)
     text = fields.String(validate=TEXT, load_default=None, allow_none=True)
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)
 
 
 class FollowUp(StrictSchema):
     receipt = Receipt()
     text = fields.String(required=True, validate=TEXT)   # sealed before it is stored
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)
 
 
 class WorkerProof(StrictSchema):
