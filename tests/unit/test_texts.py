@@ -6,12 +6,14 @@ import re
 import string
 
 import pytest
+from babel.messages.pofile import read_po
 
 from services.intake import messages, texts
 
 DOMAINS = sorted(p.stem for p in (texts.LOCALE_DIR / "en" / "LC_MESSAGES").glob("*.po"))
 CASES = [(d, lang) for d in DOMAINS for lang in texts.LANGUAGES]
-_BRACES = re.compile(r"\{[^{}]*\}")
+# {name} (str.format, the chat) and %(name)s (Jinja2's i18n, the worker page).
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\(\w+\)[sd]")
 
 
 def ids(domain, language):
@@ -19,7 +21,7 @@ def ids(domain, language):
 
 
 def placeholders(text: str) -> set[str]:
-    return set(_BRACES.findall(text))
+    return set(_PLACEHOLDER.findall(text))
 
 
 def test_the_chat_domain_is_there():
@@ -47,6 +49,12 @@ def test_english_maps_each_id_to_itself(domain):
 def test_the_english_chat_ids_are_exactly_the_chat_messages():
     assert set(ids("chat", "en")) == set(messages.CHAT)
     assert len(set(messages.CHAT)) == len(messages.CHAT)
+
+
+def test_the_chat_template_is_up_to_date():
+    """locale/chat.pot is what ``pybabel extract`` (services/intake/babel.cfg) makes of messages.py."""
+    with open(texts.LOCALE_DIR / "chat.pot", "rb") as f:
+        assert {m.id for m in read_po(f) if m.id} == set(messages.CHAT)
 
 
 def test_a_catalogue_lacking_a_message_fails_the_check(monkeypatch):
