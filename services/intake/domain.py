@@ -11,21 +11,14 @@ from datetime import datetime
 from services.intake.chat_thread import ChatThread
 from shared.domain import Aggregate
 from shared.contracts.events import (
-    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso,
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, VOICE_SUPPRESSION_REPORTED, iso,
 )
+from services.intake.phrases import mentions_retaliation, mentions_voice_suppression
 from shared.text_patterns import FollowedBy, bounded
 
-# Reprisal for speaking up (DOMAIN.md "Retaliation"): threat, dismissal, fine or
-# deduction, violence, deportation threat, blacklisting. Staff ticking
-# ``retaliation`` on a hotline call is the primary signal; the text scan is a safety
-# net for self-reported messages. Erring towards an alert is the safe direction.
-RETALIATION_PATTERNS = [bounded(p) for p in (
-    r"\bthreat(en|ened|ening|s)?\b", r"\bretaliat", r"\breprisal", r"\bpunish",
-    r"\b(fired|dismissed|sacked|terminated)\b", r"\bfine[ds]?\b", r"\bdeduct",
-    r"\bdeport", r"\bblacklist", r"\bbeat(en)?\b", r"\bhit me\b", r"\bfor (complaining|reporting|speaking)",
-    r"ขู่", r"ไล่ออก", r"หักเงิน",            # Thai: threaten, dismiss, deduct pay
-    r"ခြိမ်းခြောက်", r"အလုပ်ထုတ်",           # Burmese: threaten, dismiss
-)]
+# Retaliation and suppression of voice in the worker's words, six languages
+# (services/intake/phrases.py). Staff ticking ``retaliation`` or ``voice_suppression``
+# on a call, or a form's box, is the primary signal; the text scan is a safety net.
 # Severity "critical" per DOMAIN.md: retaliation, any forced-labour indicator,
 # violence, child labour. Linear in the text's length (shared/text_patterns.py).
 CRITICAL_PATTERNS = [FollowedBy(r"\bchild(ren)?\b", r"\bwork"), *(bounded(p) for p in (
@@ -37,10 +30,6 @@ _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"   # no 0/O, 1/I/L: read over a 
 
 def new_case_ref() -> str:
     return "ILM-" + "".join(secrets.choice(_REF_ALPHABET) for _ in range(8))
-
-
-def mentions_retaliation(text: str | None) -> bool:
-    return bool(text) and any(p.search(text) for p in RETALIATION_PATTERNS)
 
 
 def classify(report: dict) -> tuple[str, bool]:
@@ -85,6 +74,7 @@ class Grievance(ChatThread, Aggregate):
     sealed_text: str                 # AES-GCM token, bound to case_ref
     sealed_contact: str | None
     receipt_hash: str | None = None  # the worker's proof (services/intake/receipts.py)
+    voice_suppression: bool = False  # a report, follow-up or answer told of suppressed voice
     validation_answers: list = field(default_factory=list)
     follow_ups: list = field(default_factory=list)   # later messages about the same case
     receipt_history: list = field(default_factory=list)  # re-issues: who, when, why (audit)
@@ -121,10 +111,11 @@ class Grievance(ChatThread, Aggregate):
         }))
         if retaliation:
             g._raise_retaliation("grievance", now)
+        g._note_voice_suppression(bool(report.get("voice_suppression")), report["text"], "grievance", now)
         return g
 
     def submit_validation_answer(self, answer: str, sealed_text: str | None, flagged: bool,
-                                 text: str | None, now: datetime) -> bool:
+                                 text: str | None, now: datetime, voice_flagged: bool = False) -> bool:
         """Record a worker's answer; returns True when it reports retaliation."""
         retaliation = flagged or mentions_retaliation(text)
         self.validation_answers.append({"answer": answer, "sealed_text": sealed_text,
@@ -134,15 +125,18 @@ class Grievance(ChatThread, Aggregate):
             "submitted_at": iso(now)}))
         if retaliation:
             self._raise_retaliation("validation_answer", now)
+        self._note_voice_suppression(voice_flagged, text, "validation_answer", now)
         return retaliation
 
-    def add_follow_up(self, sealed_text: str, flagged: bool, text: str, now: datetime) -> bool:
+    def add_follow_up(self, sealed_text: str, flagged: bool, text: str, now: datetime,
+                      voice_flagged: bool = False) -> bool:
         """A later message on an open case (the worker again, or staff taking a call).
         Returns True when it reports retaliation, which raises an alert at once."""
         retaliation = flagged or mentions_retaliation(text)
         self.follow_ups.append({"sealed_text": sealed_text, "retaliation": retaliation, "at": iso(now)})
         if retaliation:
             self._raise_retaliation("follow_up", now)
+        self._note_voice_suppression(voice_flagged, text, "follow_up", now)
         return retaliation
 
     def reissue_receipt(self, receipt_hash: str, by: dict, reason: str, now: datetime) -> None:
@@ -153,8 +147,17 @@ class Grievance(ChatThread, Aggregate):
                                      "action": "reissue_receipt", "reason": reason})
 
     def _raise_retaliation(self, raised_from: str, now: datetime) -> None:
-        self.raised.append((RETALIATION_REPORTED, {
-            "alert_id": secrets.token_hex(16), "raised_from": raised_from,
-            "work_area": self.work_area, "supplier_ref": self.supplier_ref,
-            "site_ref": self.site_ref, "reported_at": iso(now)}))
+        self.raised.append((RETALIATION_REPORTED, self._concern(raised_from, now)))
+
+    def _note_voice_suppression(self, flagged: bool, text: str | None, raised_from: str, now: datetime) -> None:
+        """Workers kept from speaking up (told not to use the channel, phones taken,
+        complaints blocked): a concern for the safeguarding lead, beside any alert."""
+        if flagged or mentions_voice_suppression(text):
+            self.voice_suppression = True
+            self.raised.append((VOICE_SUPPRESSION_REPORTED, self._concern(raised_from, now)))
+
+    def _concern(self, raised_from: str, now: datetime) -> dict:
+        """What an alert tells: where and when, never who or what they wrote."""
+        return {"alert_id": secrets.token_hex(16), "raised_from": raised_from, "work_area": self.work_area,
+                "supplier_ref": self.supplier_ref, "site_ref": self.site_ref, "reported_at": iso(now)}
 

@@ -61,7 +61,7 @@ def submit_validation_answer(grievances, vault, receipts, case_ref: str, body: d
     receipts.prove(grievances, case_ref, body["receipt"], source, now)
     sealed = vault.seal(body["text"], case_ref) if body["text"] else None
     return _add_message(grievances, case_ref, "validation_answer", lambda g: g.submit_validation_answer(
-        body["answer"], sealed, body["retaliation"], body["text"], now))
+        body["answer"], sealed, body["retaliation"], body["text"], now, body.get("voice_suppression", False)))
 
 
 def submit_follow_up(grievances, vault, receipts, case_ref: str, body: dict, source: str,
@@ -71,7 +71,7 @@ def submit_follow_up(grievances, vault, receipts, case_ref: str, body: dict, sou
     receipts.prove(grievances, case_ref, body["receipt"], source, now)
     sealed = vault.seal(body["text"], case_ref)
     return _add_message(grievances, case_ref, "follow_up", lambda g: g.add_follow_up(
-        sealed, body["retaliation"], body["text"], now))
+        sealed, body["retaliation"], body["text"], now, body.get("voice_suppression", False)))
 
 
 def case_status(grievances, receipts, caller, remediation, case_ref: str, body: dict, source: str,

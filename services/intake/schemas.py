@@ -18,12 +18,14 @@ class ValidationAnswer(StrictSchema):
     answer = OneOf(VALIDATION_ANSWERS, required=True)
     text = fields.String(validate=TEXT, load_default=None, allow_none=True)
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)
 
 
 class FollowUp(StrictSchema):
     receipt = Receipt()
     text = fields.String(required=True, validate=TEXT)   # sealed before it is stored
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)
 
 
 class WorkerProof(StrictSchema):

@@ -1,5 +1,6 @@
 """Safeguarding use cases (``alerts`` and ``cases`` are UnitOfWorks): store each
-retaliation alert, put it on its case, and the safeguarding lead's queue. Callers
+retaliation alert or voice-suppression concern, put it on its case, and the
+safeguarding lead's queue. Callers
 pass the clock and the deadline policy.
 
 The alert and its case are two documents. The alert is stored first, then linked to
@@ -22,18 +23,18 @@ def record_alert(alerts, cases, event: dict, now: datetime, policy: dict) -> Ale
     alert = Alert.record(event)
     stored = alerts.create(alert.alert_id, alert)     # the record exists before anything else
     try:
-        cases.change(alert.case_ref, lambda case: case.link_alert(alert.alert_id, alert.raised_from, now, policy),
-                     event=event)
+        cases.change(alert.case_ref, lambda case: case.link_alert(alert.alert_id, alert.raised_from, now, policy,
+                                                                  alert.kind), event=event)
     except NotFound:                                   # the case opens later: it links the alert then
         log.info("alert_stands_alone")
-    log.info("alert_recorded" if stored else "alert_already_recorded", raised_from=alert.raised_from)
+    log.info("alert_recorded" if stored else "alert_already_recorded", raised_from=alert.raised_from, kind=alert.kind)
     return alert
 
 
 def link_waiting_alerts(alerts, cases, case_ref: str, now: datetime, policy: dict) -> int:
     waiting = [Alert.from_dict(d) for d in alerts.repo.of_case(case_ref)]
     if waiting:
-        cases.change(case_ref, lambda case: [case.link_alert(a.alert_id, a.raised_from, now, policy)
+        cases.change(case_ref, lambda case: [case.link_alert(a.alert_id, a.raised_from, now, policy, a.kind)
                                              for a in waiting], skip_unchanged=True)
     return len(waiting)
 

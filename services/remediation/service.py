@@ -13,7 +13,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
-    VALIDATION_ROUND_OPENED, iso, utc_now,
+    VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -37,6 +37,10 @@ class RemediationService(ServiceBase):
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
+        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines)
+
+    @on_event(VOICE_SUPPRESSION_REPORTED)
+    def on_voice_suppression_reported(self, event):
         alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines)
 
     @on_event(VALIDATION_ROUND_OPENED)

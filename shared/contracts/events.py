@@ -61,6 +61,15 @@ class RetaliationReported(StrictSchema):
     reported_at = fields.String(required=True)
 
 
+class VoiceSuppressionReported(RetaliationReported):
+    """A worker reports being kept from speaking up (told not to use a channel, phones
+    confiscated, complaints blocked): a concern for the safeguarding lead and the
+    business's record (DOMAIN.md). Same minimal body as a retaliation alert. Not
+    urgent: it does not take the dedicated retaliation lane, which is kept for the
+    one message that must overtake any backlog within seconds; a report that also
+    tells of reprisal raises ``retaliation.reported`` beside it."""
+
+
 class ValidationAnswerSubmitted(StrictSchema):
     worker_key = fields.String(required=True)
     answer = OneOf(VALIDATION_ANSWERS, required=True)
@@ -133,6 +142,8 @@ class PartyLinksChanged(StrictSchema):
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
 RETALIATION_REPORTED = EventContract("retaliation.reported", 1, "intake", RetaliationReported,
                                      urgent=True)
+VOICE_SUPPRESSION_REPORTED = EventContract("voice_suppression.reported", 1, "intake",
+                                           VoiceSuppressionReported)
 VALIDATION_ANSWER_SUBMITTED = EventContract("validation.answer_submitted", 1, "intake",
                                             ValidationAnswerSubmitted)
 CASE_STATUS_CHANGED = EventContract("case.status_changed", 1, "remediation", CaseStatusChanged)
@@ -143,7 +154,7 @@ PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", Par
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 
 CATALOGUE = {c.routing_key: c for c in (
-    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
     CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
 )}

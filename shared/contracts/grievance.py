@@ -35,6 +35,7 @@ class ReportFields(StrictSchema):
     agency_ref = Ref(load_default=None, allow_none=True)
     forced_labour_indicators = fields.List(OneOf(FORCED_LABOUR_INDICATORS), load_default=list)
     retaliation = fields.Boolean(load_default=False)
+    voice_suppression = fields.Boolean(load_default=False)   # told not to complain, phone taken...
     consent_to_share_identity = fields.Boolean(load_default=False)
 
 

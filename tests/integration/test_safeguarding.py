@@ -98,3 +98,32 @@ def test_a_reprisal_reaches_the_case_and_the_safeguarding_lead_never_the_busines
     assert rounds[-1]["status"] == "open"
     held = eventually(lambda: len((c := cw.ok("GET", case))["alerts"]) == 2 and c)
     assert held["status"] == "validating"
+
+
+def test_a_confiscated_phone_reaches_the_leads_queue_and_the_trail_but_not_the_business(stack, staff):
+    """Suppression of voice (issue 10): a follow-up saying the phones were taken raises
+    voice_suppression.reported; the lead finds it in the queue (kind voice_suppression),
+    the case's trail records it, the case keeps its severity, the business sees none of it."""
+    cw, lead = staff["case_worker"], staff["safeguarding_lead"]
+    supplier = unique("SUP")
+    staff["admin"].ok("POST", "/v1/parties", {"ref": supplier, "kind": "supplier", "name": supplier})
+    business = key_for(staff, stack, supplier, "supplier")
+    created = post_grievance(stack, report(supplier))
+    ref, receipt = created.json()["case_ref"], created.json()["receipt"]
+    case = f"/v1/cases/{ref}"
+    eventually(lambda: cw.call("GET", case).status_code == 200)
+    severity = cw.ok("GET", case)["severity"]
+
+    said = worker_says(stack, ref, receipt, "follow-ups", {"text": "หัวหน้ายึดโทรศัพท์ของพวกเราทุกคน"})
+    assert said["retaliation_alert"] is False
+    concern = eventually(lambda: [a for a in queue(lead) if a["case_ref"] == ref])
+    assert [(a["kind"], a["raised_from"]) for a in concern] == [("voice_suppression", "follow_up")]
+    trail = eventually(lambda: [a for a in cw.ok("GET", case)["audit"] if a["action"] == "voice_suppression_concern"])
+    assert trail[0]["detail"]["alert_id"] == concern[0]["alert_id"]
+    after = cw.ok("GET", case)
+    assert after["severity"] == severity and after["alerts"] == []
+
+    cw.ok("POST", f"{case}/triage", {})
+    cw.ok("POST", f"{case}/referral", {"business_ref": supplier, "business_type": "supplier"})
+    view = business.ok("GET", case)
+    assert concern[0]["alert_id"] not in repr(view) and "voice_suppression" not in repr(view)

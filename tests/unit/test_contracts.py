@@ -203,7 +203,7 @@ def test_parse_event_rejects_a_bad_envelope_or_body():
 
 
 def test_catalogue_routing_keys_carry_the_version():
-    assert len(CATALOGUE) == 8
+    assert len(CATALOGUE) == 9
     for key, contract in CATALOGUE.items():
         assert key == contract.routing_key
         assert key == f"{contract.name}.v{contract.version}"
@@ -352,7 +352,8 @@ def test_contact_without_a_reachable_handle_is_refused():
 def test_validation_answer_and_case_ref_path():
     r = "1234-5678-9012-3456-7890"
     assert load(ValidationAnswer(), {"receipt": r, "answer": "not_resolved"}) == {
-        "receipt": r, "answer": "not_resolved", "text": None, "retaliation": False}
+        "receipt": r, "answer": "not_resolved", "text": None, "retaliation": False,
+        "voice_suppression": False}
     assert set(errors_of(ValidationAnswer(), {"answer": "confirmed"})) == {"receipt"}
     assert set(errors_of(ValidationAnswer(), {"receipt": r, "answer": "yes"})) == {"answer"}
     assert set(errors_of(ValidationAnswer(), {"receipt": r, "answer": "confirmed", "text": ""})) == {"text"}

@@ -12,7 +12,8 @@ from services.remediation.safeguarding import Alert, queue_key
 from services.validation import handlers as validation
 from services.validation.domain import CaseValidation
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso, make_event,
+    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
+    VOICE_SUPPRESSION_REPORTED, iso, make_event,
 )
 from shared.errors import InvalidInput, InvalidTransition, NotFound
 from tests.fakes import FakeRepository, unit_of_work
@@ -190,3 +191,56 @@ def test_a_held_round_still_completes_not_resolved(validations):
 def test_a_confirmed_answer_without_threats_completes_as_before(validations):
     validation.record_submitted_answer(validations, answer("ILM-1", "wk_1", "confirmed", False), NOW)
     assert validations.get("ILM-1").rounds[-1]["status"] == "confirmed"
+
+
+# --- suppression of voice: the lead's queue and the trail, not a critical case ----------
+
+def voice_event(alert_id: str, case_ref="ILM-1", raised_from="follow_up", at=NOW) -> dict:
+    return make_event(VOICE_SUPPRESSION_REPORTED, case_ref, {
+        "alert_id": alert_id, "raised_from": raised_from, "work_area": "working_conditions",
+        "supplier_ref": "SUP-1", "site_ref": "SITE-1", "reported_at": iso(at)}, "c")
+
+
+def test_a_voice_suppression_concern_is_queued_and_on_the_trail_without_making_the_case_critical(units):
+    cases = referred(units)
+    alerts.record_alert(units[0], cases, voice_event("v1"), NOW, POLICY)
+    later = NOW + timedelta(minutes=1)
+    alerts.record_alert(units[0], cases, alert_event("a1", at=later), later, POLICY)
+    queue = alerts.list_alerts(units[0], {"limit": 10, "after": None})["items"]
+    assert [(a["alert_id"], a["kind"]) for a in queue] == [("v1", "voice_suppression"), ("a1", "retaliation")]
+    case = cases.get("ILM-1")
+    assert case.alerts == ["a1"]                           # only retaliation holds the severity
+    concern = [a for a in case.audit if a["action"] == "voice_suppression_concern"]
+    assert [a["detail"] for a in concern] == [{"alert_id": "v1", "raised_from": "follow_up"}]
+
+
+def test_a_concern_alone_leaves_severity_and_deadlines_as_they_were(units):
+    open_case(units)
+    cases = units[1]
+    before = cases.get("ILM-1")
+    alerts.record_alert(units[0], cases, voice_event("v1"), NOW, POLICY)
+    alerts.record_alert(units[0], cases, voice_event("v1"), NOW, POLICY)     # redelivered: once
+    after = cases.get("ILM-1")
+    assert after.severity == before.severity == "normal" and after.deadlines == before.deadlines
+    assert [a["action"] for a in after.audit].count("voice_suppression_concern") == 1
+    view = handlers.triage(cases, {"case_ref": "ILM-1", "severity": "high", "note": None}, STAFF, NOW)
+    assert view["severity"] == "high"                       # no lock: the lead decides
+    alerts.acknowledge_alert(units[0], cases, {"alert_id": "v1", "note": "called the worker"}, LEAD, NOW)
+    assert units[0].get("v1").acknowledged_by == "lead-ana"
+
+
+def test_a_concern_before_its_case_is_put_on_the_trail_when_the_case_opens(units):
+    alerts.record_alert(units[0], units[1], voice_event("early", raised_from="grievance"), NOW, POLICY)
+    open_case(units)
+    open_case(units)
+    case = units[1].get("ILM-1")
+    assert case.severity == "normal" and case.alerts == []
+    assert [a["detail"]["alert_id"] for a in case.audit if a["action"] == "voice_suppression_concern"] == ["early"]
+
+
+def test_businesses_and_partners_never_see_a_voice_suppression_concern(units):
+    cases = referred(units)
+    alerts.record_alert(units[0], cases, voice_event("v1"), NOW, POLICY)
+    for actor, chain in ((SUPPLIER, frozenset()), (PARTNER, frozenset({"SUP-1"}))):
+        view = handlers.get_case(cases, {"case_ref": "ILM-1"}, actor, chain)
+        assert "v1" not in repr(view) and "voice_suppression" not in repr(view)

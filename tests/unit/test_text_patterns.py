@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from marshmallow import fields, validate
 
-from services.intake import domain
+from services.intake import domain, phrases
 from services.intake.schemas import Contact, FollowUp, GrievanceReport, ValidationAnswer, Withdrawal, WorkerProof
 from shared.contracts.common import LengthFirst
 from shared.text_patterns import MAX_WIDTH, FollowedBy, bounded
@@ -22,7 +22,7 @@ def test_an_unbounded_pattern_is_refused():
 
 
 def test_every_pattern_run_on_worker_text_is_bounded():
-    patterns = [*domain.RETALIATION_PATTERNS, *domain.CRITICAL_PATTERNS]
+    patterns = [*phrases.ALL_PATTERNS, *domain.CRITICAL_PATTERNS]
     parts = [q for p in patterns for q in ((p.first, p.then) if isinstance(p, FollowedBy) else (p,))]
     assert all(isinstance(p, re.Pattern) for p in parts)
     assert all(re._parser.parse(p.pattern, p.flags).getwidth()[1] <= MAX_WIDTH for p in parts)
