@@ -109,6 +109,7 @@ class IntakeService(ApiDocs, ServiceBase):
     @on_event(VALIDATION_ROUND_OPENED)
     def on_round_opened(self, event):
         conversation.ask_validation(self.grievances, self.vault, event, utc_now())
+        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
