@@ -165,5 +165,5 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
 
 
 def _received(system, path):
-    with system.receiver.lock:
+    with system.receiver.changed:
         return [r for r in system.receiver.received if r.path == path]

@@ -18,7 +18,7 @@ class Follower:
         self.count_by_path: dict[str, int] = {}
 
     def poll(self) -> int:
-        with self.receiver.lock:
+        with self.receiver.changed:
             new = self.receiver.received[self.cursor:]
             self.cursor += len(new)
         for r in new:
@@ -67,7 +67,7 @@ class Follower:
             eventlet.sleep(0.05)
 
     def last_arrival(self, path: str) -> float | None:
-        with self.receiver.lock:
+        with self.receiver.changed:
             for r in reversed(self.receiver.received):
                 if r.path == path:
                     return r.at
