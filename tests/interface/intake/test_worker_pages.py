@@ -151,3 +151,21 @@ def test_the_browsers_language_is_preselected(page):
     assert 'href="/app/th" lang="th" aria-current="true"' in start.text
     other = requests.get(f"{url}/app", headers={"Accept-Language": "fr"}, timeout=5)
     assert '<html lang="en">' in other.text
+
+
+def test_a_validation_answer_needs_a_choice_and_is_stored_with_its_flag(page):
+    url, grievances = page()
+    s = requests.Session()
+    created = post(s, f"{url}/app/lo/report", FORM).text
+    ref = re.search(r'id="case-ref">([^<]+)<', created).group(1)
+    receipt = re.search(r'id="receipt">([^<]+)<', created).group(1)
+    act = {"case_ref": ref, "receipt": receipt, "action": "answer", "answer_text": "ยังไม่ได้เงิน"}
+    missing = post(s, f"{url}/app/lo/case", act)
+    assert missing.status_code == 400 and 'href="#answer"' in missing.text
+    assert "ยังไม่ได้เงิน</textarea>" in missing.text
+    answered = post(s, f"{url}/app/lo/case", {**act, "answer": "not_resolved", "answer_retaliation": "yes"})
+    assert answered.status_code == 200
+    assert translations("pages", "lo").gettext("Thank you. Your answer was received.") in answered.text
+    stored = grievances.repo.docs[ref]["validation_answers"]
+    assert [(a["answer"], a["retaliation"]) for a in stored] == [("not_resolved", True)]
+    assert grievances.relay.types()[-1] == "retaliation.reported"
