@@ -5,6 +5,8 @@ import re
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.wait import WebDriverWait
 
 from services.intake.texts import LANGUAGES, translations
 from shared.contracts.common import CASE_STATES
@@ -32,8 +34,15 @@ def fill(driver, field_id: str, text: str) -> None:
     element.send_keys(text)
 
 
+def click_and_wait(driver, by, selector) -> None:
+    """Click, then wait until the next page replaced this one (a click does not wait for a POST's answer)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(by, selector).click()
+    WebDriverWait(driver, 20).until(staleness_of(page))
+
+
 def press(driver, action: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, f"button[name=action][value={action}]").click()
+    click_and_wait(driver, By.CSS_SELECTOR, f"button[name=action][value={action}]")
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +56,14 @@ def reported(browser, stack, shots):
     browser.get(f"{stack.intake_url}/app")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "th"
     shot(browser, shots, "1-start")
-    browser.find_element(By.CSS_SELECTOR, "a[aria-current=true]").click()
-    browser.find_element(By.LINK_TEXT, th("Report a problem")).click()
+    click_and_wait(browser, By.CSS_SELECTOR, "a[aria-current=true]")
+    click_and_wait(browser, By.LINK_TEXT, th("Report a problem"))
     fill(browser, "text", WHAT_HAPPENED)
     browser.find_element(By.CSS_SELECTOR, "input[name=work_area][value=working_conditions]").click()
     fill(browser, "line_id", "somchai.k")
     browser.find_element(By.CSS_SELECTOR, "input[name=consent]").click()
     shot(browser, shots, "2-report-form")
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    click_and_wait(browser, By.CSS_SELECTOR, "form button[type=submit]")
     assert last_status(browser, f"{stack.intake_url}/app/th/report") == 200
     shot(browser, shots, "3-reported")
     return {"case_ref": browser.find_element(By.ID, "case-ref").text,
@@ -67,7 +76,7 @@ def test_the_report_page_is_thai_and_shows_the_receipt_once(reported, browser, r
     assert th("Keep the receipt secret: with it, anyone can act on your case.") in reported["page"]
     case = eventually(lambda: rpc.remediation.get_case({"case_ref": reported["case_ref"]}))
     assert case["case_ref"] == reported["case_ref"] and case["status"] == "received"
-    browser.find_element(By.LINK_TEXT, th("Go to my case")).click()
+    click_and_wait(browser, By.LINK_TEXT, th("Go to my case"))
     assert reported["receipt"] not in browser.page_source
 
 
