@@ -106,8 +106,13 @@ def set_csrf_cookie(response: Response, request, token: str) -> Response:
     return response
 
 
+class CsrfRefused(Forbidden):
+    """A form post without the token of the form the page gave (403): its own type, so
+    the page tells the worker to send the form again, never for another refusal."""
+
+
 def check_csrf(request, form: dict) -> None:
-    """Forbidden unless the form's hidden token equals the cookie's (constant time)."""
+    """CsrfRefused unless the form's hidden token equals the cookie's (constant time)."""
     cookie, field = request.cookies.get(CSRF_COOKIE, ""), form.get(CSRF_FIELD, "")
     if not (cookie and field and hmac.compare_digest(cookie.encode(), field.encode())):
-        raise Forbidden("the form's security token is missing or does not match")
+        raise CsrfRefused("the form's security token is missing or does not match")

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from services.intake import handlers
 from services.intake.page_http import (
-    CSRF_FIELD, check_csrf, csrf_token, html, page, read_form, secured, set_csrf_cookie,
+    CSRF_FIELD, CsrfRefused, check_csrf, csrf_token, html, page, read_form, secured, set_csrf_cookie,
 )
 from services.intake.page_views import preferred_language, render, static_file
 from services.intake.schemas import FollowUp, GrievanceReport, ValidationAnswer, Withdrawal, WorkerProof
@@ -21,7 +21,7 @@ from services.intake.texts import LANGUAGES
 from shared.contracts.common import Ref, StrictSchema, load
 from shared.contracts.events import utc_now
 from shared.errors import (
-    Forbidden, InvalidInput, InvalidTransition, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyAttempts,
+    InvalidInput, InvalidTransition, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyAttempts,
     Unauthorized, UnsupportedMediaType,
 )
 from shared.failures import as_unavailable
@@ -33,7 +33,7 @@ CASE_ACTIONS = ("status", "message", "answer", "withdraw")
 RENAMED = {("message", "text"): "message", ("answer", "text"): "answer_text"}   # (act, schema field): form field
 # Refusals a worker can act on, each with its own message on the page.
 SHOWN = {Unauthorized: "receipt", TooManyAttempts: "wait", InvalidInput: "fields", ServiceUnavailable: "unavailable",
-         InvalidTransition: "state", Forbidden: "csrf", PayloadTooLarge: "size", UnsupportedMediaType: "size"}
+         InvalidTransition: "state", CsrfRefused: "resend", PayloadTooLarge: "size", UnsupportedMediaType: "resend"}
 
 
 class CaseRef(StrictSchema):
