@@ -3,6 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+source "$ROOT/scripts/system-packages.sh"     # RabbitMQ, Chromium + driver, fonts (apt, when missing)
 PYTHON_BIN="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
 if [ ! -x "$VENV/bin/python" ]; then

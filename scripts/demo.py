@@ -239,6 +239,7 @@ def print_doors(stack, logins: dict, result: dict, supplier: str) -> None:
     ref, gw = result["case_ref"], stack.gateway_url
     print(f"""
 Try the doors yourself (this run's credentials; dev only):
+  worker, on the worker app (a web page in six languages): {stack.intake_url}/app
   worker (reference + receipt), at intake:
     curl -s {stack.intake_url}/grievances/{ref}/status -H 'content-type: application/json' \\
       -d '{{"receipt": "{result['receipt']}"}}'

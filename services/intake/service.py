@@ -7,6 +7,7 @@ from services.intake import chat_door, conversation, handlers, replies
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.inbox import ChatInbox
+from services.intake.pages import WorkerPages
 from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import (
     Accepted, CaseRefPath, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
@@ -29,7 +30,7 @@ STORED = (503,)        # the store (or a service) does not answer: try again (Re
 PROVED = (401, 429) + STORED    # a wrong receipt; then too many of them (Retry-After)
 
 
-class IntakeService(ApiDocs, ServiceBase):
+class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     name = "intake"
     api_title, api_version = "ILM intake: the workers' door", "1"
     api_description = ("Report a grievance and act on it later with the case reference and the receipt "

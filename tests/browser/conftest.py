@@ -1,0 +1,72 @@
+"""Browser tier: the worker page (services/intake/pages.py) in headless Chromium,
+against the real service processes. Debian's ``chromium`` and ``chromium-driver``
+(scripts/system-packages.sh installs them): Selenium is given the driver's path and
+SE_OFFLINE, so Selenium Manager never runs and nothing is downloaded."""
+import json
+import os
+
+import pytest
+
+from scripts.demo import Actors, case_worker
+from scripts.stack import Stack, free_port
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="package")
+def stack(mongo, rabbitmq, tmp_root):
+    """The services as tests/integration/conftest.py starts them, for this package only:
+    it stops before the integration tier starts its own (two sets of the same services
+    in one vhost would share their queues)."""
+    s = Stack(dict(os.environ), tmp_root / "browser-logs", free_port())
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="package")
+def rpc(stack):
+    clients = Actors(stack)
+    yield clients(case_worker())
+    clients.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per module, in Thai, with its network log (statuses, URLs)."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("chromium and chromium-driver are missing: run scripts/system-packages.sh as root")
+    os.environ["SE_OFFLINE"] = "true"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--lang=th",
+                "--window-size=412,915"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "th,en"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def network(driver) -> list[dict]:
+    """Every network event of the browser so far (the log drains on reading: kept here)."""
+    seen = driver.__dict__.setdefault("network_events", [])
+    seen.extend(json.loads(e["message"])["message"] for e in driver.get_log("performance"))
+    return seen
+
+
+def last_status(driver, url: str) -> int:
+    """The HTTP status of the last page loaded from ``url``."""
+    return [m["params"]["response"]["status"] for m in network(driver)
+            if m["method"] == "Network.responseReceived" and m["params"]["response"]["url"] == url][-1]
+
+
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser asked for (pages, the style sheet, anything)."""
+    return [m["params"]["request"]["url"] for m in network(driver) if m["method"] == "Network.requestWillBeSent"]
