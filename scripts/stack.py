@@ -174,7 +174,11 @@ class EmbeddedMongo:
 
 # --- the services ----------------------------------------------------------------------
 
-DATA_KEYS = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+DATA_KEYS = ("PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+# The identity master keyring (id:key). "dev1", not "k1": a local set-up made before
+# envelope encryption keeps its IDENTITY_KEY, which the keyring reads as k1 (its v1
+# tokens still open), and gets this key added as the current one.
+DEV_IDENTITY_KEY_ID = "dev1"
 # Dev only: every issuer's token signing key in one variable, so the local run, the
 # tests, the demo and the bench can act as any door. Stack.service_env gives each
 # process only its own key (ACTOR_SIGNING_KEY) and never this variable.
@@ -184,6 +188,7 @@ DEV_SIGNING_KEYS = "ILM_DEV_SIGNING_KEYS"
 def new_dev_keys() -> dict:
     keyring = auth.dev_keyring()
     keys = {n: base64.b64encode(os.urandom(32)).decode() for n in DATA_KEYS}
+    keys["IDENTITY_KEYS"] = f"{DEV_IDENTITY_KEY_ID}:" + base64.b64encode(os.urandom(32)).decode()
     return {**keys, DEV_SIGNING_KEYS: auth.format_keys(keyring), "ACTOR_VERIFY_KEYS": auth.verify_keys_of(keyring)}
 
 

@@ -49,6 +49,7 @@ VHOST = "ilm"        # compose and Kubernetes; the local run and the tests use a
 # The event sources each service has queues on (tests/unit/test_broker_users.py checks
 # this against the services' @on_event); a service not listed consumes none.
 CONSUMES: dict[str, tuple[str, ...]] = {
+    "intake": ("remediation",),      # case.status_changed: retention after closure
     "remediation": ("intake", "remediation", "validation"),
     "validation": ("intake", "remediation"),
     "notifications": ("intake", "remediation"),

@@ -41,7 +41,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("EVENT_MAX_ATTEMPTS", "5", "Attempts at an event that fails transiently before it is dead-lettered."),
     Var("OUTBOX_RELAY_INTERVAL", "1.0", "Seconds between relay sweeps of unpublished outbox events."),
     Var("OUTBOX_GRACE_SECONDS", "2.0", "Age before the sweep relays an event the request path did not."),
-    Var("IDENTITY_KEY", None, "base64 32-byte AES-256-GCM key for worker identity at rest (intake).", True),
+    # Worker identity at rest (intake): envelope encryption, retention, erasure.
+    Var("IDENTITY_KEYS", "", "Master keys wrapping each case's data key (intake): id:base64-32-bytes,... (ids [A-Za-z0-9_-]); keep an old id until `python -m services.intake.keys rotate` has rewrapped its data keys.", True),
+    Var("IDENTITY_KEY_ID", "", "Id in IDENTITY_KEYS of the master key that wraps new data keys (default: the last listed)."),
+    Var("IDENTITY_KEY", "", "Former single master key, id k1 in the keyring (older set-ups): opens v1 tokens sealed before envelope encryption; use IDENTITY_KEYS.", True),
+    Var("DEFAULT_PHONE_REGION", "TH", "Region of phone numbers given without a country code (E.164 before the worker pseudonym)."),
+    Var("RETENTION_DAYS", "365", "Days after a case is closed or withdrawn before its worker data is crypto-erased."),
+    Var("RETENTION_SWEEP_SECONDS", "3600", "Seconds between looks for cases whose retention period is over (intake)."),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
     Var("RECEIPT_PEPPER", None, "base64 32-byte server-side pepper mixed into workers' receipt hashes (intake).", True),
@@ -75,13 +81,15 @@ VARIABLES: tuple[Var, ...] = (
 # its own. Besides these every service gets AMQP_URI (its own broker user), MONGO_URI
 # and the public ACTOR_VERIFY_KEYS. The alert lane runs as notifications.
 SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
-    "intake": ("IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY"),
+    "intake": ("IDENTITY_KEYS", "IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY"),
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
     "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY"),
     "gateway": ("ACTOR_SIGNING_KEY",),
 }
 SECRETS = tuple(v.name for v in VARIABLES if v.secret)
+# Still read when set, no longer needed by a new deployment (IDENTITY_KEYS replaces it).
+LEGACY_SECRETS = ("IDENTITY_KEY",)
 
 
 def _raw(name: str) -> str | None:
@@ -92,8 +100,12 @@ def _raw(name: str) -> str | None:
 
 def _key(name: str) -> bytes:
     raw = _raw(name)
-    if raw is None:
+    if not raw:
         raise ConfigError(f"{name} is not set: {next(v.doc for v in VARIABLES if v.name == name)}")
+    return _decoded(name, raw)
+
+
+def _decoded(name: str, raw: str) -> bytes:
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -148,6 +160,9 @@ class Settings:
     metrics_refresh_interval: float
     deadlines: dict
     log_level: str
+    default_phone_region: str
+    retention_days: float
+    retention_sweep_seconds: float
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -233,6 +248,9 @@ def settings() -> Settings:
             "normal": _days("DEADLINES_NORMAL"),
         },
         log_level=_raw("LOG_LEVEL").upper(),
+        default_phone_region=_raw("DEFAULT_PHONE_REGION").upper(),
+        retention_days=_number("RETENTION_DAYS", float),
+        retention_sweep_seconds=_number("RETENTION_SWEEP_SECONDS", float),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from services.intake import erasure
 from services.intake.domain import Grievance, new_case_ref
 from shared.auth import Principal
 from shared.contracts.common import WORKER_ROLES
@@ -70,14 +71,18 @@ def case_status(grievances, receipts, caller, remediation, case_ref: str, body: 
 
 
 def withdraw(grievances, receipts, caller, remediation, case_ref: str, body: dict, source: str,
-             now: datetime) -> dict:
-    """Only the worker withdraws a case: proved by the receipt, done as the worker."""
+             now: datetime, vault=None) -> dict:
+    """Only the worker withdraws a case: proved by the receipt, done as the worker.
+    With ``delete_my_data`` the case's worker data is crypto-erased once the
+    withdrawal succeeded (and retried by the retention sweep if that fails)."""
     _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
     try:
         view = call_within(RPC_SECONDS, remediation.withdraw, {"case_ref": case_ref, "reason": body["reason"]})
     except NotFound:
         raise InvalidTransition(f"case {case_ref} is still being registered; try again in a minute") from None
     log.info("case_withdrawn_by_worker")
+    if body.get("delete_my_data"):
+        erasure.erase_now(grievances, vault, case_ref, erasure.WORKER_REQUEST, now)
     return view
 
 

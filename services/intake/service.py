@@ -3,7 +3,7 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import handlers
+from services.intake import erasure, handlers
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.receipts import ReceiptKeeper
@@ -15,11 +15,12 @@ from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
 from shared.contracts.common import STAFF_ROLES
-from shared.contracts.events import utc_now
+from shared.contracts.events import CASE_STATUS_CHANGED, utc_now
 from shared.http import json_http
 from shared.openapi import ApiDocs
 from shared.rpc import command
-from shared.service import ServiceBase
+from shared.messaging import on_event
+from shared.service import ServiceBase, every
 from shared.unit_of_work import Aggregates
 
 CASE = "/grievances/<string:case_ref>"
@@ -74,9 +75,21 @@ class IntakeService(ApiDocs, ServiceBase):
     @json_http("POST", f"{CASE}/withdrawal", path=CaseRefPath, body=Withdrawal, answers={200: WorkerCaseView},
                problems=PROVED + (409,))
     def withdraw(self, request, case_ref, body):
-        """Withdraw the case: only the worker can. Needs the receipt."""
+        """Withdraw the case: only the worker can. Needs the receipt.
+
+        With ``delete_my_data`` the worker's data of the case is erased for good."""
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
-                                      case_ref, body, request.remote_addr, utc_now())
+                                      case_ref, body, request.remote_addr, utc_now(), self.vault)
+
+    @on_event(CASE_STATUS_CHANGED)
+    def on_case_status_changed(self, event):
+        """A closed or withdrawn case is erased after the retention period."""
+        erasure.schedule_after_final(self.grievances, event, self.config.retention_days)
+
+    @every("retention_sweep_seconds")
+    def sweep_retention(self):
+        """Erase the cases whose retention period is over (one replica per case)."""
+        erasure.sweep(self.grievances, self.vault, utc_now())
 
     @command(contract.ReissueReceipt, allow=STAFF_ROLES)
     def reissue_receipt(self, p, actor):
