@@ -23,15 +23,18 @@ import re
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shared.errors import InvalidTransition
+
 TOKEN_PREFIX = "v1:"          # sealed with the master key itself (legacy, id LEGACY_KEY_ID)
 ENVELOPE_PREFIX = "v2:"       # sealed with the case's data key
 LEGACY_KEY_ID = "k1"
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-class Erased(Exception):
+class Erased(InvalidTransition):
     """The case's data key was erased (crypto-erasure): what was sealed for it can
-    never be opened again."""
+    never be opened again, nor anything new sealed for it (a 409 at the door; an
+    event about it is not retried)."""
 
 
 class SealedBox:

@@ -85,7 +85,7 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, s
             for secret in (*SECRETS, *receipt_forms):
                 assert secret not in dump, f"{secret!r} stored in clear in {service}.{name}"
     grievance = database("intake")["grievances"].find_one({"_id": ref})
-    assert grievance["sealed_text"].startswith("v1:") and grievance["sealed_contact"].startswith("v1:")
+    assert grievance["sealed_text"].startswith("v2:") and grievance["sealed_contact"].startswith("v2:")
 
     # No log line of any service carries it; the correlation id crossed services.
     logs = {name: p.log_path.read_text() for name, p in stack.procs.items()}
