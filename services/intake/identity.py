@@ -17,13 +17,12 @@ from datetime import datetime
 from nameko.extensions import DependencyProvider
 
 from services.intake.domain import contact_identifier
-from services.intake.keys import keyring_from_settings
+from services.intake.keys import COLLECTION, keyring_from_settings
 from shared.config import settings_of
 from shared.contracts.events import iso, utc_now
 from shared.crypto import ENVELOPE_PREFIX, TOKEN_PREFIX, Erased, Keyring, SealedBox, new_data_key, pseudonym
 from shared.repository import DuplicateKeyError, database
 
-COLLECTION = "data_keys"
 CACHED_KEYS = 32        # data keys one worker keeps unwrapped (a sweep touches many cases)
 
 

@@ -6,9 +6,12 @@ key to ``IDENTITY_KEYS`` and making it current (and restarting intake):
 
     python -m services.intake.keys rotate     # rewrap every data key
     python -m services.intake.keys status     # data keys per master key id
+    python -m services.intake.keys reseal-v1  # v1 tokens (before envelopes) under data keys
 
 When ``status`` shows no data key under an old id, that id can leave the keyring,
-except ``k1`` while ``v1:`` tokens (sealed with the former IDENTITY_KEY) remain."""
+except ``k1`` while ``v1:`` tokens (sealed with the former IDENTITY_KEY, before
+envelope encryption) remain: ``reseal-v1`` seals those again under their case's
+data key, after which ``status`` counts no ``v1_grievances``."""
 from __future__ import annotations
 
 import argparse
@@ -17,11 +20,11 @@ import sys
 
 from shared import config
 from shared.errors import ConfigError
-from shared.crypto import KEY_ID, Keyring
+from shared.crypto import KEY_ID, TOKEN_PREFIX, Keyring
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-COLLECTION = "data_keys"
+COLLECTION, GRIEVANCES = "data_keys", "grievances"
 
 
 def parse_keyring(raw: str | None, name: str = "IDENTITY_KEYS") -> dict[str, bytes]:
@@ -70,22 +73,58 @@ def rotate(db, keyring: Keyring) -> dict:
 
 
 def status(db) -> dict:
-    """{master key id: data keys it wraps}, and how many cases were erased."""
-    col = db[COLLECTION]
+    """{master key id: data keys it wraps}, how many cases were erased, and how many
+    grievances still hold ``v1:`` tokens (they need master key k1)."""
     counts: dict = {}
-    for doc in col.find({}, {"key_id": 1, "erased_at": 1}):
+    for doc in db[COLLECTION].find({}, {"key_id": 1, "erased_at": 1}):
         name = "erased" if doc.get("erased_at") else doc.get("key_id")
         counts[name] = counts.get(name, 0) + 1
-    return counts
+    legacy = sum(1 for doc in db[GRIEVANCES].find({}) if _legacy_tokens(doc))
+    return {**counts, "v1_grievances": legacy} if legacy else counts
+
+
+def reseal_v1(db, vault) -> dict:
+    """Seal every ``v1:`` token of the grievances again under its case's data key
+    (erasable, rotatable). Revision-guarded: a grievance changed meanwhile is
+    skipped, and running the command again takes it."""
+    done = {"resealed": 0, "skipped": 0}
+    for doc in db[GRIEVANCES].find({}):
+        if not _legacy_tokens(doc):
+            continue
+        ref = doc["_id"]
+        again = lambda token: vault.seal(vault.open(token, ref), ref) if _v1(token) else token  # noqa: E731
+        new = dict(doc, sealed_text=again(doc.get("sealed_text")), sealed_contact=again(doc.get("sealed_contact")),
+                   _rev=doc["_rev"] + 1)
+        for name in ("follow_ups", "validation_answers"):
+            new[name] = [dict(m, sealed_text=again(m.get("sealed_text"))) for m in doc.get(name) or ()]
+        matched = db[GRIEVANCES].replace_one({"_id": ref, "_rev": doc["_rev"]}, new).matched_count
+        done["resealed" if matched else "skipped"] += 1
+    log.info("v1_tokens_resealed", **done)
+    return done
+
+
+def _v1(token) -> bool:
+    return isinstance(token, str) and token.startswith(TOKEN_PREFIX)
+
+
+def _legacy_tokens(doc: dict) -> bool:
+    messages = [*(doc.get("follow_ups") or ()), *(doc.get("validation_answers") or ())]
+    return any(map(_v1, (doc.get("sealed_text"), doc.get("sealed_contact"), *(m.get("sealed_text") for m in messages))))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.intake.keys", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("rotate", "status"))
+    parser.add_argument("command", choices=("rotate", "status", "reseal-v1"))
     args = parser.parse_args(argv)
+    from services.intake.identity import DataKeys, Vault
     from shared.repository import database
     db = database("intake")
-    result = rotate(db, keyring_from_settings()) if args.command == "rotate" else status(db)
+    if args.command == "rotate":
+        result = rotate(db, keyring_from_settings())
+    elif args.command == "reseal-v1":
+        result = reseal_v1(db, Vault(DataKeys(db, keyring_from_settings()), b"", config.settings().default_phone_region))
+    else:
+        result = status(db)
     print(json.dumps(result, sort_keys=True))
     return 0
 

@@ -168,6 +168,7 @@ def data_keys_db(mongo):
     """intake's database of this run (the ops command finds it from the settings)."""
     db = database("intake")
     db["data_keys"].delete_many({})
+    db["grievances"].delete_many({})
     return db
 
 
@@ -194,12 +195,21 @@ def test_rotation_end_to_end_with_the_ops_command(data_keys_db, monkeypatch, cap
     before = Vault(DataKeys(data_keys_db, master_keys.keyring_from_settings()), b"p" * 32, "TH")
     tokens = {ref: before.seal(f"words of {ref}", ref) for ref in ("ILM-ROT00001", "ILM-ROT00002", "ILM-ROT00003")}
     before.erase("ILM-ROT00003", "retention")
+    # A grievance stored before envelope encryption: its tokens are v1, under k1 itself.
+    data_keys_db["grievances"].insert_one({
+        "_id": "ILM-ROT00004", "_rev": 3, "sealed_text": SealedBox(base64.b64decode(old)).seal("old words", "ILM-ROT00004"),
+        "sealed_contact": None, "validation_answers": [],
+        "follow_ups": [{"sealed_text": SealedBox(base64.b64decode(old)).seal("old follow-up", "ILM-ROT00004")}]})
 
     monkeypatch.setenv("IDENTITY_KEYS", f"k2:{new}")   # the new key, current; k1 still from IDENTITY_KEY
     assert master_keys.main(["rotate"]) == 0
     assert printed(capsys) == {"rewrapped": 2, "skipped": 0}
     assert master_keys.main(["status"]) == 0
-    assert printed(capsys) == {"k2": 2, "erased": 1}
+    assert printed(capsys) == {"k2": 2, "erased": 1, "v1_grievances": 1}
+    assert master_keys.main(["reseal-v1"]) == 0          # v1 tokens go under their case's data key
+    assert printed(capsys) == {"resealed": 1, "skipped": 0}
+    assert master_keys.main(["status"]) == 0
+    assert printed(capsys) == {"k2": 3, "erased": 1}
     stored = {d["_id"]: d for d in data_keys_db["data_keys"].find()}
     assert "wrapped" not in stored["ILM-ROT00003"]
 
@@ -209,5 +219,9 @@ def test_rotation_end_to_end_with_the_ops_command(data_keys_db, monkeypatch, cap
         assert after.open(tokens[ref], ref) == f"words of {ref}"
     with pytest.raises(Erased):
         after.open(tokens["ILM-ROT00003"], "ILM-ROT00003")
-    with pytest.raises(KeyError, match="k1"):           # v1 tokens still need k1: status says so
+    with pytest.raises(KeyError, match="k1"):           # a v1 token left somewhere needs k1
         after.open(legacy_token, "ILM-ROT00001")
+    resealed = data_keys_db["grievances"].find_one({"_id": "ILM-ROT00004"})
+    assert resealed["_rev"] == 4 and resealed["sealed_text"].startswith("v2:")
+    assert after.open(resealed["sealed_text"], "ILM-ROT00004") == "old words"
+    assert after.open(resealed["follow_ups"][0]["sealed_text"], "ILM-ROT00004") == "old follow-up"
