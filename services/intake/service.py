@@ -50,14 +50,14 @@ class IntakeService(ApiDocs, ServiceBase):
                      "severity": g.severity, "retaliation_alert": g.retaliation}
 
     @json_http("POST", f"{CASE}/validation-answers", path=CaseRefPath, body=ValidationAnswer,
-               answers={202: Accepted}, problems=PROVED)
+               answers={202: Accepted}, problems=PROVED + (409,))
     def submit_validation_answer(self, request, case_ref, body):
         """Answer a validation round: is the remedy real? Needs the receipt."""
         return 202, _accepted(case_ref, handlers.submit_validation_answer(
             self.grievances, self.vault, self.receipts, case_ref, body, request.remote_addr, utc_now()))
 
     @json_http("POST", f"{CASE}/follow-ups", path=CaseRefPath, body=FollowUp, answers={202: Accepted},
-               problems=PROVED)
+               problems=PROVED + (409,))      # 409: the worker's data of the case was erased
     def submit_follow_up(self, request, case_ref, body):
         """Add a message to the case (a reprisal reported here raises an alert). Needs the receipt."""
         return 202, _accepted(case_ref, handlers.submit_follow_up(
