@@ -105,7 +105,7 @@ def test_withdrawal_with_delete_my_data_erases_the_case_for_good(doors):
     assert more.status_code == 409
 
 
-def test_a_withdrawal_without_delete_my_data_keeps_the_data(doors):
+def test_a_withdrawal_without_delete_my_data_keeps_the_data_until_the_worker_asks(doors):
     url, config, remediation = doors
     created = report(url)
     ref = created["case_ref"]
@@ -117,6 +117,14 @@ def test_a_withdrawal_without_delete_my_data_keeps_the_data(doors):
     assert done.status_code == 200
     assert vault_of(config).open(doc["sealed_text"], ref) == WORDS
     assert not intake_db(config)["grievances"].find_one({"_id": ref})["erased_at"]
+    again = requests.post(f"{url}/grievances/{ref}/withdrawal", timeout=10,
+                          json={"receipt": created["receipt"], "reason": "settled"})
+    assert again.status_code == 409                  # withdrawn already: nothing to do
+    # ... but the worker may still ask, later, to be erased.
+    later = requests.post(f"{url}/grievances/{ref}/withdrawal", timeout=10,
+                          json={"receipt": created["receipt"], "reason": "forget me", "delete_my_data": True})
+    assert later.status_code == 200 and later.json()["status"] == "withdrawn", later.text
+    assert_erased(config, ref, [doc["sealed_text"], doc["sealed_contact"]], "worker_request")
 
 
 def test_the_retention_sweep_erases_a_closed_case_after_its_period(container_factory, make_config):
