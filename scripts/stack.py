@@ -174,7 +174,11 @@ class EmbeddedMongo:
 
 # --- the services ----------------------------------------------------------------------
 
-DATA_KEYS = ("IDENTITY_KEY", "PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+DATA_KEYS = ("PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+# The identity master keyring (id:key). "dev1", not "k1": a local set-up made before
+# envelope encryption keeps its IDENTITY_KEY, which the keyring reads as k1 (its v1
+# tokens still open), and gets this key added as the current one.
+DEV_IDENTITY_KEY_ID = "dev1"
 # The chat providers' secrets: random per local run, shared with the fake providers
 # (scripts/fake_providers.py) and the signed webhooks (scripts/provider_webhooks.py).
 CHANNEL_SECRETS = tuple(v.name for v in CHANNEL_VARIABLES if v.secret)
@@ -189,6 +193,7 @@ def new_dev_keys() -> dict:
     keys = {n: base64.b64encode(os.urandom(32)).decode() for n in DATA_KEYS}
     keys |= {n: secrets.token_urlsafe(24) for n in CHANNEL_SECRETS}
     keys["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)     # not secret, but made with them
+    keys["IDENTITY_KEYS"] = f"{DEV_IDENTITY_KEY_ID}:" + base64.b64encode(os.urandom(32)).decode()
     return {**keys, DEV_SIGNING_KEYS: auth.format_keys(keyring), "ACTOR_VERIFY_KEYS": auth.verify_keys_of(keyring)}
 
 

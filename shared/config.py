@@ -15,35 +15,7 @@ from functools import lru_cache
 from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Var:
-    name: str
-    default: str | None
-    doc: str
-    secret: bool = False
-
-
-# The workers' chat providers (services/intake/channels); an empty secret turns its channel off.
-CHANNEL_VARIABLES: tuple[Var, ...] = (
-    Var("LINE_CHANNEL_SECRET", "", "LINE channel secret: verifies x-line-signature of LINE webhooks.", True),
-    Var("LINE_CHANNEL_TOKEN", "", "LINE channel access token (bearer) for the push API.", True),
-    Var("LINE_API_BASE", "https://api.line.me", "Base URL of the LINE Messaging API."),
-    Var("META_APP_SECRET", "", "Meta app secret: verifies X-Hub-Signature-256 of WhatsApp and Messenger webhooks.", True),
-    Var("META_VERIFY_TOKEN", "", "Token Meta echoes in the webhook GET handshake (hub.verify_token).", True),
-    Var("WHATSAPP_TOKEN", "", "WhatsApp Cloud API access token (bearer).", True),
-    Var("MESSENGER_PAGE_TOKEN", "", "Facebook page access token for the Messenger send API.", True),
-    Var("GRAPH_API_BASE", "https://graph.facebook.com/v21.0", "Base URL (with version) of Meta's Graph API."),
-    Var("VIBER_AUTH_TOKEN", "", "Viber bot auth token: signs Viber callbacks and authenticates sends.", True),
-    Var("VIBER_SENDER_NAME", "ILM", "Sender name shown on Viber messages (at most 28 characters)."),
-    Var("VIBER_API_BASE", "https://chatapi.viber.com", "Base URL of the Viber bot API."),
-    Var("TWILIO_ACCOUNT_SID", "", "Twilio account SID (AC...): the SMS API's account and basic-auth user."),
-    Var("TWILIO_AUTH_TOKEN", "", "Twilio auth token: verifies X-Twilio-Signature and authenticates sends.", True),
-    Var("TWILIO_FROM", "", "Number (E.164) SMS are sent from when no receiving number is known."),
-    Var("TWILIO_API_BASE", "https://api.twilio.com", "Base URL of the Twilio REST API."),
-    Var("SMS_WEBHOOK_URL", "", "Public URL Twilio calls for inbound SMS (its signature covers it); empty: the URL intake saw."),
-)
+from shared.variables import CHANNEL_VARIABLES, Var
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -61,7 +33,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("EVENT_MAX_ATTEMPTS", "5", "Attempts at an event that fails transiently before it is dead-lettered."),
     Var("OUTBOX_RELAY_INTERVAL", "1.0", "Seconds between relay sweeps of unpublished outbox events."),
     Var("OUTBOX_GRACE_SECONDS", "2.0", "Age before the sweep relays an event the request path did not."),
-    Var("IDENTITY_KEY", None, "base64 32-byte AES-256-GCM key for worker identity at rest (intake).", True),
+    # Worker identity at rest (intake): envelope encryption, retention, erasure.
+    Var("IDENTITY_KEYS", "", "Master keys wrapping each case's data key (intake): id:base64-32-bytes,... (ids [A-Za-z0-9_-]); keep an old id until `python -m services.intake.keys rotate` has rewrapped its data keys.", True),
+    Var("IDENTITY_KEY_ID", "", "Id in IDENTITY_KEYS of the master key that wraps new data keys (default: the last listed)."),
+    Var("IDENTITY_KEY", "", "Former single master key, id k1 in the keyring (older set-ups): opens v1 tokens sealed before envelope encryption; use IDENTITY_KEYS.", True),
+    Var("DEFAULT_PHONE_REGION", "TH", "Region of phone numbers given without a country code (E.164 before the worker pseudonym)."),
+    Var("RETENTION_DAYS", "365", "Days after a case is closed or withdrawn before its worker data is crypto-erased."),
+    Var("RETENTION_SWEEP_SECONDS", "3600", "Seconds between looks for cases whose retention period is over (intake)."),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
     Var("RECEIPT_PEPPER", None, "base64 32-byte server-side pepper mixed into workers' receipt hashes (intake).", True),
@@ -97,7 +75,7 @@ VARIABLES: tuple[Var, ...] = (
 # its own. Besides these every service gets AMQP_URI (its own broker user), MONGO_URI
 # and the public ACTOR_VERIFY_KEYS. The alert lane runs as notifications.
 SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
-    "intake": ("IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY",
+    "intake": ("IDENTITY_KEYS", "IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER", "ACTOR_SIGNING_KEY",
                *(v.name for v in CHANNEL_VARIABLES if v.secret)),
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
@@ -105,6 +83,8 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
     "gateway": ("ACTOR_SIGNING_KEY",),
 }
 SECRETS = tuple(v.name for v in VARIABLES if v.secret)
+# Still read when set, no longer needed by a new deployment (IDENTITY_KEYS replaces it).
+LEGACY_SECRETS = ("IDENTITY_KEY",)
 
 
 def _raw(name: str) -> str | None:
@@ -115,8 +95,12 @@ def _raw(name: str) -> str | None:
 
 def _key(name: str) -> bytes:
     raw = _raw(name)
-    if raw is None:
+    if not raw:
         raise ConfigError(f"{name} is not set: {next(v.doc for v in VARIABLES if v.name == name)}")
+    return _decoded(name, raw)
+
+
+def _decoded(name: str, raw: str) -> bytes:
     try:
         key = base64.b64decode(raw, validate=True)
     except ValueError as exc:
@@ -172,6 +156,9 @@ class Settings:
     deadlines: dict
     chat_send_interval: float
     log_level: str
+    default_phone_region: str
+    retention_days: float
+    retention_sweep_seconds: float
     channels: dict = dataclasses.field(default_factory=dict)   # CHANNEL_VARIABLES by name
 
     # Keys are read on first use so that a service only needs the keys it uses.
@@ -259,6 +246,9 @@ def settings() -> Settings:
         },
         chat_send_interval=_number("CHAT_SEND_INTERVAL", float),
         log_level=_raw("LOG_LEVEL").upper(),
+        default_phone_region=_raw("DEFAULT_PHONE_REGION").upper(),
+        retention_days=_number("RETENTION_DAYS", float),
+        retention_sweep_seconds=_number("RETENTION_SWEEP_SECONDS", float),
         channels={v.name: _raw(v.name) or "" for v in CHANNEL_VARIABLES},
     )
 

@@ -50,6 +50,16 @@ class ChatThread:
             self.ended_at = iso(now)
             self.ended_as = status
 
+    def forget_chat(self, now: datetime) -> None:
+        """Erasure: nothing may lead from the chat to this case any more (its pseudonym
+        included), and no reply is left to send."""
+        self.end(self.ended_as or "erased", now)
+        self.chat_key, self.chat = None, None
+        for reply in self.replies:
+            if reply["state"] in ("pending", "sending"):
+                reply.update(state="failed", error="erased", sealed_text=None)
+        self.replies_pending = False
+
     def await_answer(self, round_no: int) -> None:
         if self.chat:
             self.chat["awaiting_round"] = round_no

@@ -204,11 +204,6 @@ def ask_validation(grievances, vault, event: dict, now: datetime) -> None:
     _on_case_event(grievances, event, ask)
 
 
-def case_ended(grievances, event: dict, now: datetime) -> None:
-    """A case closed or withdrawn: the chat's next message opens a new one."""
-    _on_case_event(grievances, event, lambda g: g.end(event["data"]["to_status"], now))
-
-
 def _on_case_event(grievances, event, apply) -> None:
     bind(case_id=event["case_ref"])
     try:

@@ -3,17 +3,18 @@ raises. Pure: no I/O, no keys (identity arrives already sealed), callers pass ``
 """
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.intake.chat_thread import ChatThread
+from services.intake.phones import DEFAULT_REGION, normalise_phone
 from shared.domain import Aggregate
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, VOICE_SUPPRESSION_REPORTED, iso,
 )
 from services.intake.phrases import mentions_retaliation, mentions_voice_suppression
+from shared.errors import InvalidTransition
 from shared.text_patterns import FollowedBy, bounded
 
 # Retaliation and suppression of voice in the worker's words, six languages
@@ -43,13 +44,15 @@ def classify(report: dict) -> tuple[str, bool]:
     return "normal", retaliation
 
 
-def contact_identifier(contact: dict | None) -> str | None:
-    """The stable handle a worker is recognised by, normalised (digits of a phone)."""
+def contact_identifier(contact: dict | None, region: str = DEFAULT_REGION) -> str | None:
+    """The stable handle a worker is recognised by, normalised: a phone as the digits
+    of its E.164 form (numbers without a country code are in ``region``), so the
+    local and the +66 form of a number are the same worker."""
     if not contact:
         return None
     for key in ("phone", "whatsapp"):
         if contact.get(key):
-            return f"{key}:" + re.sub(r"\D", "", contact[key])
+            return f"{key}:" + normalise_phone(contact[key], region).lstrip("+")
     for key in ("line_id", "messenger_id", "viber_id", "email"):
         if contact.get(key):
             return f"{key}:" + contact[key].strip().lower()
@@ -71,7 +74,7 @@ class Grievance(ChatThread, Aggregate):
     agency_ref: str | None
     consent_to_share_identity: bool
     received_at: str
-    sealed_text: str                 # AES-GCM token, bound to case_ref
+    sealed_text: str | None          # AES-GCM token, bound to case_ref (None once erased)
     sealed_contact: str | None
     receipt_hash: str | None = None  # the worker's proof (services/intake/receipts.py)
     voice_suppression: bool = False  # a report, follow-up or answer told of suppressed voice
@@ -88,6 +91,12 @@ class Grievance(ChatThread, Aggregate):
     replies_pending: bool = False
     ended_at: str | None = None      # closed or withdrawn: the chat's next message is a new case
     ended_as: str | None = None
+    # Crypto-erasure (services/intake/erasure.py): when, why; a replica's claim on it.
+    erase_after: str | None = None
+    erase_why: str | None = None
+    erasing_until: str | None = None
+    erased_at: str | None = None
+    audit: list = field(default_factory=list)            # erasure: what, why, when
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -117,6 +126,7 @@ class Grievance(ChatThread, Aggregate):
     def submit_validation_answer(self, answer: str, sealed_text: str | None, flagged: bool,
                                  text: str | None, now: datetime, voice_flagged: bool = False) -> bool:
         """Record a worker's answer; returns True when it reports retaliation."""
+        self._not_erased()
         retaliation = flagged or mentions_retaliation(text)
         self.validation_answers.append({"answer": answer, "sealed_text": sealed_text,
                                         "retaliation": retaliation, "at": iso(now)})
@@ -132,6 +142,7 @@ class Grievance(ChatThread, Aggregate):
                       voice_flagged: bool = False) -> bool:
         """A later message on an open case (the worker again, or staff taking a call).
         Returns True when it reports retaliation, which raises an alert at once."""
+        self._not_erased()
         retaliation = flagged or mentions_retaliation(text)
         self.follow_ups.append({"sealed_text": sealed_text, "retaliation": retaliation, "at": iso(now)})
         if retaliation:
@@ -145,6 +156,37 @@ class Grievance(ChatThread, Aggregate):
         self.receipt_hash = receipt_hash
         self.receipt_history.append({"at": iso(now), "actor": {"id": by["id"], "role": by["role"]},
                                      "action": "reissue_receipt", "reason": reason})
+
+    # --- crypto-erasure: the worker's request, or the retention period after closure ---
+    def schedule_erasure(self, at: datetime, why: str) -> bool:
+        """Erase at ``at`` (the earliest date asked wins); False if nothing changes."""
+        if self.erased_at or (self.erase_after and self.erase_after <= iso(at)):
+            return False
+        self.erase_after, self.erase_why = iso(at), why
+        return True
+
+    def claim_erasure(self, now: datetime, lease_seconds: float) -> bool:
+        """One replica erases: it holds the claim for ``lease_seconds``; a claim left
+        by a crashed replica expires and the next sweep takes the case again."""
+        if self.erased_at or not self.erase_after or self.erase_after > iso(now) or (
+                self.erasing_until and self.erasing_until > iso(now)):
+            return False
+        self.erasing_until = iso(now + timedelta(seconds=lease_seconds))
+        return True
+
+    def erase(self, now: datetime) -> None:
+        """After the data key is gone: drop every sealed value, keep the anonymous
+        facts (areas, severity, answers, dates) and put the erasure on the trail."""
+        self.sealed_text, self.sealed_contact = None, None
+        for message in (*self.follow_ups, *self.validation_answers, *self.replies):
+            message["sealed_text"] = None
+        self.forget_chat(now)
+        self.erased_at, self.erasing_until = iso(now), None
+        self.audit.append({"action": "erase", "why": self.erase_why, "at": iso(now)})
+
+    def _not_erased(self) -> None:
+        if self.erased_at:
+            raise InvalidTransition(f"case {self.case_ref}: the worker's data was erased")
 
     def _raise_retaliation(self, raised_from: str, now: datetime) -> None:
         self.raised.append((RETALIATION_REPORTED, self._concern(raised_from, now)))

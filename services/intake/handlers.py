@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from services.intake import erasure
 from services.intake.domain import Grievance, new_case_ref
 from shared.auth import Principal
-from shared.contracts.common import WORKER_ROLES
+from shared.contracts.common import FINAL_CASE_STATES, WORKER_ROLES
 from shared.errors import InvalidTransition, NotFound, ReferenceExhausted
 from shared.logging import bind, get_logger
 from shared.rpc import call_within
@@ -86,14 +87,24 @@ def case_status(grievances, receipts, caller, remediation, case_ref: str, body: 
 
 
 def withdraw(grievances, receipts, caller, remediation, case_ref: str, body: dict, source: str,
-             now: datetime) -> dict:
-    """Only the worker withdraws a case: proved by the receipt, done as the worker."""
+             now: datetime, vault=None) -> dict:
+    """Only the worker withdraws a case: proved by the receipt, done as the worker.
+    With ``delete_my_data`` the case's worker data is crypto-erased once the
+    withdrawal succeeded, or the case was over already (and retried by the retention
+    sweep if that fails)."""
     _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
     try:
         view = call_within(RPC_SECONDS, remediation.withdraw, {"case_ref": case_ref, "reason": body["reason"]})
+        log.info("case_withdrawn_by_worker")
     except NotFound:
         raise InvalidTransition(f"case {case_ref} is still being registered; try again in a minute") from None
-    log.info("case_withdrawn_by_worker")
+    except InvalidTransition:
+        # Over already (withdrawn or closed): the worker may still ask to be erased.
+        view = call_within(RPC_SECONDS, remediation.get_case, {"case_ref": case_ref})
+        if not body.get("delete_my_data") or view["status"] not in FINAL_CASE_STATES:
+            raise
+    if body.get("delete_my_data"):
+        erasure.erase_now(grievances, vault, case_ref, erasure.WORKER_REQUEST, now)
     return view
 
 

@@ -35,6 +35,9 @@ class WorkerProof(StrictSchema):
 class Withdrawal(StrictSchema):
     receipt = Receipt()
     reason = fields.String(required=True, validate=validate.Length(1, 2000))
+    delete_my_data = fields.Boolean(load_default=False, metadata={
+        "description": "Also erase the worker's data of this case for good (its contact and messages); "
+                       "the case keeps only anonymous facts."})
 
 
 class CaseRefPath(StrictSchema):

@@ -3,7 +3,7 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import chat_door, conversation, handlers, replies
+from services.intake import chat_door, conversation, erasure, handlers, replies
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.inbox import ChatInbox
@@ -16,7 +16,7 @@ from services.intake.schemas import (
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
-from shared.contracts.common import FINAL_CASE_STATES, STAFF_ROLES
+from shared.contracts.common import STAFF_ROLES
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, utc_now
 from shared.http import json_http
 from shared.messaging import on_event
@@ -54,14 +54,14 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
                      "severity": g.severity, "retaliation_alert": g.retaliation}
 
     @json_http("POST", f"{CASE}/validation-answers", path=CaseRefPath, body=ValidationAnswer,
-               answers={202: Accepted}, problems=PROVED)
+               answers={202: Accepted}, problems=PROVED + (409,))
     def submit_validation_answer(self, request, case_ref, body):
         """Answer a validation round: is the remedy real? Needs the receipt."""
         return 202, _accepted(case_ref, handlers.submit_validation_answer(
             self.grievances, self.vault, self.receipts, case_ref, body, request.remote_addr, utc_now()))
 
     @json_http("POST", f"{CASE}/follow-ups", path=CaseRefPath, body=FollowUp, answers={202: Accepted},
-               problems=PROVED)
+               problems=PROVED + (409,))      # 409: the worker's data of the case was erased
     def submit_follow_up(self, request, case_ref, body):
         """Add a message to the case (a reprisal reported here raises an alert). Needs the receipt."""
         return 202, _accepted(case_ref, handlers.submit_follow_up(
@@ -79,9 +79,21 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     @json_http("POST", f"{CASE}/withdrawal", path=CaseRefPath, body=Withdrawal, answers={200: WorkerCaseView},
                problems=PROVED + (409,))
     def withdraw(self, request, case_ref, body):
-        """Withdraw the case: only the worker can. Needs the receipt."""
+        """Withdraw the case: only the worker can. Needs the receipt.
+
+        With ``delete_my_data`` the worker's data of the case is erased for good."""
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
-                                      case_ref, body, request.remote_addr, utc_now())
+                                      case_ref, body, request.remote_addr, utc_now(), self.vault)
+
+    @on_event(CASE_STATUS_CHANGED)
+    def on_case_status_changed(self, event):
+        """A closed or withdrawn case ends its chat thread and is erased after the retention period."""
+        erasure.schedule_after_final(self.grievances, event, self.config.retention_days)
+
+    @every("retention_sweep_seconds")
+    def sweep_retention(self):
+        """Erase the cases whose retention period is over (one replica per case)."""
+        erasure.sweep(self.grievances, self.vault, utc_now())
 
     @command(contract.RecordCall, allow=STAFF_ROLES)
     def record_call(self, p, actor):
@@ -111,11 +123,6 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     def on_round_opened(self, event):
         conversation.ask_validation(self.grievances, self.vault, event, utc_now())
         replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
-
-    @on_event(CASE_STATUS_CHANGED)
-    def on_case_status_changed(self, event):
-        if event["data"]["to_status"] in FINAL_CASE_STATES:
-            conversation.case_ended(self.grievances, event, utc_now())
 
     def _chat(self):
         return conversation.Chat(self.grievances, self.vault, self.receipts, self.caller, self.remediation,

@@ -11,6 +11,7 @@ class GrievanceStore(Repository):
         self.col.create_index("worker_key")
         self.col.create_index("chat_key")
         self.col.create_index("replies_pending")
+        self.col.create_index("erase_after")
 
     def open_case_of_chat(self, chat_key: str) -> str | None:
         """The reference of the chat's case still open (the newest, should there be two)."""
@@ -20,3 +21,9 @@ class GrievanceStore(Repository):
 
     def with_replies_pending(self, limit: int = 50) -> list[str]:
         return [d["_id"] for d in self.col.find({"replies_pending": True}, {"_id": 1}).limit(limit)]
+
+    def due_for_erasure(self, now: str, limit: int) -> list[str]:
+        """References of cases whose erasure date has come and that still hold
+        worker data (``erased_at`` is stored as null until then)."""
+        docs = self.col.find({"erase_after": {"$lte": now}, "erased_at": None}, {"_id": 1})
+        return [d["_id"] for d in docs.sort("erase_after", 1).limit(limit)]

@@ -37,13 +37,20 @@ def test_every_process_runs_as_its_own_broker_user(stack, uris):
 @pytest.mark.parametrize("exchange, routing_key", [
     ("validation.events", VALIDATION_COMPLETED.routing_key),   # another service's events
     ("", "rpc-remediation"),                                   # the default exchange reaches any queue
-    ("ilm.dead-letter", "#"),
 ])
 def test_the_broker_refuses_intake_writing_an_exchange_not_its_own(uris, exchange, routing_key):
     with pytest.raises(AccessRefused) as refused:
         publish_as(uris["intake"], exchange, routing_key)
     assert refused.value.reply_code == 403
     assert "ACCESS_REFUSED" in str(refused.value)
+
+
+def test_only_a_consumer_may_write_the_dead_letter_exchange(uris):
+    """Its event queues name ilm.dead-letter (shared/broker_users.py); the gateway
+    consumes no events (intake does since it keeps the retention period)."""
+    with pytest.raises(AccessRefused) as refused:
+        publish_as(uris["gateway"], "ilm.dead-letter", "#")
+    assert refused.value.reply_code == 403
 
 
 def test_a_service_publishes_to_its_own_exchange(uris):

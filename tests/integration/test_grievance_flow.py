@@ -85,7 +85,11 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, s
             for secret in (*SECRETS, *receipt_forms):
                 assert secret not in dump, f"{secret!r} stored in clear in {service}.{name}"
     grievance = database("intake")["grievances"].find_one({"_id": ref})
-    assert grievance["sealed_text"].startswith("v1:") and grievance["sealed_contact"].startswith("v1:")
+    assert grievance["sealed_text"].startswith("v2:") and grievance["sealed_contact"].startswith("v2:")
+    # Closed: intake (consuming remediation's case.status_changed) set the date its
+    # worker data is erased, RETENTION_DAYS later.
+    grievance = eventually(lambda: (g := database("intake")["grievances"].find_one({"_id": ref}))["erase_after"] and g)
+    assert grievance["erase_why"] == "retention" and grievance["erase_after"] > grievance["received_at"]
 
     # No log line of any service carries it; the correlation id crossed services.
     logs = {name: p.log_path.read_text() for name, p in stack.procs.items()}

@@ -13,7 +13,7 @@ import pytest
 from scripts.stack import DEV_BROKER_URIS, DEV_SIGNING_KEYS, Stack, new_dev_keys
 from shared import broker_users
 from shared.auth import SERVICES, issuer_of_process
-from shared.config import SECRETS, SERVICE_SECRETS
+from shared.config import LEGACY_SECRETS, SECRETS, SERVICE_SECRETS
 from shared.messaging import DEAD_LETTER_QUEUE, RETRY_SUFFIX, ReliableEventHandler
 from shared.runner import PROCESSES, service_class
 
@@ -84,6 +84,6 @@ def test_the_local_run_gives_a_process_only_its_own_secrets_and_broker_user(tmp_
     env = dict(keys, AMQP_URI="amqp://guest:guest@127.0.0.1:5672/v", **{DEV_BROKER_URIS: ",".join(f"{s}={u}" for s, u in uris.items())})
     got = Stack(env, tmp_path, 8000).service_env(process)
     service = issuer_of_process(process)
-    assert {k for k in SECRETS if k in got} == set(SERVICE_SECRETS[service])
+    assert {k for k in SECRETS if k in got} == set(SERVICE_SECRETS[service]) - set(LEGACY_SECRETS)
     assert got["AMQP_URI"] == uris[service]
     assert DEV_SIGNING_KEYS not in got and DEV_BROKER_URIS not in got

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.intake import conversation, replies
+from services.intake import conversation, erasure, replies
 from services.intake.channels.base import Inbound
 from services.intake.chat_thread import REPLY_ATTEMPTS
 from services.intake.domain import Grievance
@@ -233,8 +233,9 @@ def test_an_oversized_message_is_refused_with_the_limit(chat):
 def test_a_case_that_ended_elsewhere_lets_the_chat_open_a_new_one(chat):
     conversation.receive(chat, line("wages late", "m1"), NOW)
     g = only_case(chat)
-    conversation.case_ended(chat.grievances, {"event_id": "e9", "event_type": "case.status_changed",
-                                              "case_ref": g.case_ref, "data": {"to_status": "closed"}}, NOW)
+    erasure.schedule_after_final(chat.grievances, {"event_id": "e9", "event_type": "case.status_changed",
+                                                   "case_ref": g.case_ref, "data": {
+                                                       "to_status": "closed", "changed_at": "2026-11-25T09:00:00Z"}}, 365)
     assert only_case(chat).ended_as == "closed"
     conversation.receive(chat, line("again", "m2"), NOW)
     assert len(chat.grievances.repo.docs) == 2

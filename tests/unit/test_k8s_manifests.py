@@ -24,7 +24,7 @@ import yaml
 
 from shared import broker_users, ops
 from shared.auth import issuer_of_process
-from shared.config import SERVICE_SECRETS, VARIABLES
+from shared.config import LEGACY_SECRETS, SERVICE_SECRETS, VARIABLES
 from shared.runner import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,14 +36,14 @@ KUBERNETES_VERSION = "1.32"
 KNOWN = {v.name: v for v in VARIABLES}
 DEFAULTS = {v.name: v.default for v in VARIABLES}
 REQUIRED = {v.name for v in VARIABLES if v.default is None}
-SECRET_FLAGGED = {v.name for v in VARIABLES if v.secret}
+SECRET_FLAGGED = {v.name for v in VARIABLES if v.secret} - set(LEGACY_SECRETS)
 # Carry credentials, so they come from the Secret although they have defaults.
 CREDENTIAL_URIS = {"AMQP_URI", "MONGO_URI"}
 IN_SECRET = REQUIRED | SECRET_FLAGGED | CREDENTIAL_URIS
-IN_CONFIGMAP = set(KNOWN) - IN_SECRET
+IN_CONFIGMAP = set(KNOWN) - IN_SECRET - set(LEGACY_SECRETS)
 # In every service's Secret: its broker user, its store, the issuers' public keys.
 IN_EVERY_SECRET = CREDENTIAL_URIS | {"ACTOR_VERIFY_KEYS"}
-WORKER_DATA_KEYS = {"IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER"}
+WORKER_DATA_KEYS = {"IDENTITY_KEYS", "IDENTITY_KEY", "PSEUDONYM_KEY", "RECEIPT_PEPPER"}
 CONFIG_NAME = "ilm-config"
 PLACEHOLDER = "REPLACE_ME"
 
@@ -357,7 +357,8 @@ def test_base_secrets_hold_only_placeholders_and_each_service_only_its_keys():
         secret = secrets[secret_name(dep_name)]
         assert "data" not in secret, "placeholders go in stringData"
         values = secret.get("stringData", {})
-        assert set(values) == IN_EVERY_SECRET | set(SERVICE_SECRETS[service]), secret_name(dep_name)
+        assert set(values) == IN_EVERY_SECRET | set(SERVICE_SECRETS[service]) - set(LEGACY_SECRETS), \
+            secret_name(dep_name)
         real = [k for k, v in values.items() if PLACEHOLDER not in v]
         assert not real, f"the committed Secrets must hold placeholders ({PLACEHOLDER}) only: {real}"
         # pymongo resolves mongodb+srv:// through DNS SRV lookups, which misbehave under eventlet.
@@ -376,7 +377,7 @@ def test_no_deployment_but_intake_gets_a_worker_data_key():
         for ref in c.get("envFrom", []):
             env |= set(secrets.get(ref.get("secretRef", {}).get("name"), {}))
         assert bool(env & WORKER_DATA_KEYS) == (dep_name == "intake"), dep_name
-        assert ("IDENTITY_KEY" in env) == (dep_name == "intake"), dep_name
+        assert ("IDENTITY_KEYS" in env) == (dep_name == "intake"), dep_name
 
 
 # --- availability -------------------------------------------------------------------------
