@@ -8,11 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.intake import conversation, erasure, replies
+from services.intake import conversation, erasure, messages, replies
 from services.intake.channels.base import Inbound
 from services.intake.chat_thread import REPLY_ATTEMPTS
 from services.intake.domain import Grievance
 from services.intake.inbox import message_key
+from services.intake.texts import say
 from shared.crypto import SealedBox, pseudonym
 from shared.errors import InvalidTransition, NotFound, ServiceUnavailable
 from tests.fakes import FakeCaller, FakeGrievanceStore, unit_of_work
@@ -288,3 +289,30 @@ def test_work_area_guesses():
     assert conversation.guess_work_area("my supervisor shouts") == "employer_employee_relations"
     assert conversation.guess_work_area("ค่านายหน้าแพงมาก") == "labour_recruitment"
     assert conversation.guess_work_area("overtime not paid") == "working_conditions"
+
+
+def test_erasure_forgets_the_chat_and_drops_replies_not_sent(chat):
+    chat.sender.fail = [ConnectionError("down")]
+    conversation.receive(chat, line("wages late", "m1"), NOW)
+    flush(chat)                                          # the reply waits for a retry
+    g = only_case(chat)
+    chat.grievances.change(g.case_ref, lambda a: a.erase(NOW))
+    erased = only_case(chat)
+    assert erased.chat_key is None and erased.chat is None and erased.replies_pending is False
+    assert all(r["sealed_text"] is None for r in erased.replies)
+    assert chat.grievances.repo.open_case_of_chat(chat.vault.chat_key("line", "U4af4980629")) is None
+    assert flush(chat, NOW + timedelta(hours=1)) == []
+    conversation.receive(chat, line("hello again", "m2"), NOW)       # the chat starts afresh
+    assert len(chat.grievances.repo.docs) == 2
+
+
+def test_thai_worker_is_answered_in_thai_and_status_words_work_in_thai(chat):
+    conversation.receive(chat, line("นายจ้างไม่จ่ายค่าล่วงเวลาสามเดือนแล้ว", "m1"), NOW)
+    g = only_case(chat)
+    assert g.language == "th"
+    opened = flush(chat)[0]
+    assert g.case_ref in opened and "ขอบคุณ" in opened
+    conversation.receive(chat, line("สถานะ", "m2"), NOW)
+    expected = say(messages.STATUS, "th", case_ref=g.case_ref, status=say(messages.STATUS_NAMES["triaged"], "th"))
+    assert flush(chat) == [expected] and expected != say(messages.STATUS, "en", case_ref=g.case_ref,
+                                                          status=messages.STATUS_NAMES["triaged"])
