@@ -38,7 +38,18 @@ class ChatThread:
         return bool(self.chat) and message_key in self.chat["seen"]
 
     def saw(self, message_key: str) -> None:
+        """The message is applied; any message but the confirming STOP cancels a pending withdrawal."""
         self.chat["seen"] = (self.chat["seen"] + [message_key])[-SEEN_WINDOW:]
+        self.chat["withdrawal_asked"] = False
+
+    def ask_to_confirm_withdrawal(self, message_key: str) -> None:
+        """A single word should not end a case by accident: the next STOP confirms it."""
+        self.saw(message_key)
+        self.chat["withdrawal_asked"] = True
+
+    @property
+    def withdrawal_asked(self) -> bool:
+        return bool(self.chat and self.chat.get("withdrawal_asked"))
 
     @property
     def open_for_chat(self) -> bool:

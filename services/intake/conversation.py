@@ -2,7 +2,7 @@
 
 A first message opens a grievance and is answered, on the same chat and in the
 worker's language, with the case reference, the receipt and what happens next.
-Later messages from that chat attach to its open case: STATUS, STOP (withdraw), the
+Later messages from that chat attach to its open case: STATUS, STOP (withdraw, once a second STOP confirms), the
 YES/NO answer to a validation question, or anything else as a follow-up for the
 case worker. Proof that the case is the worker's is the chat itself: only the
 provider, which signed the request, can say a message came from that chat.
@@ -96,6 +96,8 @@ def _handle(chat: Chat, msg: Inbound, key: str, now: datetime) -> str:
     intent = intent_of(msg.text, msg.payload)
     if intent == "status":
         return _status(chat, grievance, key, now)
+    if intent == "withdraw" and not grievance.withdrawal_asked:
+        return _ask_to_confirm_withdrawal(chat, case_ref, key, now)
     if intent == "withdraw":
         return _withdraw(chat, grievance, msg, key, now)
     if intent in ("yes", "no"):
@@ -169,6 +171,14 @@ def _status(chat: Chat, g, key: str, now: datetime) -> str:
         status = "received"
     _reply(chat, g.case_ref, key, now, say_.STATUS, case_ref=g.case_ref, status=_status_name(g, status))
     return "status"
+
+
+def _ask_to_confirm_withdrawal(chat: Chat, case_ref: str, key: str, now: datetime) -> str:
+    def ask(g):
+        g.ask_to_confirm_withdrawal(key)
+        _queue(chat, g, now, say_.CONFIRM_WITHDRAW, case_ref=case_ref)
+    chat.grievances.change(case_ref, ask)
+    return "withdrawal_asked"
 
 
 def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:

@@ -18,6 +18,9 @@ SAFETY_FIRST = N_(
     "Your safety comes first. Our safeguarding team has been told and will contact you. If you "
     "are in danger now, call 1300 or the police on 191.")
 STATUS = N_("Case {case_ref}: {status}.")
+CONFIRM_WITHDRAW = N_(
+    "Do you want to withdraw case {case_ref}? Send STOP again to confirm. Any other message keeps "
+    "your case open.")
 WITHDRAWN = N_("Case {case_ref} is withdrawn. You can write to us again at any time.")
 CANNOT_WITHDRAW = N_("Case {case_ref} cannot be withdrawn now: {status}.")
 STILL_REGISTERING = N_("Your case {case_ref} is still being registered. Please try again in a minute.")
@@ -43,5 +46,5 @@ STATUS_NAMES = {
     "withdrawn": N_("withdrawn"),
 }
 
-CHAT = (OPENED, ADDED, SAFETY_FIRST, STATUS, WITHDRAWN, CANNOT_WITHDRAW, STILL_REGISTERING, NOT_TEXT,
+CHAT = (OPENED, ADDED, SAFETY_FIRST, STATUS, CONFIRM_WITHDRAW, WITHDRAWN, CANNOT_WITHDRAW, STILL_REGISTERING, NOT_TEXT,
         TOO_LONG, VALIDATION_QUESTION, ANSWER_THANKS, TRY_LATER, *STATUS_NAMES.values())

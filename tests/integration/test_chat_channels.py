@@ -80,6 +80,8 @@ def test_stop_withdraws_the_case_as_the_worker(stack, providers, staff):
     ref, _ = case_and_receipt(w.next_reply())
     _opened(staff, ref)
     w.send("STOP")
+    assert "again to confirm" in w.next_reply()
+    w.send("STOP")
     assert "withdrawn" in w.next_reply()
     case = staff["case_worker"].ok("GET", f"/v1/cases/{ref}")
     assert case["status"] == "withdrawn" and case["audit"][-1]["actor"]["role"] == "worker"

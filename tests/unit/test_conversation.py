@@ -175,7 +175,9 @@ def test_status_before_remediation_opened_the_case_says_received(chat):
 def test_stop_withdraws_and_the_next_message_opens_a_new_case(chat):
     conversation.receive(chat, line("wages late", "m1"), NOW)
     first = only_case(chat).case_ref
-    assert conversation.receive(chat, line("Stop", "m2"), NOW) == "withdrawn"
+    assert conversation.receive(chat, line("Stop", "m2"), NOW) == "withdrawal_asked"
+    assert "Send STOP again to confirm" in flush(chat)[-1] and chat.remediation.calls == []
+    assert conversation.receive(chat, line("STOP", "m2b"), NOW) == "withdrawn"
     assert ("withdraw", {"case_ref": first, "reason": "asked for by the worker on line"}) in chat.remediation.calls
     assert "withdrawn" in flush(chat)[-1]
     conversation.receive(chat, line("new problem with housing", "m3"), NOW)
@@ -185,7 +187,8 @@ def test_stop_withdraws_and_the_next_message_opens_a_new_case(chat):
 def test_stop_on_a_closed_case_says_why_not(chat):
     conversation.receive(chat, line("wages late", "m1"), NOW)
     chat.remediation.status = "closed"
-    assert conversation.receive(chat, line("stop", "m2"), NOW) == "not_withdrawn"
+    conversation.receive(chat, line("stop", "m2"), NOW)
+    assert conversation.receive(chat, line("stop", "m2b"), NOW) == "not_withdrawn"
     assert "cannot be withdrawn now" in flush(chat)[-1]
 
 
@@ -316,3 +319,11 @@ def test_thai_worker_is_answered_in_thai_and_status_words_work_in_thai(chat):
     expected = say(messages.STATUS, "th", case_ref=g.case_ref, status=say(messages.STATUS_NAMES["triaged"], "th"))
     assert flush(chat) == [expected] and expected != say(messages.STATUS, "en", case_ref=g.case_ref,
                                                           status=messages.STATUS_NAMES["triaged"])
+
+
+def test_any_other_message_after_stop_keeps_the_case_open(chat):
+    conversation.receive(chat, line("wages late", "m1"), NOW)
+    conversation.receive(chat, line("stop", "m2"), NOW)
+    assert conversation.receive(chat, line("sorry, I meant the overtime stopped", "m3"), NOW) == "follow_up"
+    assert conversation.receive(chat, line("stop", "m4"), NOW) == "withdrawal_asked"
+    assert chat.remediation.calls == []
