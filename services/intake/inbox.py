@@ -19,6 +19,7 @@ from shared.errors import ServiceUnavailable
 from shared.repository import DuplicateKeyError, database
 
 CLAIM = timedelta(seconds=60)
+KEPT = timedelta(days=7)     # providers redeliver within hours; the marks need not live longer
 
 
 def message_key(channel: str, message_id: str) -> str:
@@ -48,6 +49,10 @@ class Inbox:
 
     def done(self, key: str) -> None:
         self.col.update_one({"_id": key}, {"$set": {"state": "done"}})
+
+    def forget_old(self, now: datetime) -> int:
+        """Drop the marks of messages taken more than KEPT ago (the collection stays small)."""
+        return self.col.delete_many({"at": {"$lt": iso(now - KEPT)}}).deleted_count
 
     def release(self, key: str) -> None:
         """Handling failed: the provider's retry may take it again at once."""

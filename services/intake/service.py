@@ -92,8 +92,10 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
 
     @every("retention_sweep_seconds")
     def sweep_retention(self):
-        """Erase the cases whose retention period is over (one replica per case)."""
+        """Erase the cases whose retention period is over (one replica per case), and
+        forget provider message ids old enough never to come again."""
         erasure.sweep(self.grievances, self.vault, utc_now())
+        self.inbox.forget_old(utc_now())
 
     @command(contract.RecordCall, allow=STAFF_ROLES)
     def record_call(self, p, actor):
