@@ -1,30 +1,13 @@
 """Intake's HTTP door in-process: real HTTP requests to a real nameko container
 whose grievance store is an in-memory fake (the vault is real: keys from the env)."""
-import pytest
 import requests
 
-from services.intake.domain import Grievance
-from services.intake.service import IntakeService
 from shared.repository import DuplicateKeyError
-from tests.fakes import FakeRepository, unit_of_work
-from tests.principals import signing_key
-from nameko.testing.services import replace_dependencies
+from tests.fakes import FakeRepository
 
 REPORT = {"channel": "line", "language": "my", "work_area": "working_conditions",
           "text": "No overtime pay for three months.", "contact": {"phone": "+66 81 555 0199"},
           "supplier_ref": "SUP-1"}
-
-
-@pytest.fixture
-def intake(container_factory, make_config):
-    def start(repo=None):
-        config = make_config(actor_signing_key=signing_key("intake"))
-        container = container_factory(IntakeService, config)
-        grievances = unit_of_work(Grievance, repo=repo)
-        replace_dependencies(container, grievances=grievances)
-        container.start()
-        return f"http://{config['WEB_SERVER_ADDRESS']}", grievances
-    return start
 
 
 def test_a_report_is_stored_and_answered_with_its_reference(intake):

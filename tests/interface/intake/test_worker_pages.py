@@ -3,32 +3,15 @@ container whose grievance store is an in-memory fake. The acts' refusals come ba
 as the form again, in the page's language, with the JSON door's status."""
 import re
 
-import pytest
 import requests
-from nameko.testing.services import replace_dependencies
 from pymongo.errors import AutoReconnect
 
-from services.intake.domain import Grievance
 from services.intake.page_http import CSRF_COOKIE, SECURITY_HEADERS
-from services.intake.service import IntakeService
 from services.intake.texts import translations
 from shared.json_body import MAX_BODY_BYTES
-from tests.fakes import FakeRepository, unit_of_work
-from tests.principals import signing_key
+from tests.fakes import FakeRepository
 
 FORM = {"text": "นายจ้างไม่จ่ายค่าล่วงเวลาสามเดือน", "work_area": "working_conditions", "phone": "+66 81 555 0199"}
-
-
-@pytest.fixture
-def page(container_factory, make_config):
-    def start(repo=None):
-        config = make_config(actor_signing_key=signing_key("intake"))
-        container = container_factory(IntakeService, config)
-        grievances = unit_of_work(Grievance, repo=repo)
-        replace_dependencies(container, grievances=grievances)
-        container.start()
-        return f"http://{config['WEB_SERVER_ADDRESS']}", grievances
-    return start
 
 
 def th(text: str) -> str:
@@ -46,8 +29,8 @@ def post(session, url, data, **kw):
     return session.post(url, data={**data, "csrf_token": token(session, url)}, timeout=10, **kw)
 
 
-def test_a_report_in_thai_is_stored_from_the_worker_app_and_shows_the_receipt_once(page):
-    url, grievances = page()
+def test_a_report_in_thai_is_stored_from_the_worker_app_and_shows_the_receipt_once(intake):
+    url, grievances = intake()
     s = requests.Session()
     answer = post(s, f"{url}/app/th/report", {**FORM, "retaliation": "yes"})
     assert answer.status_code == 200, answer.text
@@ -62,8 +45,8 @@ def test_a_report_in_thai_is_stored_from_the_worker_app_and_shows_the_receipt_on
         assert receipt not in s.get(f"{url}{path}", timeout=5).text
 
 
-def test_a_follow_up_needs_the_receipt_then_locks_out_with_the_wait_shown(page):
-    url, grievances = page()
+def test_a_follow_up_needs_the_receipt_then_locks_out_with_the_wait_shown(intake):
+    url, grievances = intake()
     s = requests.Session()
     created = post(s, f"{url}/app/th/report", FORM).text
     ref = re.search(r'id="case-ref">([^<]+)<', created).group(1)
@@ -83,8 +66,8 @@ def test_a_follow_up_needs_the_receipt_then_locks_out_with_the_wait_shown(page):
     assert th("Too many wrong tries. Please wait %(minutes)s minutes, then try again.").split("%")[0] in locked.text
 
 
-def test_an_invalid_field_is_named_and_the_form_keeps_the_values(page):
-    url, grievances = page()
+def test_an_invalid_field_is_named_and_the_form_keeps_the_values(intake):
+    url, grievances = intake()
     answer = post(requests.Session(), f"{url}/app/th/report", {**FORM, "work_area": "", "phone": "call me"})
     assert answer.status_code == 400
     assert th("Please check these fields:") in answer.text
@@ -94,8 +77,8 @@ def test_an_invalid_field_is_named_and_the_form_keeps_the_values(page):
     assert grievances.repo.docs == {}
 
 
-def test_without_the_csrf_token_nothing_is_stored_and_403(page):
-    url, grievances = page()
+def test_without_the_csrf_token_nothing_is_stored_and_403(intake):
+    url, grievances = intake()
     s = requests.Session()
     token(s, f"{url}/app/th/report")
     for data in (FORM, {**FORM, "csrf_token": "x" * 43}):
@@ -105,8 +88,8 @@ def test_without_the_csrf_token_nothing_is_stored_and_403(page):
     assert grievances.repo.docs == {}
 
 
-def test_bodies_over_the_limit_or_not_forms_are_refused(page):
-    url, grievances = page()
+def test_bodies_over_the_limit_or_not_forms_are_refused(intake):
+    url, grievances = intake()
     s = requests.Session()
     big = post(s, f"{url}/app/en/report", {**FORM, "text": "x" * MAX_BODY_BYTES})
     assert big.status_code == 413
@@ -120,16 +103,16 @@ class StoreDown(FakeRepository):
         raise AutoReconnect("connection refused")
 
 
-def test_an_outage_is_a_503_page_in_the_workers_language(page):
-    url, _ = page(StoreDown())
+def test_an_outage_is_a_503_page_in_the_workers_language(intake):
+    url, _ = intake(StoreDown())
     answer = post(requests.Session(), f"{url}/app/km/report", FORM)
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     assert translations("pages", "km").gettext("The service is busy or down right now. Nothing was saved. "
                                                "Please try again in a few minutes.") in answer.text
 
 
-def test_every_page_has_the_security_headers_and_no_script(page):
-    url, _ = page()
+def test_every_page_has_the_security_headers_and_no_script(intake):
+    url, _ = intake()
     s = requests.Session()
     answers = [s.get(f"{url}{path}", timeout=5) for path in ("/app", "/app/my", "/app/km/report", "/app/lo/case",
                                                              "/app/nowhere", "/app/static/app.css")]
@@ -144,8 +127,8 @@ def test_every_page_has_the_security_headers_and_no_script(page):
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/app" in cookie
 
 
-def test_the_browsers_language_is_preselected(page):
-    url, _ = page()
+def test_the_browsers_language_is_preselected(intake):
+    url, _ = intake()
     start = requests.get(f"{url}/app", headers={"Accept-Language": "th-TH,th;q=0.9,en;q=0.5"}, timeout=5)
     assert '<html lang="th">' in start.text
     assert 'href="/app/th" lang="th" aria-current="true"' in start.text
@@ -153,8 +136,8 @@ def test_the_browsers_language_is_preselected(page):
     assert '<html lang="en">' in other.text
 
 
-def test_a_validation_answer_needs_a_choice_and_is_stored_with_its_flag(page):
-    url, grievances = page()
+def test_a_validation_answer_needs_a_choice_and_is_stored_with_its_flag(intake):
+    url, grievances = intake()
     s = requests.Session()
     created = post(s, f"{url}/app/lo/report", FORM).text
     ref = re.search(r'id="case-ref">([^<]+)<', created).group(1)

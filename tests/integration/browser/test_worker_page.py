@@ -10,7 +10,7 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from services.intake.texts import LANGUAGES, translations
 from shared.contracts.common import CASE_STATES
-from tests.browser.conftest import last_status, requested_urls
+from tests.integration.browser.conftest import last_status, requested_urls
 from tests.integration.conftest import eventually
 
 WHAT_HAPPENED = "นายจ้างไม่จ่ายค่าล่วงเวลามาสามเดือนแล้ว ทั้งทีมสิบคน"

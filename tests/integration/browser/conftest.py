@@ -1,36 +1,13 @@
 """Browser tier: the worker page (services/intake/pages.py) in headless Chromium,
-against the real service processes. Debian's ``chromium`` and ``chromium-driver``
-(scripts/system-packages.sh installs them): Selenium is given the driver's path and
-SE_OFFLINE, so Selenium Manager never runs and nothing is downloaded."""
+against the integration tier's service processes. Debian's ``chromium`` and
+``chromium-driver`` (scripts/system-packages.sh installs them): Selenium is given the
+driver's path and SE_OFFLINE, so Selenium Manager never runs and nothing is downloaded."""
 import json
 import os
 
 import pytest
 
-from scripts.demo import Actors, case_worker
-from scripts.stack import Stack, free_port
-
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="package")
-def stack(mongo, rabbitmq, tmp_root):
-    """The services as tests/integration/conftest.py starts them, for this package only:
-    it stops before the integration tier starts its own (two sets of the same services
-    in one vhost would share their queues)."""
-    s = Stack(dict(os.environ), tmp_root / "browser-logs", free_port())
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture(scope="package")
-def rpc(stack):
-    clients = Actors(stack)
-    yield clients(case_worker())
-    clients.close()
 
 
 @pytest.fixture(scope="module")
