@@ -37,7 +37,17 @@ PARTNER_ROLES = ("partner",)
 WORKER_ROLES = ("worker",)                 # a worker proven by receipt, for one case
 SYSTEM_ROLES = ("system",)                 # a service acting as itself
 ACTOR_ROLES = STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES + SYSTEM_ROLES
-VALIDATION_ANSWERS = ("confirmed", "not_resolved")
+# A worker's answer to "is the remedy real?" (DOMAIN.md, validation); "unsafe": it is not
+# safe to answer (an alert is raised and the round is held).
+VALIDATION_ANSWERS = ("confirmed", "partly", "not_resolved", "unsafe")
+# What a business's plan may promise (each action is asked about when workers validate).
+REMEDY_ACTION_TYPES = (
+    "recruitment_fee_repayment", "back_pay", "return_of_documents", "contract_correction",
+    "accommodation_fix", "policy_change", "supervisor_discipline", "training", "other",
+)
+# What a round decides: the remedy is confirmed (the case may close), or it is not
+# (remediation reopens, with the tally of answers as its reasons).
+ROUND_OUTCOMES = ("confirmed", "not_resolved")
 # Safeguarding (DOMAIN.md "Retaliation"): who works the alert queue, and what they decide.
 SAFEGUARDING_ROLES = ("safeguarding_lead",)
 PROTECTIVE_MEASURES = ("moved_to_another_site", "legal_support", "relocation", "police", "embassy", "other")

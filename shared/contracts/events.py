@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from marshmallow import fields, validate
 
 from shared.contracts.common import (
-    BUSINESS_TYPES, CASE_STATES, CHANNELS, DEADLINE_NAMES, FORCED_LABOUR_INDICATORS, SEVERITIES,
-    VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
+    BUSINESS_TYPES, CASE_STATES, CHANNELS, DEADLINE_NAMES, FORCED_LABOUR_INDICATORS, REMEDY_ACTION_TYPES,
+    ROUND_OUTCOMES, SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
 )
 
 
@@ -85,7 +85,7 @@ class DeadlineMet(StrictSchema):
 
 class ValidationFact(StrictSchema):
     round_no = fields.Integer(required=True, validate=validate.Range(min=1))
-    outcome = OneOf(VALIDATION_ANSWERS, required=True)
+    outcome = OneOf(ROUND_OUTCOMES, required=True)
 
 
 class CaseStatusChanged(StrictSchema):
@@ -103,6 +103,8 @@ class CaseStatusChanged(StrictSchema):
     # Facts for the businesses' scorecards, set on the steps they belong to.
     deadline_met = fields.Nested(DeadlineMet, load_default=None, allow_none=True)
     validation = fields.Nested(ValidationFact, load_default=None, allow_none=True)
+    # On "remediation_reported": the plan's action types, so validation can ask about each.
+    remedy_actions = fields.List(OneOf(REMEDY_ACTION_TYPES), load_default=None, allow_none=True)
 
 
 class ValidationRoundOpened(StrictSchema):
@@ -112,8 +114,24 @@ class ValidationRoundOpened(StrictSchema):
 
 class ValidationCompleted(StrictSchema):
     round_no = fields.Integer(required=True, validate=validate.Range(min=1))
-    outcome = OneOf(VALIDATION_ANSWERS, required=True)
+    outcome = OneOf(ROUND_OUTCOMES, required=True)
     completed_at = fields.String(required=True)
+    # The reasons of the decision: how many of those asked answered what (no worker keys).
+    tally = fields.Dict(keys=OneOf(VALIDATION_ANSWERS), values=fields.Integer(validate=validate.Range(min=0)),
+                        load_default=None, allow_none=True)
+    asked = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+
+
+class ValidationOutreachRequested(StrictSchema):
+    """Ask these workers (pseudonymous keys: only intake can reach them) whether the
+    remedy of the envelope's case is real, one question per remedy action, on their
+    own channel and in their language. ``reminder``: they were asked already."""
+    round_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    worker_keys = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                              validate=validate.Length(1, 1000))
+    remedy_actions = fields.List(OneOf(REMEDY_ACTION_TYPES), required=True)
+    reminder = fields.Boolean(required=True)
+    answer_by = fields.String(required=True)
 
 
 class PartyChainChanged(StrictSchema):
@@ -150,12 +168,15 @@ CASE_STATUS_CHANGED = EventContract("case.status_changed", 1, "remediation", Cas
 VALIDATION_ROUND_OPENED = EventContract("validation.round_opened", 1, "validation",
                                         ValidationRoundOpened)
 VALIDATION_COMPLETED = EventContract("validation.completed", 1, "validation", ValidationCompleted)
+VALIDATION_OUTREACH_REQUESTED = EventContract("validation.outreach_requested", 1, "validation",
+                                              ValidationOutreachRequested)
 PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
-    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, PARTY_CHAIN_CHANGED,
+    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED,
+    PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
 )}
 

@@ -7,16 +7,12 @@ context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, SEVERITIES,
-    VALIDATION_ANSWERS, WORK_AREAS, OneOf, Page, Ref, StrictSchema,
+    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
+    SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 from shared.contracts.grievance import ReportFields
 
-REMEDIATION_ACTION_TYPES = (
-    "recruitment_fee_repayment", "back_pay", "return_of_documents", "contract_correction",
-    "accommodation_fix", "policy_change", "supervisor_discipline", "training", "other",
-)
 Text = lambda n, **kw: fields.String(validate=validate.Length(1, n), **kw)  # noqa: E731
 
 
@@ -70,7 +66,7 @@ class RecordMeasure(AlertCommand):
 
 
 class RemediationAction(StrictSchema):
-    type = OneOf(REMEDIATION_ACTION_TYPES, required=True)
+    type = OneOf(REMEDY_ACTION_TYPES, required=True)
     description = Text(2000, required=True)
     owner = Text(200, required=True)
     due_date = fields.Date(required=True)
@@ -116,6 +112,26 @@ class SubmitAnswer(CaseCommand):
 
 class GetRounds(CaseCommand):
     pass
+
+
+class AddAffectedWorker(CaseCommand):
+    """A worker the grievance also concerns (a co-worker who reported the same thing,
+    a member of a group complaint), by the pseudonymous key staff see on their case."""
+    worker_key = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class RecordVisitAnswer(CaseCommand):
+    """An answer a worker gave a case worker in person during a visit: recorded as that
+    worker's answer (on the audit trail, with who recorded it), never as an override."""
+    worker_key = fields.String(required=True, validate=validate.Length(1, 64))
+    answer = OneOf(VALIDATION_ANSWERS, required=True)
+    note = Text(2000, load_default=None)
+
+
+class RerunRound(CaseCommand):
+    """A round that expired unanswered is asked again (the case worker's decision;
+    a case never closes without a passed round)."""
+    reason = Text(500, required=True)
 
 
 # --- intake --------------------------------------------------------------------------

@@ -128,7 +128,8 @@ def test_make_event_builds_a_complete_envelope():
     assert event["source"] == "remediation" and event["correlation_id"] == "corr-1"
     assert event["case_ref"] == "ILM-TEST0001"
     assert event["occurred_at"].endswith("Z")
-    assert event["data"] == {**STATUS, "deadline_met": None, "validation": None}   # optional facts default to None
+    assert event["data"] == {**STATUS, "deadline_met": None, "validation": None,   # optional facts default to None
+                             "remedy_actions": None}
     other = make_event(CASE_STATUS_CHANGED, "ILM-TEST0001", STATUS, "corr-1")
     assert other["event_id"] != event["event_id"] and len(other["event_id"]) == 32
 
@@ -203,7 +204,7 @@ def test_parse_event_rejects_a_bad_envelope_or_body():
 
 
 def test_catalogue_routing_keys_carry_the_version():
-    assert len(CATALOGUE) == 9
+    assert len(CATALOGUE) == 10
     for key, contract in CATALOGUE.items():
         assert key == contract.routing_key
         assert key == f"{contract.name}.v{contract.version}"
