@@ -11,7 +11,9 @@ published twice; consumers are idempotent by event id (shared/idempotency.py).
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import timedelta
+from functools import partial
 
 import eventlet
 from nameko.amqp.publish import Publisher
@@ -23,9 +25,11 @@ from shared import metrics
 from shared.config import settings_of
 from shared.contracts.events import CATALOGUE, iso, utc_now
 from shared.errors import ConcurrentUpdate
+from shared.failures import is_transient
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+PAUSE_SECONDS = 5.0      # after the broker failed to answer, the request path leaves events to the sweep
 
 
 def event_exchange(source: str):
@@ -73,6 +77,7 @@ class EventPublisher:
 
     def __init__(self, amqp_uri: str):
         self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT, mandatory=True)
+        self.unreachable_at = float("-inf")    # monotonic time the broker last failed to answer
 
     def publish(self, event: dict) -> None:
         contract = CATALOGUE[f"{event['event_type']}.v{event['version']}"]
@@ -93,6 +98,8 @@ class EventPublisher:
                 self.publish(event)
                 sent.add(event["event_id"])
         except Exception as exc:  # broker down, unroutable...: the sweep retries
+            if is_transient(exc):
+                self.unreachable_at = time.monotonic()
             metrics.EVENTS_PUBLISH_FAILED.labels(event["event_type"]).inc()
             log.warning("outbox_publish_deferred", case_id=doc["_id"], error=type(exc).__name__)
         if sent:
@@ -135,8 +142,21 @@ class OutboxRelay(SharedExtension):
 
     kill = stop
 
-    def relay(self, repo, doc: dict) -> bool:
-        return self.publisher.relay(repo, doc)
+    def relay(self, repo, doc: dict) -> None:
+        """Publish ``doc``'s events now, in a greenthread of their own: the caller (a
+        worker's report, a command) answers as soon as its write is stored, because the
+        outbox already makes the events durable. While the broker was found unreachable
+        in the last PAUSE_SECONDS the events are left to the sweep, so an outage does
+        not pile up connection attempts (each of which waits out the connect retries)."""
+        if time.monotonic() - self.publisher.unreachable_at < PAUSE_SECONDS:
+            return
+        self.container.spawn_managed_thread(partial(self._relay_now, repo, doc), identifier="outbox_relay")
+
+    def _relay_now(self, repo, doc: dict) -> None:
+        try:
+            self.publisher.relay(repo, doc)
+        except Exception as exc:  # noqa: BLE001 - clearing the outbox failed (store down): the sweep retries
+            log.warning("outbox_relay_failed", case_id=doc["_id"], error_type=type(exc).__name__)
 
     def sweep(self) -> int:
         return self.publisher.sweep(self.repos, self.grace)
