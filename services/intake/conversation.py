@@ -2,10 +2,11 @@
 
 A first message opens a grievance and is answered, on the same chat and in the
 worker's language, with the case reference, the receipt and what happens next.
-Later messages from that chat attach to its open case: STATUS, STOP (withdraw, once a second STOP confirms), the
-YES / PARTLY / NO / UNSAFE answer to a validation question (services/intake/chat_validation.py),
-or anything else as a follow-up for the case worker. Proof that the case is the worker's is the chat itself: only the
-provider, which signed the request, can say a message came from that chat.
+Later messages from that chat attach to its open case: STATUS, STOP (withdraw, once a
+second STOP confirms), the YES / PARTLY / NO / UNSAFE answer to a validation question
+(services/intake/chat_validation.py), or anything else as a follow-up for the case
+worker. Proof that the case is the worker's is the chat itself: only the provider,
+which signed the request, can say a message came from that chat.
 
 Every effect and the reply it calls for are stored in one write (the thread lives on
 the grievance, services/intake/chat_thread.py); services/intake/replies.py sends.
