@@ -185,3 +185,11 @@ def test_the_door_and_the_page_answer_unsafe_with_the_alert():
     assert g.submit_validation_answer("unsafe", None, False, None, NOW) is True
     assert [c.name for c, _ in g.raised] == ["validation.answer_submitted", "retaliation.reported"]
     assert g.submit_validation_answer("partly", None, False, None, NOW) is False
+
+
+def test_a_question_asked_before_group_cases_is_still_answered_on_its_own_case(chat):
+    case, _ = two_workers(chat)
+    chat.grievances.repo.docs[case.case_ref]["chat"]["awaiting_round"] = 1     # as stored by the older intake
+    assert conversation.receive(chat, line("no", "r2", user=REPORTER), NOW) == "validation_answer"
+    assert [e["answer"] for e in events_on(chat, case.case_ref, "validation.answer_submitted")] == ["not_resolved"]
+    assert case_of(chat, REPORTER).awaited is None
