@@ -189,5 +189,10 @@ class FakeGrievanceStore(FakeRepository):
         docs = [d for d in self.docs.values() if d.get("chat_key") == chat_key and not d.get("ended_at")]
         return max(docs, key=lambda d: d["received_at"])["_id"] if docs else None
 
+    def chat_thread_of_worker(self, worker_key):
+        docs = [d for d in self.docs.values() if d.get("worker_key") == worker_key and d.get("chat_key")
+                and not d.get("ended_at") and not d.get("erased_at")]
+        return max(docs, key=lambda d: d["received_at"])["_id"] if docs else None
+
     def with_replies_pending(self, limit=50):
         return [d["_id"] for d in self.docs.values() if d.get("replies_pending")][:limit]

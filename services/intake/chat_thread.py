@@ -32,7 +32,7 @@ class ChatThread:
                   message_key: str) -> None:
         self.chat_key = chat_key
         self.chat = {"channel": channel, "sealed_id": sealed_id, "account": account,
-                     "seen": [message_key], "awaiting_round": None}
+                     "seen": [message_key], "awaiting": None}
 
     def has_seen(self, message_key: str) -> bool:
         return bool(self.chat) and message_key in self.chat["seen"]
@@ -71,16 +71,25 @@ class ChatThread:
                 reply.update(state="failed", error="erased", sealed_text=None)
         self.replies_pending = False
 
-    def await_answer(self, round_no: int) -> None:
+    def await_answer(self, case_ref: str, round_no: int) -> None:
+        """The next YES / PARTLY / NO / UNSAFE on this chat answers round ``round_no`` of
+        ``case_ref``: this worker's own case, or a group case they are one of the workers of."""
         if self.chat:
-            self.chat["awaiting_round"] = round_no
+            self.chat["awaiting"] = {"case_ref": case_ref, "round_no": round_no}
 
-    def take_awaited_answer(self) -> int | None:
-        """The round a YES/NO reply answers (once), or None: then it is an ordinary message."""
-        round_no = self.chat["awaiting_round"] if self.chat else None
-        if round_no:
-            self.chat["awaiting_round"] = None
-        return round_no
+    @property
+    def awaited(self) -> dict | None:
+        """{"case_ref", "round_no"} the chat waits for an answer on, or None."""
+        if not self.chat:
+            return None
+        if self.chat.get("awaiting_round"):          # stored before group cases were asked
+            return {"case_ref": self.case_ref, "round_no": self.chat["awaiting_round"]}
+        return self.chat.get("awaiting")
+
+    def answered(self, message_key: str) -> None:
+        """The awaited answer is applied: the next answer word is an ordinary message."""
+        self.chat["awaiting"] = self.chat["awaiting_round"] = None
+        self.saw(message_key)
 
     # --- replies -----------------------------------------------------------------
     def queue_reply(self, sealed_text: str, now: datetime) -> None:

@@ -2,10 +2,11 @@
 
 A first message opens a grievance and is answered, on the same chat and in the
 worker's language, with the case reference, the receipt and what happens next.
-Later messages from that chat attach to its open case: STATUS, STOP (withdraw, once a second STOP confirms), the
-YES/NO answer to a validation question, or anything else as a follow-up for the
-case worker. Proof that the case is the worker's is the chat itself: only the
-provider, which signed the request, can say a message came from that chat.
+Later messages from that chat attach to its open case: STATUS, STOP (withdraw, once a
+second STOP confirms), the YES / PARTLY / NO / UNSAFE answer to a validation question
+(services/intake/chat_validation.py), or anything else as a follow-up for the case
+worker. Proof that the case is the worker's is the chat itself: only the provider,
+which signed the request, can say a message came from that chat.
 
 Every effect and the reply it calls for are stored in one write (the thread lives on
 the grievance, services/intake/chat_thread.py); services/intake/replies.py sends.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.intake import handlers, messages as say_
+from services.intake import chat_validation, handlers, messages as say_
 from services.intake.channels.base import Inbound
 from services.intake.inbox import message_key
 from services.intake.texts import say
@@ -100,9 +101,12 @@ def _handle(chat: Chat, msg: Inbound, key: str, now: datetime) -> str:
         return _ask_to_confirm_withdrawal(chat, case_ref, key, now)
     if intent == "withdraw":
         return _withdraw(chat, grievance, msg, key, now)
-    if intent in ("yes", "no"):
-        return _answer(chat, case_ref, "confirmed" if intent == "yes" else "not_resolved", msg.text, key, now)
-    return _follow_up(chat, case_ref, msg.text, key, now)
+    if intent in chat_validation.ANSWERS:
+        answered = chat_validation.answer(chat, grievance, intent, msg.text, key, now)
+        if answered:
+            return answered
+    # UNSAFE with no question waiting still tells of danger: the alert, as a flag would.
+    return _follow_up(chat, case_ref, msg.text, key, now, flagged=intent == "unsafe")
 
 
 def _unreadable(msg: Inbound):
@@ -131,37 +135,18 @@ def _open_case(chat: Chat, msg: Inbound, key: str, chat_key: str, now: datetime)
     return "opened"
 
 
-def _follow_up(chat: Chat, case_ref: str, text: str, key: str, now: datetime) -> str:
+def _follow_up(chat: Chat, case_ref: str, text: str, key: str, now: datetime, flagged: bool = False) -> str:
     sealed = chat.vault.seal(text, case_ref)
-    chat.grievances.change(case_ref, lambda g: _add_follow_up(chat, g, sealed, text, key, now))
+    chat.grievances.change(case_ref, lambda g: _add_follow_up(chat, g, sealed, text, key, now, flagged))
     return "follow_up"
 
 
-def _add_follow_up(chat: Chat, g, sealed: str, text: str, key: str, now: datetime) -> None:
-    retaliation = g.add_follow_up(sealed, False, text, now)
+def _add_follow_up(chat: Chat, g, sealed: str, text: str, key: str, now: datetime, flagged: bool = False) -> None:
+    retaliation = g.add_follow_up(sealed, flagged, text, now)
     _queue(chat, g, now, say_.ADDED, case_ref=g.case_ref)
     if retaliation:
         _queue(chat, g, now, say_.SAFETY_FIRST)
     g.saw(key)
-
-
-def _answer(chat: Chat, case_ref: str, answer: str, text: str, key: str, now: datetime) -> str:
-    """YES/NO answers the question the thread is waiting on; with none waiting (never
-    asked, or answered just before) it is an ordinary message for the case worker."""
-    sealed = chat.vault.seal(text, case_ref)
-
-    def record(g):
-        if g.take_awaited_answer() is None:
-            _add_follow_up(chat, g, sealed, text, key, now)
-            return "follow_up"
-        retaliation = g.submit_validation_answer(answer, sealed, False, text, now)
-        _queue(chat, g, now, say_.ANSWER_THANKS, case_ref=case_ref)
-        if retaliation:
-            _queue(chat, g, now, say_.SAFETY_FIRST)
-        g.saw(key)
-        return "validation_answer"
-
-    return chat.grievances.change(case_ref, record).result
 
 
 def _status(chat: Chat, g, key: str, now: datetime) -> str:
@@ -201,25 +186,6 @@ def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:
     chat.grievances.change(case_ref, ended)
     log.info("case_withdrawn_by_worker", channel=msg.channel)
     return "withdrawn"
-
-
-def ask_validation(grievances, vault, event: dict, now: datetime) -> None:
-    """A validation round opened: ask the worker on their chat (their YES/NO answers it)."""
-    def ask(g):
-        if g.open_for_chat:
-            g.await_answer(event["data"]["round_no"])
-            g.queue_reply(vault.seal(say(say_.VALIDATION_QUESTION, g.language, case_ref=g.case_ref), g.case_ref),
-                          now)
-
-    _on_case_event(grievances, event, ask)
-
-
-def _on_case_event(grievances, event, apply) -> None:
-    bind(case_id=event["case_ref"])
-    try:
-        grievances.change(event["case_ref"], apply, event=event)
-    except NotFound:        # a case intake never took (not ours to answer): nothing to do
-        log.info("case_event_without_grievance", event_type=event["event_type"])
 
 
 # --- helpers -----------------------------------------------------------------

@@ -125,14 +125,28 @@ class Grievance(ChatThread, Aggregate):
 
     def submit_validation_answer(self, answer: str, sealed_text: str | None, flagged: bool,
                                  text: str | None, now: datetime, voice_flagged: bool = False) -> bool:
-        """Record a worker's answer; returns True when it reports retaliation."""
+        """The reporter's own answer (the receipt proved it); True when it raises the alert."""
+        return self.record_validation_answer(self.worker_key, answer, sealed_text, flagged, text, now,
+                                             voice_flagged=voice_flagged)
+
+    def record_validation_answer(self, worker_key: str, answer: str, sealed_text: str | None, flagged: bool,
+                                 text: str | None, now: datetime, voice_flagged: bool = False,
+                                 answer_id: str | None = None) -> bool:
+        """Record an affected worker's answer on this case (the reporter, or a co-worker
+        answering on their own chat). "unsafe" is an alert as much as a reported reprisal.
+        ``answer_id`` (the chat message's key) makes a retried answer change nothing.
+        Returns True when it raises the retaliation alert."""
         self._not_erased()
-        retaliation = flagged or mentions_retaliation(text)
-        self.validation_answers.append({"answer": answer, "sealed_text": sealed_text,
-                                        "retaliation": retaliation, "at": iso(now)})
+        recorded = next((a for a in self.validation_answers if answer_id and a.get("answer_id") == answer_id), None)
+        if recorded:                   # a retry after a crash: raised already, say the same again
+            return recorded["retaliation"]
+        retaliation = flagged or answer == "unsafe" or mentions_retaliation(text)
+        entry = {"answer": answer, "sealed_text": sealed_text, "retaliation": retaliation, "at": iso(now)}
+        entry.update({"answer_id": answer_id} if answer_id else {})
+        entry.update({"worker_key": worker_key} if worker_key != self.worker_key else {})   # a co-worker
+        self.validation_answers.append(entry)
         self.raised.append((VALIDATION_ANSWER_SUBMITTED, {
-            "worker_key": self.worker_key, "answer": answer, "retaliation": retaliation,
-            "submitted_at": iso(now)}))
+            "worker_key": worker_key, "answer": answer, "retaliation": retaliation, "submitted_at": iso(now)}))
         if retaliation:
             self._raise_retaliation("validation_answer", now)
         self._note_voice_suppression(voice_flagged, text, "validation_answer", now)

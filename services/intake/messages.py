@@ -26,9 +26,28 @@ CANNOT_WITHDRAW = N_("Case {case_ref} cannot be withdrawn now: {status}.")
 STILL_REGISTERING = N_("Your case {case_ref} is still being registered. Please try again in a minute.")
 NOT_TEXT = N_("We can only read text messages. Please write your message in words.")
 TOO_LONG = N_("Your message is too long. Please send it in shorter parts of at most {limit} characters.")
-VALIDATION_QUESTION = N_(
-    "Case {case_ref}: the business says the problem has been fixed. Is that true for you? "
-    "Reply YES if it is fixed or NO if it is not.")
+# A validation question (services/intake/chat_validation.py): the opening (or the
+# reminder's), one line per remedy action of the plan, then how to answer.
+VALIDATION_ASK = N_(
+    "Case {case_ref}: the business says it has fixed the problem. We want to know if that is true for you.")
+VALIDATION_REMINDER = N_(
+    "Reminder, case {case_ref}: we are still waiting for your answer. The business says it has fixed the "
+    "problem. We want to know if that is true for you.")
+VALIDATION_HOW_TO_ANSWER = N_(
+    "Reply with one word: YES if it is all fixed, PARTLY if only some of it is fixed, NO if it is not fixed, "
+    "or UNSAFE if it is not safe for you to answer.")
+REMEDY_QUESTIONS = {
+    "recruitment_fee_repayment": N_("Did you get back the recruitment fees you paid?"),
+    "back_pay": N_("Did you receive the wages you were owed?"),
+    "return_of_documents": N_("Were your documents returned to you?"),
+    "contract_correction": N_("Is your contract now correct?"),
+    "accommodation_fix": N_("Is your housing fixed?"),
+    "policy_change": N_("Has the workplace rule been changed?"),
+    "supervisor_discipline": N_("Has the supervisor's behaviour been dealt with?"),
+    "training": N_("Did the training take place?"),
+    "other": N_("Was the promised fix done?"),
+}
+REMEDY_IN_GENERAL = N_("Is the problem fixed for you?")     # a plan that named no action
 ANSWER_THANKS = N_("Thank you for your answer on case {case_ref}.")
 TRY_LATER = N_("We could not take your message right now. Please send it again in a few minutes.")
 
@@ -47,4 +66,5 @@ STATUS_NAMES = {
 }
 
 CHAT = (OPENED, ADDED, SAFETY_FIRST, STATUS, CONFIRM_WITHDRAW, WITHDRAWN, CANNOT_WITHDRAW, STILL_REGISTERING, NOT_TEXT,
-        TOO_LONG, VALIDATION_QUESTION, ANSWER_THANKS, TRY_LATER, *STATUS_NAMES.values())
+        TOO_LONG, VALIDATION_ASK, VALIDATION_REMINDER, VALIDATION_HOW_TO_ANSWER, *REMEDY_QUESTIONS.values(),
+        REMEDY_IN_GENERAL, ANSWER_THANKS, TRY_LATER, *STATUS_NAMES.values())

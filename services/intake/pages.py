@@ -117,7 +117,8 @@ class WorkerPages:
             body = load(ValidationAnswer, {"receipt": receipt, "answer": form.get("answer", ""),
                                            "text": form.get("answer_text") or None, "retaliation": flagged})
             return {"retaliation": handlers.submit_validation_answer(
-                self.grievances, self.vault, self.receipts, case_ref, body, source, now)}
+                self.grievances, self.vault, self.receipts, case_ref, body, source, now),
+                "unsafe": body["answer"] == "unsafe"}
         body = load(Withdrawal, {"receipt": receipt, "reason": form.get("reason", "")})
         return handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation, case_ref, body,
                                  source, now)

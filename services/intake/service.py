@@ -3,7 +3,7 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import chat_door, conversation, erasure, handlers, replies
+from services.intake import chat_door, chat_validation, conversation, erasure, handlers, replies
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.inbox import ChatInbox
@@ -17,7 +17,7 @@ from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
 from shared.contracts.common import STAFF_ROLES
-from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, utc_now
+from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_OUTREACH_REQUESTED, utc_now
 from shared.http import json_http
 from shared.messaging import on_event
 from shared.openapi import ApiDocs
@@ -121,9 +121,11 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     def send_replies(self):
         replies.deliver(self.grievances, self.vault, self.sender, utc_now())
 
-    @on_event(VALIDATION_ROUND_OPENED)
-    def on_round_opened(self, event):
-        conversation.ask_validation(self.grievances, self.vault, event, utc_now())
+    @on_event(VALIDATION_OUTREACH_REQUESTED)
+    def on_outreach_requested(self, event):
+        """Validation asks these workers: each on their own chat, in their language
+        (services/intake/chat_validation.py); those without one are met in person."""
+        chat_validation.reach_out(self.grievances, self.vault, event, utc_now())
         replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
 
     def _chat(self):

@@ -8,7 +8,8 @@ class GrievanceStore(Repository):
 
     def ensure_indexes(self):
         super().ensure_indexes()
-        self.col.create_index("worker_key")
+        # A worker's chat threads, newest first (validation outreach); also serves worker_key alone.
+        self.col.create_index([("worker_key", 1), ("received_at", -1)])
         self.col.create_index("chat_key")
         self.col.create_index("replies_pending")
         self.col.create_index("erase_after")
@@ -18,6 +19,13 @@ class GrievanceStore(Repository):
         docs = self.col.find({"chat_key": chat_key, "ended_at": None}, {"_id": 1, "received_at": 1})
         newest = max(docs, key=lambda d: d.get("received_at") or "", default=None)
         return newest["_id"] if newest else None
+
+    def chat_thread_of_worker(self, worker_key: str) -> str | None:
+        """The worker's chat thread: the newest of their grievances whose chat is still
+        open (a message from that chat lands there) and whose data is not erased."""
+        doc = self.col.find_one({"worker_key": worker_key, "chat_key": {"$ne": None}, "ended_at": None,
+                                 "erased_at": None}, {"_id": 1}, sort=[("received_at", -1)])
+        return doc["_id"] if doc else None
 
     def with_replies_pending(self, limit: int = 50) -> list[str]:
         return [d["_id"] for d in self.col.find({"replies_pending": True}, {"_id": 1}).limit(limit)]

@@ -1,5 +1,6 @@
 """What a chat message means before it is a message: its language (by script) and
-whether the whole message is a command word (status, withdraw, help, yes, no).
+whether the whole message is a command word (status, withdraw, help, and the four
+validation answers: yes, partly, no, unsafe).
 
 A command is only a message that is nothing but command words of one meaning:
 "STATUS", "สถานะ", "สถานะ (STATUS)" (what the chat texts tell the worker to send),
@@ -11,24 +12,30 @@ from __future__ import annotations
 
 import unicodedata
 
-INTENTS = ("status", "withdraw", "help", "yes", "no")
+INTENTS = ("status", "withdraw", "help", "yes", "partly", "no", "unsafe")
 
 # The command words, per language and intent: the words the catalogues
 # (locale/*/LC_MESSAGES/chat.po) tell the worker to send come first. Lower case; no
 # digits (a menu number means nothing once the menu has scrolled away).
 WORDS = {
     "en": {"status": ("status",), "withdraw": ("stop", "withdraw", "cancel"), "help": ("help", "menu"),
-           "yes": ("yes", "y"), "no": ("no", "n")},
+           "yes": ("yes", "y"), "partly": ("partly", "partially", "partial"), "no": ("no", "n"),
+           "unsafe": ("unsafe", "not safe")},
     "th": {"status": ("สถานะ", "ติดตาม"), "withdraw": ("ถอน", "หยุด", "ถอนเรื่อง", "ยกเลิก"),
-           "help": ("ช่วยเหลือ", "วิธีใช้"), "yes": ("ใช่",), "no": ("ไม่", "ไม่ใช่")},
+           "help": ("ช่วยเหลือ", "วิธีใช้"), "yes": ("ใช่",), "partly": ("บางส่วน", "แค่บางส่วน"),
+           "no": ("ไม่", "ไม่ใช่"), "unsafe": ("ไม่ปลอดภัย",)},
     "my": {"status": ("အခြေအနေ",), "withdraw": ("ရပ်", "ရုပ်သိမ်း", "ရပ်ပါ"), "help": ("အကူအညီ",),
-           "yes": ("ဟုတ်", "ဟုတ်ကဲ့", "ဟုတ်တယ်"), "no": ("မဟုတ်", "မဟုတ်ဘူး")},
+           "yes": ("ဟုတ်", "ဟုတ်ကဲ့", "ဟုတ်တယ်"), "partly": ("တစ်စိတ်တစ်ပိုင်း",), "no": ("မဟုတ်", "မဟုတ်ဘူး"),
+           "unsafe": ("မလုံခြုံ", "မလုံခြုံဘူး")},
     "km": {"status": ("ស្ថានភាព",), "withdraw": ("ឈប់", "ដកវិញ", "ដកករណី"), "help": ("ជំនួយ",),
-           "yes": ("បាទ", "ចាស", "ចាស៎", "ចាស់"), "no": ("ទេ",)},
+           "yes": ("បាទ", "ចាស", "ចាស៎", "ចាស់"), "partly": ("ខ្លះ", "មួយផ្នែក"), "no": ("ទេ",),
+           "unsafe": ("មិនសុវត្ថិភាព",)},
     "lo": {"status": ("ສະຖານະ",), "withdraw": ("ຢຸດ", "ຖອນ", "ຖອນເລື່ອງ"), "help": ("ຊ່ວຍເຫຼືອ",),
-           "yes": ("ແມ່ນ", "ແມ່ນແລ້ວ", "ເຈົ້າ"), "no": ("ບໍ່", "ບໍ່ແມ່ນ")},
+           "yes": ("ແມ່ນ", "ແມ່ນແລ້ວ", "ເຈົ້າ"), "partly": ("ບາງສ່ວນ",), "no": ("ບໍ່", "ບໍ່ແມ່ນ"),
+           "unsafe": ("ບໍ່ປອດໄພ",)},
     "ne": {"status": ("स्थिति", "अवस्था"), "withdraw": ("रोक", "रोक्नुहोस्", "फिर्ता"), "help": ("मद्दत", "सहायता"),
-           "yes": ("हो", "हजुर हो"), "no": ("होइन",)},
+           "yes": ("हो", "हजुर हो"), "partly": ("आंशिक", "केही मात्र"), "no": ("होइन",),
+           "unsafe": ("असुरक्षित",)},
 }
 # Polite endings a worker adds to a one-word answer ("ใช่ครับ", "ບໍ່ເຈົ້າ"): not words of their own.
 POLITE_ENDINGS = ("ครับ", "คับ", "ค่ะ", "คะ", "จ้า", "ເຈົ້າ", "ပါ", "ရှင့်", "ခင်ဗျာ")
@@ -59,7 +66,7 @@ def detect_language(text: str | None) -> str | None:
 
 
 def intent_of(text: str | None, payload: str | None = None) -> str | None:
-    """"status", "withdraw", "help", "yes", "no", or None for an ordinary message."""
+    """One of INTENTS, or None for an ordinary message."""
     if payload and payload.strip().upper() in PAYLOADS:
         return PAYLOADS[payload.strip().upper()]
     words = _words(text or "")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.intake import conversation, erasure, messages, replies
+from services.intake import chat_validation, conversation, erasure, messages, replies
 from services.intake.channels.base import Inbound
 from services.intake.chat_thread import REPLY_ATTEMPTS
 from services.intake.domain import Grievance
@@ -195,11 +195,12 @@ def test_stop_on_a_closed_case_says_why_not(chat):
 def test_yes_answers_the_validation_question_once_then_is_an_ordinary_message(chat):
     conversation.receive(chat, line("wages late", "m1"), NOW)
     g = only_case(chat)
-    event = {"event_id": "e1", "event_type": "validation.round_opened", "case_ref": g.case_ref,
-             "data": {"round_no": 1, "opened_at": "2026-11-25T09:00:00.000Z"}}
-    conversation.ask_validation(chat.grievances, chat.vault, event, NOW)
-    conversation.ask_validation(chat.grievances, chat.vault, event, NOW)      # redelivered: asked once
-    assert sum("Is that true for you?" in t for t in flush(chat)) == 1
+    event = {"event_id": "e1", "event_type": "validation.outreach_requested", "case_ref": g.case_ref,
+             "data": {"round_no": 1, "worker_keys": [g.worker_key], "remedy_actions": ["back_pay"],
+                      "reminder": False, "answer_by": "2026-12-09T09:00:00.000Z"}}
+    chat_validation.reach_out(chat.grievances, chat.vault, event, NOW)
+    chat_validation.reach_out(chat.grievances, chat.vault, event, NOW)      # redelivered: asked once
+    assert sum("Did you receive the wages you were owed?" in t for t in flush(chat)) == 1
     assert conversation.receive(chat, line("yes", "m2"), NOW) == "validation_answer"
     assert conversation.receive(chat, line("yes", "m3"), NOW) == "follow_up"
     g = only_case(chat)

@@ -36,11 +36,11 @@ def test_the_words_the_chat_texts_name_are_commands(lang):
     """What the worker is told to send works: the first word of each intent is in the
     text that names it, in the worker's language."""
     opened = texts.say(messages.OPENED, lang, case_ref="ILM-X", receipt="R")
-    question = texts.say(messages.VALIDATION_QUESTION, lang, case_ref="ILM-X")
+    how_to_answer = texts.say(messages.VALIDATION_HOW_TO_ANSWER, lang)
     assert WORDS[lang]["status"][0] in opened.casefold() and "STATUS" in opened
     assert WORDS[lang]["withdraw"][0] in opened.casefold() and "STOP" in opened
-    assert WORDS[lang]["yes"][0] in question.casefold() and "YES" in question
-    assert WORDS[lang]["no"][0] in question.casefold() and "NO" in question
+    for intent in ("yes", "partly", "no", "unsafe"):
+        assert WORDS[lang][intent][0] in how_to_answer.casefold() and intent.upper() in how_to_answer, intent
 
 
 @pytest.mark.parametrize("text, intent", [
@@ -53,6 +53,10 @@ def test_the_words_the_chat_texts_name_are_commands(lang):
     ("បាទ/ចាស", "yes"), ("ແມ່ນເຈົ້າ", "yes"), ("हो", "yes"), ("👍 YES 👍", "yes"),
     ("no", "no"), ("ไม่ค่ะ", "no"), ("ไม่ใช่", "no"), ("မဟုတ်ဘူး", "no"), ("ទេ", "no"), ("ບໍ່", "no"), ("होइन", "no"),
     ("  status   status ", "status"),
+    ("Partly", "partly"), ("บางส่วนค่ะ", "partly"), ("တစ်စိတ်တစ်ပိုင်း", "partly"), ("ខ្លះ", "partly"),
+    ("ບາງສ່ວນ", "partly"), ("आंशिक", "partly"), ("UNSAFE", "unsafe"), ("not safe!", "unsafe"),
+    ("ไม่ปลอดภัยครับ", "unsafe"), ("မလုံခြုံဘူး", "unsafe"), ("មិនសុវត្ថិភាព", "unsafe"), ("ບໍ່ປອດໄພ", "unsafe"),
+    ("असुरक्षित", "unsafe"),
 ])
 def test_a_whole_message_of_command_words_is_a_command(text, intent):
     assert intent_of(text) == intent

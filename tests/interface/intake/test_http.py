@@ -66,3 +66,19 @@ def test_no_free_reference_is_a_500_never_a_201(intake):
     assert response.json() == {"type": "about:blank", "title": "Internal Server Error", "status": 500,
                                "instance": "/grievances"}
     assert grievances.relay.published == []
+
+
+def test_the_door_takes_the_four_answers_and_unsafe_raises_the_alert(intake):
+    url, grievances = intake()
+    created = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()
+    answers = {a: requests.post(f"{url}/grievances/{created['case_ref']}/validation-answers", timeout=5,
+                                json={"receipt": created["receipt"], "answer": a})
+               for a in ("confirmed", "partly", "not_resolved", "unsafe")}
+    assert {a: (r.status_code, r.json()["retaliation_alert"]) for a, r in answers.items()} == {
+        "confirmed": (202, False), "partly": (202, False), "not_resolved": (202, False), "unsafe": (202, True)}
+    assert grievances.relay.types()[-2:] == ["validation.answer_submitted", "retaliation.reported"]
+    (alert,) = [e for e in grievances.relay.published if e["event_type"] == "retaliation.reported"]
+    assert alert["data"]["raised_from"] == "validation_answer"
+    unknown = requests.post(f"{url}/grievances/{created['case_ref']}/validation-answers", timeout=5,
+                            json={"receipt": created["receipt"], "answer": "maybe"})
+    assert unknown.status_code == 400 and set(unknown.json()["errors"]) == {"answer"}

@@ -152,3 +152,23 @@ def test_a_validation_answer_needs_a_choice_and_is_stored_with_its_flag(intake):
     stored = grievances.repo.docs[ref]["validation_answers"]
     assert [(a["answer"], a["retaliation"]) for a in stored] == [("not_resolved", True)]
     assert grievances.relay.types()[-1] == "retaliation.reported"
+
+
+def test_the_page_offers_the_four_answers_and_unsafe_is_told_safety_comes_first(intake):
+    url, grievances = intake()
+    s = requests.Session()
+    created = post(s, f"{url}/app/th/report", FORM).text
+    ref = re.search(r'id="case-ref">([^<]+)<', created).group(1)
+    receipt = re.search(r'id="receipt">([^<]+)<', created).group(1)
+    form = s.get(f"{url}/app/th/case", timeout=5).text
+    assert re.findall(r'name="answer" value="(\w+)"', form) == ["confirmed", "partly", "not_resolved", "unsafe"]
+    assert th("Partly: only some of it is fixed") in form and th("It is not safe for me to answer") in form
+    act, safety = {"case_ref": ref, "receipt": receipt, "action": "answer"}, th(
+        "Your safety comes first. Our safety team will look at your case first and contact you.")
+    partly = post(s, f"{url}/app/th/case", {**act, "answer": "partly"})
+    assert partly.status_code == 200 and safety not in partly.text
+    unsafe = post(s, f"{url}/app/th/case", {**act, "answer": "unsafe"})
+    assert unsafe.status_code == 200 and safety in unsafe.text and safety.startswith("ความปลอดภัย")
+    stored = grievances.repo.docs[ref]["validation_answers"]
+    assert [(a["answer"], a["retaliation"]) for a in stored] == [("partly", False), ("unsafe", True)]
+    assert grievances.relay.types()[-1] == "retaliation.reported"
