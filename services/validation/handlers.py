@@ -13,7 +13,7 @@ from datetime import datetime
 from services.validation.domain import CaseValidation
 from services.validation.rules import Rules
 from shared.contracts.events import iso
-from shared.errors import ConcurrentUpdate, NotFound
+from shared.errors import ConcurrentUpdate, InvalidTransition, NotFound
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -72,9 +72,14 @@ def sweep(validations, now: datetime, rules: Rules = Rules(), limit: int = SWEEP
 
 def submit_answer(validations, p: dict, actor: dict, now: datetime, rules: Rules = Rules()) -> dict:
     """``actor`` is the worker of this case (shared/rpc.py checks the token's case):
-    the worker key is the token's, never the payload's."""
-    changed = validations.change_or_create(p["case_ref"], lambda v: v.answer(actor["id"], p["answer"], now, rules),
-                                           lambda: CaseValidation(p["case_ref"]))
+    the worker key is the token's, never the payload's. A caller waiting for an answer
+    is told that no round is open (intake's events keep early answers instead)."""
+    def decide(v: CaseValidation):
+        if v.open_round is None:
+            raise InvalidTransition(f"case {p['case_ref']}: no validation round is open")
+        return v.answer(actor["id"], p["answer"], now, rules)
+    changed = validations.change(p["case_ref"], decide, missing=lambda _: InvalidTransition(
+        f"case {p['case_ref']}: no validation round is open"))
     return changed.aggregate.public_view() | {"answer": changed.result}
 
 

@@ -12,7 +12,7 @@ from services.validation.domain import CaseValidation
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_ANSWER_SUBMITTED, VALIDATION_COMPLETED, make_event,
 )
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, InvalidTransition, NotFound
 from tests.fakes import FakeRepository, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
@@ -167,10 +167,10 @@ def test_answers_complete_the_round_and_early_ones_are_kept():
     assert validations.repo.load("ILM-1")["rounds"][0]["answers"][0]["answer"] == "confirmed"
 
 
-def test_submit_answer_without_a_round_is_kept_for_the_next_one():
+def test_submit_answer_without_a_round_is_refused():
     validations = unit_of_work(CaseValidation)
-    view = validation.submit_answer(validations, {"case_ref": "ILM-1", "answer": "confirmed"},
-                                    {"id": WORKER, "role": "worker", "case_ref": "ILM-1"}, NOW)
-    assert view["answer"] == "kept" and view["rounds"] == []
+    with pytest.raises(InvalidTransition, match="no validation round"):
+        validation.submit_answer(validations, {"case_ref": "ILM-1", "answer": "confirmed"},
+                                 {"id": WORKER, "role": "worker", "case_ref": "ILM-1"}, NOW)
     with pytest.raises(NotFound):
         validation.get_rounds(validations, {"case_ref": "ILM-2"})
