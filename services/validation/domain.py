@@ -132,6 +132,8 @@ class CaseValidation(Aggregate):
                  "recorded_by": recorded_by, "retaliation": retaliation}
         if note is not None:
             entry["note"] = note
+        if not self.affected and channel == "worker":
+            self._adopt_reporter(worker_key, now)
         round_ = self.open_round
         if round_ is None:
             self.unsolicited.append(dict(entry, applied_to=None))
@@ -148,6 +150,14 @@ class CaseValidation(Aggregate):
             raise InvalidTransition(f"case {self.case_ref}: no validation round is open")
         return self.answer(worker_key, answer, now, rules, channel="in_person",
                            recorded_by={"id": actor["id"], "role": actor["role"]}, note=note)
+
+    def _adopt_reporter(self, worker_key: str, now: datetime) -> None:
+        """A case from before validation knew its affected workers: only the reporter
+        can answer through the worker's own doors (receipt, the chat that reported)."""
+        self.affected.append({"worker_key": worker_key, "at": iso(now), "added_by": None, "adopted": True})
+        round_ = self.open_round
+        if round_ is not None and not round_["asked"]:
+            round_["asked"].append(worker_key)
 
     def _answer_round(self, round_: dict, entry: dict, now: datetime, rules: Rules) -> str:
         if any(a["worker_key"] == entry["worker_key"] for a in round_["answers"] + round_["set_aside"]):

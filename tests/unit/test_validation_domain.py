@@ -283,3 +283,12 @@ def test_round_trip_through_dict_and_an_older_document():
         {"round_no": 1, "status": "open", "quorum": 1, "opened_at": iso(NOW), "completed_at": None,
          "answers": [], "held": False}]})
     assert old.sweep(LATER, RULES) is None and old.open_round["asked"] == []
+
+
+def test_a_case_from_before_affected_workers_adopts_the_worker_who_answers_at_their_own_door():
+    v = CaseValidation(case_ref="ILM-OLD")
+    v.open_new_round(NOW, [], RULES)                   # nobody known to ask
+    assert v.answer(W1, "confirmed", LATER) == "counted"
+    assert v.affected_keys == [W1] and v.rounds[0]["asked"] == [W1] and v.rounds[0]["status"] == "confirmed"
+    with pytest.raises(InvalidInput):                  # staff cannot adopt anybody
+        CaseValidation(case_ref="ILM-OLD2").record_visit_answer(W1, "confirmed", STAFF, LATER)
