@@ -15,7 +15,7 @@ from functools import lru_cache
 from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
-from shared.variables import CHANNEL_VARIABLES, Var
+from shared.variables import CHANNEL_VARIABLES, VALIDATION_VARIABLES, Var, validation_rules
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -64,6 +64,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
     Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
+    *VALIDATION_VARIABLES,
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     *CHANNEL_VARIABLES,
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
@@ -160,6 +161,8 @@ class Settings:
     retention_days: float
     retention_sweep_seconds: float
     channels: dict = dataclasses.field(default_factory=dict)   # CHANNEL_VARIABLES by name
+    validation_sweep_seconds: float = 3600.0
+    validation_rules: dict = dataclasses.field(default_factory=dict)   # services/validation/rules.py Rules
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -250,7 +253,10 @@ def settings() -> Settings:
         retention_days=_number("RETENTION_DAYS", float),
         retention_sweep_seconds=_number("RETENTION_SWEEP_SECONDS", float),
         channels={v.name: _raw(v.name) or "" for v in CHANNEL_VARIABLES},
+        validation_sweep_seconds=_number("VALIDATION_SWEEP_SECONDS", float),
+        validation_rules=validation_rules(_raw),
     )
+
 
 
 # settings.line_channel_secret etc. read .channels: tests vary them with replace(channels=...).

@@ -1,8 +1,11 @@
-"""The declaration of a setting, and the chat providers' settings (a block of their own:
-services/intake/channels reads them; shared/config.py lists them with the rest)."""
+"""The declaration of a setting, and two blocks of their own that shared/config.py lists
+with the rest: the chat providers' settings (services/intake/channels reads them) and
+worker validation's rules (services/validation/rules.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from shared.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,33 @@ CHANNEL_VARIABLES: tuple[Var, ...] = (
     Var("TWILIO_API_BASE", "https://api.twilio.com", "Base URL of the Twilio REST API."),
     Var("SMS_WEBHOOK_URL", "", "Public URL Twilio calls for inbound SMS (its signature covers it); empty: the URL intake saw."),
 )
+
+
+# Worker validation (services/validation/rules.py): who is asked, what decides a round.
+VALIDATION_VARIABLES: tuple[Var, ...] = (
+    Var("VALIDATION_SAMPLE_ABOVE", "10", "Affected workers a round asks all of; above this it asks a random sample."),
+    Var("VALIDATION_SAMPLE_MIN", "5", "Smallest sample a round asks (when the affected workers are more than VALIDATION_SAMPLE_ABOVE)."),
+    Var("VALIDATION_SAMPLE_SHARE", "0.5", "Share of the affected workers a sampled round asks (rounded up, at least VALIDATION_SAMPLE_MIN)."),
+    Var("VALIDATION_QUORUM_SHARE", "0.6", "Share of those asked who must answer before a round decides (rounded up, at least 1)."),
+    Var("VALIDATION_REOPEN_SHARE", "0.2", "A round reopens remediation when more than this share of the answers are not_resolved or partly."),
+    Var("VALIDATION_CONFIRM_SHARE", "0.8", "A round passes (the case may close) when at least this share of the answers are confirmed and none is unsafe or reports retaliation."),
+    Var("VALIDATION_ROUND_DAYS", "14", "Days the workers have to answer a round before a reminder."),
+    Var("VALIDATION_REMINDER_DAYS", "7", "Days after the reminder before the round expires (a case worker may then rerun it)."),
+    Var("VALIDATION_SWEEP_SECONDS", "3600", "Seconds between looks for validation rounds past their deadline (validation)."),
+)
+# VALIDATION_<NAME> -> Rules field and type (the sweep interval is a Settings field of its own).
+VALIDATION_RULES = {"SAMPLE_ABOVE": int, "SAMPLE_MIN": int, "SAMPLE_SHARE": float, "QUORUM_SHARE": float,
+                    "REOPEN_SHARE": float, "CONFIRM_SHARE": float, "ROUND_DAYS": float, "REMINDER_DAYS": float}
+
+
+def validation_rules(raw) -> dict:
+    """The Rules fields from the environment (``raw(name)``: its value or default)."""
+    rules = {}
+    for name, kind in VALIDATION_RULES.items():
+        try:
+            rules[name.lower()] = kind(raw("VALIDATION_" + name))
+        except ValueError as exc:
+            raise ConfigError(f"VALIDATION_{name} must be a {kind.__name__}") from exc
+        if name.endswith("SHARE") and not 0 <= rules[name.lower()] <= 1:
+            raise ConfigError(f"VALIDATION_{name} must be between 0 and 1")
+    return rules

@@ -56,7 +56,15 @@ FORWARDS = (
     Forward("POST", CASE + "/other-channels", "remediation", "record_other_channel", contract.RecordOtherChannel,
             "Record that the worker also went to another channel (never shown to businesses)", "staff"),
     Forward("GET", CASE + "/validation", "validation", "get_rounds", contract.GetRounds,
-            "The validation rounds of a case", "staff"),
+            "The validation rounds of a case: affected workers (pseudonymous keys), who each round "
+            "asked, the answers and the decision", "staff"),
+    Forward("POST", CASE + "/affected-workers", "validation", "add_affected_worker", contract.AddAffectedWorker,
+            "Add a worker the grievance also concerns (asked too if a round is open)", "staff", 201),
+    Forward("POST", CASE + "/validation/answers", "validation", "record_visit_answer", contract.RecordVisitAnswer,
+            "Record an affected worker's answer given in person (that worker's answer, never an override)",
+            "staff", 201),
+    Forward("POST", CASE + "/validation/rerun", "validation", "rerun_round", contract.RerunRound,
+            "Ask the workers again after a round expired unanswered", "staff", 201),
     Forward("POST", "/v1/calls", "intake", "record_call", contract.RecordCall,
             "Record a worker's hotline call, a visit or an NGO partner's referral as a new grievance (the "
             "receipt is in the answer, this once, to read to the worker)", "staff", status=201),

@@ -153,7 +153,10 @@ class Case(Safeguarded, Aggregate):
     def report_remediation(self, actor: dict, now: datetime, summary: str, evidence: list):
         self._check("report_remediation", actor)
         self.remediation_reports.append({"at": iso(now), "summary": summary, "evidence": list(evidence)})
-        self._step("report_remediation", actor, now, {"evidence": len(evidence)})
+        # The plan's action types travel with the event: validation asks about each.
+        actions = list(dict.fromkeys(a["type"] for a in self.plan))
+        self._step("report_remediation", actor, now, {"evidence": len(evidence)},
+                   facts={"remedy_actions": actions})
 
     def withdraw(self, actor: dict, now: datetime, reason: str):
         """Only the worker withdraws (DOMAIN.md): the actor is the worker of this case."""
@@ -171,14 +174,21 @@ class Case(Safeguarded, Aggregate):
 
     # --- validation (driven by the validation service's events) ---------------
     def start_validation(self, round_no: int, now: datetime) -> bool:
-        """Returns False when the round is already known (a duplicate event)."""
+        """Returns False when the round is already known (a duplicate event). A round
+        rerun after one expired unanswered finds the case validating: recorded, no step."""
         if any(r["round_no"] == round_no for r in self.validation_rounds):
             return False
-        self._step("start_validation", _VALIDATION, now, {"round_no": round_no})
+        if self.status == "validating" and self.validation_rounds and self.validation_rounds[-1]["outcome"] is None:
+            self._audit(_VALIDATION, now, "rerun_validation", self.status, self.status, {"round_no": round_no})
+        else:
+            self._step("start_validation", _VALIDATION, now, {"round_no": round_no})
         self.validation_rounds.append({"round_no": round_no, "outcome": None})
         return True
 
-    def apply_validation_outcome(self, round_no: int, outcome: str, now: datetime, deadlines: dict):
+    def apply_validation_outcome(self, round_no: int, outcome: str, now: datetime, deadlines: dict,
+                                 tally: dict | None = None):
+        """``tally``: how many of those asked answered what; on a reopen it is the
+        reasons, kept on the (staff-only) detail of the audit entry."""
         # The completion may overtake the round-opened event (separate queues).
         if self.status == "remediation_reported":
             self.start_validation(round_no, now)
@@ -189,8 +199,9 @@ class Case(Safeguarded, Aggregate):
             raise InvalidTransition(f"unknown validation outcome {outcome!r}")
         current["outcome"] = outcome
         step = "close" if outcome == "confirmed" else "reopen"
-        self._step(step, _VALIDATION, now, {"round_no": round_no, "outcome": outcome}, deadlines,
-                   validation={"round_no": round_no, "outcome": outcome})
+        detail = {"round_no": round_no, "outcome": outcome, "tally": tally if step == "reopen" else None}
+        self._step(step, _VALIDATION, now, detail, deadlines, facts={
+            "validation": {"round_no": round_no, "outcome": outcome}})
 
     # --- views ----------------------------------------------------------------
     def staff_view(self) -> dict:
@@ -238,16 +249,17 @@ class Case(Safeguarded, Aggregate):
             raise InvalidTransition(f"case {self.case_ref}: cannot {step} from {self.status}")
 
     def _step(self, step: str, actor: dict, now: datetime, detail: dict, deadlines: dict | None = None,
-              validation: dict | None = None):
+              facts: dict | None = None):
         self._check(step, actor)
         source, target = self.status, STEPS[step].target
         met = self._meet_deadline(MEETS_DEADLINE[step], now) if step in MEETS_DEADLINE else None
         if step in STARTS_DEADLINE:
             self._start_deadline(STARTS_DEADLINE[step], now, deadlines)
         self.status = target
-        self._record(source, target, step, actor, now, detail, met, validation)
+        self._record(source, target, step, actor, now, detail, met, facts)
 
-    def _record(self, source, target, step, actor, now, detail, deadline_met=None, validation=None):
+    def _record(self, source, target, step, actor, now, detail, deadline_met=None, facts=None):
+        """``facts``: optional fields of the event for this step (validation, remedy_actions)."""
         self.version += 1
         self._audit(actor, now, step, source, target, detail)
         self.raised.append((CASE_STATUS_CHANGED, {
@@ -256,7 +268,7 @@ class Case(Safeguarded, Aggregate):
             "supplier_ref": self.supplier_ref, "site_ref": self.site_ref,
             "business_ref": self.business_ref, "business_type": self.business_type,
             "actor": {"id": actor["id"], "role": actor["role"]}, "changed_at": iso(now),
-            "deadline_met": deadline_met, "validation": validation,
+            "deadline_met": deadline_met, "validation": None, **(facts or {}),
         }))
 
     def _audit(self, actor, now, action, source, target, detail):

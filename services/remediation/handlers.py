@@ -31,7 +31,7 @@ def start_validation(cases, event: dict, now: datetime):
 def apply_validation_outcome(cases, event: dict, now: datetime, policy: DeadlinePolicy):
     data = event["data"]
     return _apply(cases, event, lambda case: case.apply_validation_outcome(
-        data["round_no"], data["outcome"], now, policy))
+        data["round_no"], data["outcome"], now, policy, data.get("tally")))
 
 
 def project_business_record(records, event: dict):

@@ -126,13 +126,13 @@ def test_the_public_report_is_served_from_the_last_snapshot():
     assert remediation.public_report(store, NOW + timedelta(hours=1)) is report
 
 
-# --- validation ------------------------------------------------------------------------
+# --- validation (more in test_handlers_validation.py) ----------------------------------
 
-def status_changed(to_status: str) -> dict:
+def status_changed(to_status: str, **facts) -> dict:
     return make_event(CASE_STATUS_CHANGED, "ILM-1", {
         "from_status": "remediating", "to_status": to_status, "case_version": 7, "severity": "normal",
         "work_area": "working_conditions", "supplier_ref": "SUP-1", "site_ref": None, "business_ref": "SUP-1",
-        "business_type": "supplier", "actor": SUPPLIER, "changed_at": "2026-11-01T09:00:00.000Z"}, "c")
+        "business_type": "supplier", "actor": SUPPLIER, "changed_at": "2026-11-01T09:00:00.000Z", **facts}, "c")
 
 
 def answer(value: str) -> dict:
@@ -140,23 +140,31 @@ def answer(value: str) -> dict:
         "worker_key": WORKER, "answer": value, "retaliation": False, "submitted_at": "2026-11-01T09:00:00.000Z"}, "c")
 
 
+def reporter(worker_key: str = WORKER) -> dict:
+    return make_event(GRIEVANCE_RECEIVED, "ILM-1", dict(GRIEVANCE, worker_key=worker_key), "c")
+
+
 def test_a_round_opens_only_when_remediation_is_reported_and_only_once():
     validations = unit_of_work(CaseValidation)
+    validation.note_reporter(validations, reporter(), NOW)
     assert validation.open_round_if_reported(validations, status_changed("acknowledged"), NOW) is None
-    event = status_changed("remediation_reported")
+    event = status_changed("remediation_reported", remedy_actions=["back_pay"])
     assert validation.open_round_if_reported(validations, event, NOW).open_round["round_no"] == 1
     assert validation.open_round_if_reported(validations, event, NOW) is None
-    assert validations.relay.types() == ["validation.round_opened"]
+    assert validations.relay.types() == ["validation.round_opened", "validation.outreach_requested"]
+    assert validations.relay.published[-1]["data"]["worker_keys"] == [WORKER]
 
 
-def test_answers_complete_the_round_and_unsolicited_ones_are_kept():
+def test_answers_complete_the_round_and_early_ones_are_kept():
     validations = unit_of_work(CaseValidation)
     validation.record_submitted_answer(validations, answer("confirmed"), NOW)       # no round yet
     assert len(validations.repo.load("ILM-1")["unsolicited"]) == 1
+    validation.note_reporter(validations, reporter("wk_" + "9" * 32), NOW)
+    validation.note_reporter(validations, reporter(), NOW)
     validation.open_round_if_reported(validations, status_changed("remediation_reported"), NOW)
-    validation.record_submitted_answer(validations, answer("not_resolved"), NOW)
-    assert validations.relay.types() == ["validation.round_opened", "validation.completed"]
-    assert validations.relay.published[-1]["data"]["outcome"] == "not_resolved"
+    validation.record_submitted_answer(validations, answer("not_resolved"), NOW)   # a second: ignored
+    assert validations.relay.types() == ["validation.round_opened", "validation.outreach_requested"]
+    assert validations.repo.load("ILM-1")["rounds"][0]["answers"][0]["answer"] == "confirmed"
 
 
 def test_submit_answer_without_a_round_is_refused():
@@ -165,4 +173,4 @@ def test_submit_answer_without_a_round_is_refused():
         validation.submit_answer(validations, {"case_ref": "ILM-1", "answer": "confirmed"},
                                  {"id": WORKER, "role": "worker", "case_ref": "ILM-1"}, NOW)
     with pytest.raises(NotFound):
-        validation.get_rounds(validations, {"case_ref": "ILM-1"})
+        validation.get_rounds(validations, {"case_ref": "ILM-2"})

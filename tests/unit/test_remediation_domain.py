@@ -67,6 +67,8 @@ def test_transition_table(step, state):
     if step in ("close", "reopen") and state == "remediation_reported":
         allowed = True
     before = case.to_dict()
+    if step == "start_validation" and state == "validating":
+        return      # a round rerun after one expired: no step (test_a_rerun_round_is_recorded_without_a_step)
     if allowed:
         PERFORM[step](case)
         assert case.status == STEPS[step].target

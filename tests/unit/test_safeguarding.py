@@ -167,6 +167,8 @@ def validations():
         "from_status": "remediating", "to_status": "remediation_reported", "case_version": 7,
         "severity": "normal", "work_area": "working_conditions", "supplier_ref": "SUP-1", "site_ref": None,
         "business_ref": "SUP-1", "business_type": "supplier", "actor": SUPPLIER, "changed_at": iso(NOW)}, "c")
+    for key in ("wk_1", "wk_2", "wk_3"):                     # three affected workers: quorum 2
+        v.change_or_create("ILM-1", lambda c: c.add_affected(key, NOW), lambda: CaseValidation("ILM-1"))
     validation.open_round_if_reported(v, reported, NOW)
     v.relay.published.clear()
     return v
@@ -190,6 +192,7 @@ def test_a_held_round_still_completes_not_resolved(validations):
 
 def test_a_confirmed_answer_without_threats_completes_as_before(validations):
     validation.record_submitted_answer(validations, answer("ILM-1", "wk_1", "confirmed", False), NOW)
+    validation.record_submitted_answer(validations, answer("ILM-1", "wk_2", "confirmed", False), NOW)
     assert validations.get("ILM-1").rounds[-1]["status"] == "confirmed"
 
 

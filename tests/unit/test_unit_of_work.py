@@ -19,8 +19,8 @@ def uow():
 
 
 def test_change_returns_the_aggregate_and_what_the_domain_decided(uow):
-    changed = uow.change("ILM-1", lambda v: v.open_new_round(NOW, quorum=2))
-    assert changed.applied and changed.aggregate.open_round["quorum"] == 2
+    changed = uow.change("ILM-1", lambda v: v.open_new_round(NOW))
+    assert changed.applied and changed.aggregate.open_round["status"] == "open"
     assert changed.result["round_no"] == 1
     assert uow.relay.types() == ["validation.round_opened"]
     (event,) = uow.relay.published
