@@ -33,16 +33,16 @@ def signed(channel: str, env: dict, chat_id: str, text: str, intake_url: str, me
 
 class ChatWorker:
     def __init__(self, channel: str, intake_url: str, providers, env: dict, chat_id: str | None = None,
-                 say=lambda _: None):
+                 name: str = "worker", say=lambda _: None):
         self.channel, self.intake_url, self.providers, self.env = channel, intake_url, providers, env
         self.chat_id = chat_id or new_chat_id(channel)
-        self.say, self.read = say, 0
+        self.name, self.say, self.read = name, say, 0
 
     def send(self, text: str, message_id: str | None = None) -> requests.Response:
         headers, body = signed(self.channel, self.env, self.chat_id, text, self.intake_url, message_id)
         answer = requests.post(f"{self.intake_url}/channels/{self.channel}", data=body, headers=headers, timeout=15)
         answer.raise_for_status()
-        self.say(f"  worker  -> {self.channel}: {text}")
+        self.say(f"  {self.name} -> {self.channel}: {text}")
         return answer
 
     def replies(self) -> list[str]:
@@ -57,7 +57,7 @@ class ChatWorker:
         fresh = self.replies()[self.read:]
         index = next(i for i, t in enumerate(fresh) if containing is None or containing in t)
         self.read += index + 1
-        self.say(f"  {self.channel} -> worker: {fresh[index]}")
+        self.say(f"  {self.channel} -> {self.name}: {fresh[index]}")
         return fresh[index]
 
 

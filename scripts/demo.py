@@ -53,6 +53,8 @@ DEMO_REPORT = {
 # The first message of the demo's chat: a Burmese worker on LINE ("Forty of us have not
 # been paid overtime for three months.").
 CHAT_REPORT = "ကျွန်တော်တို့ လေးဆယ်ယောက် သုံးလကြာ အချိန်ပို လုပ်ခ မရသေးပါ။"
+# Two co-workers write the same ("I have not been paid overtime either.").
+CO_WORKER_REPORT = "အချိန်ပို လုပ်ခ ကျွန်တော်လည်း မရသေးပါ။"
 
 
 def case_worker():
@@ -189,37 +191,49 @@ def walk_through(stack, staff: dict, hook_url: str, supplier: str, say=print,
             "worker_key": cw.ok("GET", case)["worker_key"], "keys": chain["keys"], "partner_view": seen_by_partner}
 
 
-def chat_walk_through(stack, staff: dict, hook_url: str, supplier: str, worker, say=print) -> dict:
-    """The same journey told from the worker's phone: everything the worker does is a
-    chat message (``worker`` is a scripts/chat_worker.py ChatWorker), and everything
-    they learn is intake's reply on the same chat, in their language."""
+def chat_walk_through(stack, staff: dict, hook_url: str, supplier: str, workers: list, say=print) -> dict:
+    """A group grievance told from the workers' phones (each a scripts/chat_worker.py
+    ChatWorker): everything a worker does is a chat message, everything they learn is
+    intake's reply on their own chat, in their language. The first worker reports; two
+    co-workers who wrote about the same thing are added to the case by the case worker;
+    the validation rounds ask all three, and one "not resolved" reopens the case."""
     from scripts.chat_worker import case_and_receipt
     cw = staff["case_worker"]
     chain = business_chain(stack, staff, hook_url, supplier, say)
     sup = chain["supplier"]
-    worker.send(CHAT_REPORT)
-    ref, receipt = case_and_receipt(worker.next_reply())
-    say(f"the worker's first message opened case {ref}; the reply carried the receipt")
-    worker.send("STATUS")
-    worker.next_reply(containing=ref)
+    reporter, *co_workers = workers
+    reporter.send(CHAT_REPORT)
+    ref, receipt = case_and_receipt(reporter.next_reply())
+    say(f"the first message opened case {ref}; the reply carried the receipt")
+    reporter.send("STATUS")
+    reporter.next_reply(containing=ref)
+    for co_worker in co_workers:
+        co_worker.send(CO_WORKER_REPORT)
+        own_ref, _ = case_and_receipt(co_worker.next_reply())
+        wait_for(lambda: cw.call("GET", f"/v1/cases/{own_ref}").status_code == 200, 20, "case to open")
+        cw.ok("POST", f"/v1/cases/{ref}/affected-workers", {"worker_key": cw.ok("GET", f"/v1/cases/{own_ref}")["worker_key"]})
+    say(f"the case worker added the {len(co_workers)} co-workers to case {ref} as affected workers")
     remediate(cw, sup, ref, supplier, say, work_area="working_conditions")
-    worker.next_reply(containing=ref)                # the validation question
-    worker.send("NO")
-    worker.next_reply(containing=ref)
-    worker.send("Only half of the overtime was paid.")
-    worker.next_reply(containing=ref)
+    answer_round(workers, ref, ["NO", "YES", "YES"])
     until(cw, ref, "remediating")
-    say("the worker answered NO on the chat: the case is reopened")
+    say("one worker answered NO: the round does not pass and the case is reopened")
     sup.ok("POST", f"/v1/cases/{ref}/remediation-reports", {"summary": "Remainder paid",
                                                             "evidence": ["bank-slip-2.pdf"]})
     until(cw, ref, "validating")
-    say("supplier reported the remainder paid; a second validation round asks the worker again")
-    worker.next_reply(containing=ref)
-    worker.send("YES")
-    worker.next_reply(containing=ref)
+    say("supplier reported the remainder paid; a second round asks the three workers again")
+    answer_round(workers, ref, ["YES", "YES", "YES"])
     until(cw, ref, "closed")
-    say("the worker confirmed on the chat that the remedy is real: the case is closed")
+    say("the workers confirmed on their chats that the remedy is real: the case is closed")
     return {"case_ref": ref, "receipt": receipt, "secret": chain["hook"]["secret"], "keys": chain["keys"]}
+
+
+def answer_round(workers: list, ref: str, answers: list) -> None:
+    """Each worker reads the question about case ``ref`` on their chat and answers."""
+    for worker in workers:
+        worker.next_reply(containing=ref)
+    for worker, answer in zip(workers, answers):
+        worker.send(answer)
+        worker.next_reply(containing=ref)
 
 
 def print_timeline(case: dict, hooks: list, secret: str) -> None:
@@ -284,10 +298,10 @@ def main(argv=None) -> int:
         supplier = "SUP-DEMO-" + suffix
         started = time.monotonic()
         say = lambda text: print(f"[{time.monotonic() - started:6.2f}s] {text}")   # noqa: E731
-        worker = ChatWorker("line", stack.intake_url, providers, env, say=say)
-        say(f"a worker writes to the operator's LINE account (LINE delivers to {stack.intake_url}/channels/line, "
+        workers = [ChatWorker("line", stack.intake_url, providers, env, name=f"worker {n}", say=say) for n in (1, 2, 3)]
+        say(f"workers write to the operator's LINE account (LINE delivers to {stack.intake_url}/channels/line, "
             f"signed; intake answers through LINE's push API, here {providers.url})")
-        result = chat_walk_through(stack, staff, receiver.url("/brand-demo"), supplier, worker, say=say)
+        result = chat_walk_through(stack, staff, receiver.url("/brand-demo"), supplier, workers, say=say)
         case = staff["case_worker"].ok("GET", f"/v1/cases/{result['case_ref']}")
         # The partner hears of the case from its referral to a supplier of its chain on.
         hooks = receiver.wait("/brand-demo", lambda got: any(h.json["data"].get("to_status") == "closed"
