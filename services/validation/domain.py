@@ -172,14 +172,13 @@ class CaseValidation(Aggregate):
 
     def _apply_early_answers(self, round_: dict, now: datetime, rules: Rules) -> None:
         for early in self.unsolicited:
+            if round_["status"] != "open":
+                return                  # decided: later early answers wait for the next round
             if early.get("applied_to") is None and early["worker_key"] in self.affected_keys:
                 early["applied_to"] = round_["round_no"]
-                entry = {k: v for k, v in early.items() if k != "applied_to"}
-                entry.setdefault("channel", "worker")
-                entry.setdefault("recorded_by", None)
-                entry.setdefault("retaliation", False)
-                if round_["status"] == "open":
-                    self._answer_round(round_, entry, now, rules)
+                entry = {"channel": "worker", "recorded_by": None, "retaliation": False,
+                         **{k: v for k, v in early.items() if k != "applied_to"}}
+                self._answer_round(round_, entry, now, rules)
 
     def _evaluate(self, round_: dict, now: datetime, rules: Rules) -> None:
         outcome = rules.decide(round_["answers"], round_["asked"], round_["held"])

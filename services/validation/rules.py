@@ -13,6 +13,8 @@ The decision, evaluated after each answer that counts (an affected worker's):
 - else wait; once everybody asked has answered, a round that neither passed nor
   reopened is ``not_resolved``.
 An ``unsafe`` answer or one reporting retaliation holds the round: it never passes.
+It can still reopen on the answers above; otherwise it stays open while safeguarding
+acts, until its deadline expires it and a case worker reruns it.
 """
 from __future__ import annotations
 
@@ -66,9 +68,9 @@ class Rules:
                 return "not_resolved"
             if not held and tally["confirmed"] / answered >= self.confirm_share:
                 return "confirmed"
-        if set(asked) <= {a["worker_key"] for a in answers}:
+        if not held and set(asked) <= {a["worker_key"] for a in answers}:
             return "not_resolved"       # everybody asked answered: waiting decides nothing more
-        return None
+        return None                     # a held round waits for safeguarding, the deadline, a rerun
 
 
 def tally_of(answers: list) -> dict:

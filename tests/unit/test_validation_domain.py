@@ -147,7 +147,7 @@ def test_too_few_confirmed_waits_then_everybody_answered_decides_not_resolved():
     v = with_workers(W1, W2, W3)
     v.open_new_round(NOW, [W1, W2, W3], rules)
     v.answer(W1, "confirmed", LATER, rules)
-    v.answer(W2, "unsafe", LATER, rules)    # held; nothing to reopen on
+    v.answer(W2, "not_resolved", LATER, rules)   # 1/2 not > 0.5, 1/2 confirmed < 0.8: wait
     assert v.rounds[0]["status"] == "open"
     v.answer(W3, "confirmed", LATER, rules)
     assert v.rounds[0]["status"] == "not_resolved"
@@ -161,8 +161,8 @@ def test_unsafe_or_retaliation_holds_the_round_it_never_passes(answer, retaliati
     for k in keys[1:9]:
         v.answer(k, "confirmed", LATER)     # 8 of 9 confirm: would pass, but held
     assert v.rounds[0]["held"] is True and v.rounds[0]["status"] == "open"
-    v.answer(keys[9], "confirmed", LATER)   # all asked answered: held, so not resolved
-    assert v.rounds[0]["status"] == "not_resolved"
+    v.answer(keys[9], "confirmed", LATER)   # everybody answered: still held, the deadline decides
+    assert v.rounds[0]["status"] == "open" and v.next_due is not None
 
 
 def test_a_held_round_still_reopens_on_not_resolved():
@@ -292,3 +292,12 @@ def test_a_case_from_before_affected_workers_adopts_the_worker_who_answers_at_th
     assert v.affected_keys == [W1] and v.rounds[0]["asked"] == [W1] and v.rounds[0]["status"] == "confirmed"
     with pytest.raises(InvalidInput):                  # staff cannot adopt anybody
         CaseValidation(case_ref="ILM-OLD2").record_visit_answer(W1, "confirmed", STAFF, LATER)
+
+
+def test_early_answers_left_over_after_a_round_decided_wait_for_the_next():
+    v = with_workers(W1, W2)
+    v.answer(W1, "confirmed", NOW)
+    v.answer(W2, "not_resolved", NOW)
+    v.open_new_round(LATER, [W1], RULES)              # quorum 1: W1's answer decides
+    assert v.rounds[0]["status"] == "confirmed" and [a["worker_key"] for a in v.rounds[0]["answers"]] == [W1]
+    assert v.unsolicited[1]["applied_to"] is None
