@@ -80,11 +80,11 @@ def answer(chat, thread, intent: str, text: str, key: str, now: datetime) -> str
             if g.awaited != awaited:
                 return None
             return _thank(chat, g, awaited, g.record_validation_answer(
-                g.worker_key, value, None, False, text, now, answer_id=key), key, now)
+                g.worker_key, value, None, False, text, now, answer_id=key, round_no=awaited["round_no"]), key, now)
         return chat.grievances.change(thread.case_ref, own).result
     try:
         retaliation = chat.grievances.change(awaited["case_ref"], lambda v: v.record_validation_answer(
-            thread.worker_key, value, None, False, text, now, answer_id=key)).result
+            thread.worker_key, value, None, False, text, now, answer_id=key, round_no=awaited["round_no"])).result
     except (NotFound, InvalidTransition):            # erased since (it ended): keep the words
         log.warning("validated_case_gone", validated_case=awaited["case_ref"])
         return None

@@ -131,7 +131,7 @@ class Grievance(ChatThread, Aggregate):
 
     def record_validation_answer(self, worker_key: str, answer: str, sealed_text: str | None, flagged: bool,
                                  text: str | None, now: datetime, voice_flagged: bool = False,
-                                 answer_id: str | None = None) -> bool:
+                                 answer_id: str | None = None, round_no: int | None = None) -> bool:
         """Record an affected worker's answer on this case (the reporter, or a co-worker
         answering on their own chat). "unsafe" is an alert as much as a reported reprisal.
         ``answer_id`` (the chat message's key) makes a retried answer change nothing.
@@ -146,7 +146,8 @@ class Grievance(ChatThread, Aggregate):
         entry.update({"worker_key": worker_key} if worker_key != self.worker_key else {})   # a co-worker
         self.validation_answers.append(entry)
         self.raised.append((VALIDATION_ANSWER_SUBMITTED, {
-            "worker_key": worker_key, "answer": answer, "retaliation": retaliation, "submitted_at": iso(now)}))
+            "worker_key": worker_key, "answer": answer, "retaliation": retaliation, "submitted_at": iso(now),
+            "round_no": round_no}))
         if retaliation:
             self._raise_retaliation("validation_answer", now)
         self._note_voice_suppression(voice_flagged, text, "validation_answer", now)

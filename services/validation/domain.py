@@ -123,9 +123,12 @@ class CaseValidation(Aggregate):
     # --- answers ---------------------------------------------------------------------
     def answer(self, worker_key: str, answer: str, now: datetime, rules: Rules = DEFAULT_RULES, *,
                channel: str = "worker", recorded_by: dict | None = None, retaliation: bool = False,
-               note: str | None = None) -> str:
+               note: str | None = None, round_no: int | None = None) -> str:
         """What became of it: ``counted``, ``set_aside`` (not an affected worker),
-        ``duplicate`` (answered this round already: ignored) or ``kept`` (no round open)."""
+        ``duplicate`` (answered this round already: ignored), ``kept`` (its round is not
+        open yet: applied when it opens) or ``late`` (its round was decided already: kept
+        on that round, counted nowhere). ``round_no``: the round the worker was asked
+        about, when the door knows it (a chat answer)."""
         if answer not in VALIDATION_ANSWERS:
             raise InvalidInput({"answer": [f"must be one of {', '.join(VALIDATION_ANSWERS)}"]})
         entry = {"worker_key": worker_key, "answer": answer, "at": iso(now), "channel": channel,
@@ -134,9 +137,12 @@ class CaseValidation(Aggregate):
             entry["note"] = note
         if not self.affected and channel == "worker":
             self._adopt_reporter(worker_key, now)
+        if round_no is not None and round_no <= len(self.rounds) and self.rounds[round_no - 1]["status"] != "open":
+            self.rounds[round_no - 1].setdefault("late", []).append(entry)
+            return "late"
         round_ = self.open_round
-        if round_ is None:
-            self.unsolicited.append(dict(entry, applied_to=None))
+        if round_ is None or (round_no is not None and round_no > round_["round_no"]):
+            self.unsolicited.append(dict(entry, applied_to=None, for_round=round_no))
             return "kept"
         return self._answer_round(round_, entry, now, rules)
 
@@ -174,10 +180,12 @@ class CaseValidation(Aggregate):
         for early in self.unsolicited:
             if round_["status"] != "open":
                 return                  # decided: later early answers wait for the next round
+            if early.get("for_round") not in (None, round_["round_no"]):
+                continue                # asked about another round
             if early.get("applied_to") is None and early["worker_key"] in self.affected_keys:
                 early["applied_to"] = round_["round_no"]
                 entry = {"channel": "worker", "recorded_by": None, "retaliation": False,
-                         **{k: v for k, v in early.items() if k != "applied_to"}}
+                         **{k: v for k, v in early.items() if k not in ("applied_to", "for_round")}}
                 self._answer_round(round_, entry, now, rules)
 
     def _evaluate(self, round_: dict, now: datetime, rules: Rules) -> None:

@@ -45,7 +45,8 @@ def record_submitted_answer(validations, event: dict, now: datetime, rules: Rule
     recorded as such, never raised (that would dead-letter the event)."""
     data = event["data"]
     changed = validations.change_or_create(event["case_ref"], lambda v: v.answer(
-        data["worker_key"], data["answer"], now, rules, retaliation=data["retaliation"]),
+        data["worker_key"], data["answer"], now, rules, retaliation=data["retaliation"],
+        round_no=data.get("round_no")),
         lambda: CaseValidation(event["case_ref"]), event=event)
     log.info("validation_answer_recorded", answer=data["answer"], held=data["retaliation"], fate=changed.result)
     return changed.aggregate

@@ -75,6 +75,9 @@ class ValidationAnswerSubmitted(StrictSchema):
     answer = OneOf(VALIDATION_ANSWERS, required=True)
     retaliation = fields.Boolean(required=True)
     submitted_at = fields.String(required=True)
+    # The round the worker was asked about (a chat answer); None from a door that
+    # cannot know. Lets validation tell a late answer from an early one.
+    round_no = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
 
 
 class DeadlineMet(StrictSchema):

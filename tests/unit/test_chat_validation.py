@@ -92,7 +92,7 @@ def test_a_co_workers_yes_is_recorded_on_the_validated_case_with_their_own_key(c
     assert conversation.receive(chat, line("ใช่ค่ะ", "c2", user=CO_WORKER), NOW) == "validation_answer"
     assert events_on(chat, case.case_ref, "validation.answer_submitted") == [
         {"worker_key": co.worker_key, "answer": "confirmed", "retaliation": False,
-         "submitted_at": "2026-11-25T09:00:00.000Z"}]
+         "submitted_at": "2026-11-25T09:00:00.000Z", "round_no": 1}]
     assert events_on(chat, co.case_ref, "validation.answer_submitted") == []
     assert [a["answer"] for a in chat.grievances.get(case.case_ref).validation_answers] == ["confirmed"]
     assert case_of(chat, CO_WORKER).awaited is None and case_of(chat, REPORTER).awaited is not None

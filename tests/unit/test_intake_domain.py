@@ -201,7 +201,7 @@ def test_validation_answer_is_raised_with_the_worker_key():
     assert g.submit_validation_answer("confirmed", None, False, None, NOW) is False
     assert g.raised == [(VALIDATION_ANSWER_SUBMITTED, {
         "worker_key": WORKER_KEY, "answer": "confirmed", "retaliation": False,
-        "submitted_at": iso(NOW)})]
+        "submitted_at": iso(NOW), "round_no": None})]
     assert g.validation_answers == [{"answer": "confirmed", "sealed_text": None,
                                      "retaliation": False, "at": iso(NOW)}]
     validate_all(g)

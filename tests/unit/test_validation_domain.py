@@ -301,3 +301,20 @@ def test_early_answers_left_over_after_a_round_decided_wait_for_the_next():
     v.open_new_round(LATER, [W1], RULES)              # quorum 1: W1's answer decides
     assert v.rounds[0]["status"] == "confirmed" and [a["worker_key"] for a in v.rounds[0]["answers"]] == [W1]
     assert v.unsolicited[1]["applied_to"] is None
+
+
+def test_an_answer_to_a_decided_round_is_late_and_never_counts_for_the_next():
+    v = opened(W1, W2, W3)
+    v.answer(W1, "not_resolved", LATER, round_no=1)
+    v.answer(W2, "confirmed", LATER, round_no=1)          # decided: not_resolved (1 of 2)
+    assert v.answer(W3, "confirmed", LATER, round_no=1) == "late"
+    assert v.rounds[0]["late"][0]["worker_key"] == W3
+    v.open_new_round(LATER, [W1, W2, W3], RULES, ["back_pay"])
+    assert v.rounds[1]["answers"] == []                    # W3's answer was about the first remedy
+
+
+def test_an_answer_about_a_round_not_opened_here_yet_is_applied_when_it_opens():
+    v = with_workers(W1)
+    assert v.answer(W1, "confirmed", NOW, round_no=1) == "kept"   # intake asked before this copy opened it
+    v.open_new_round(LATER, [W1], RULES, ["back_pay"])
+    assert v.rounds[0]["status"] == "confirmed" and v.rounds[0]["answers"][0]["worker_key"] == W1
