@@ -75,6 +75,8 @@ def test_poison_message_is_dead_lettered_and_does_not_block_the_queue(stack, rpc
     publisher().publish(grievance_event(ref, unique("SUP")))
     eventually(lambda: rpc.remediation.get_case({"case_ref": ref}))
 
+    deaths = set()      # the queues it died in: every consumer of grievance.received refuses it
+
     def dead_lettered():
         with Connection(stack.env["AMQP_URI"]) as conn:
             queue = DEAD_LETTER_QUEUE(conn.channel())
@@ -84,7 +86,8 @@ def test_poison_message_is_dead_lettered_and_does_not_block_the_queue(stack, rpc
             found = [m for m in seen if json.loads(m.body).get("event_id") == marker]
             for m in seen:
                 m.requeue() if m not in found else m.ack()
-            return found
-    found = eventually(dead_lettered, timeout=10)
-    death = found[0].headers["x-death"][0]
-    assert death["queue"].startswith("evt-intake-grievance.received.v1--remediation")
+            deaths.update(m.headers["x-death"][0]["queue"] for m in found)
+        return len(deaths) == 2
+    eventually(dead_lettered, timeout=10)
+    assert {q.split("--")[1].split(".")[0] for q in deaths} == {"remediation", "validation"}
+    assert all(q.startswith("evt-intake-grievance.received.v1--") for q in deaths)

@@ -114,12 +114,12 @@ def test_an_event_applied_long_ago_is_still_recognised(store):
     store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict()})
     uow = unit(store, processed, consumer="test.exact")
     first = {"event_id": "evt-first"}
-    assert uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event=first).applied
+    assert uow.change(case_ref, lambda v: v.answer("wk_1", "confirmed", NOW), event=first).applied
     for i in range(150):
         uow.change(case_ref, lambda v: None, event={"event_id": f"evt-{i}"})
     doc = store.load(case_ref)
     assert len(doc["applied_events"]) <= APPLIED_WINDOW      # the document never grows a long window
-    again = uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event=first)
+    again = uow.change(case_ref, lambda v: v.answer("wk_1", "confirmed", NOW), event=first)
     assert not again.applied
     assert len(store.load(case_ref)["unsolicited"]) == 1
     # another consumer applying the same event is a different application
@@ -134,9 +134,9 @@ def test_a_crash_between_the_write_and_the_flush_is_still_exact(store):
     case_ref = new_id()
     store.insert({"_id": case_ref, **CaseValidation(case_ref).to_dict()})
     uow = unit(store, processed, consumer="test.crash")
-    uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW), event={"event_id": "e1"})
+    uow.change(case_ref, lambda v: v.answer("wk_1", "confirmed", NOW), event={"event_id": "e1"})
     assert not processed.seen(key("test.crash", "e1"))       # not flushed yet
-    assert not uow.change(case_ref, lambda v: v.record_unsolicited("wk_1", "confirmed", NOW),
+    assert not uow.change(case_ref, lambda v: v.answer("wk_1", "confirmed", NOW),
                           event={"event_id": "e1"}).applied
     for i in range(APPLIED_WINDOW):
         uow.change(case_ref, lambda v: None, event={"event_id": f"e2-{i}"})
@@ -294,14 +294,20 @@ def test_change_saves_the_decision_and_relays_its_events(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
     relay.calls.clear()
-    changed = unit(store, relay=relay, correlation_id="corr-1").change(case_ref, lambda v: v.open_new_round(NOW, quorum=2))
+    asked = ["wk_" + c * 32 for c in "abc"]
+
+    def open_round(v):
+        for worker in asked:
+            v.add_affected(worker, NOW)
+        return v.open_new_round(NOW, asked)
+    changed = unit(store, relay=relay, correlation_id="corr-1").change(case_ref, open_round)
     agg = changed.aggregate
     assert isinstance(agg, CaseValidation) and agg.open_round["round_no"] == 1
     assert changed.result["round_no"] == 1                # what the decision returned
     doc = store.load(case_ref)
     assert doc["_rev"] == 2
-    assert doc["rounds"][0]["status"] == "open" and doc["rounds"][0]["quorum"] == 2
-    assert [e["event_type"] for e in doc["outbox"]] == ["validation.round_opened"]
+    assert doc["rounds"][0]["status"] == "open" and doc["rounds"][0]["asked"] == asked
+    assert [e["event_type"] for e in doc["outbox"]] == ["validation.round_opened", "validation.outreach_requested"]
     assert doc["outbox"][0]["data"] == {"round_no": 1, "opened_at": iso(NOW)}
     assert len(relay.calls) == 1 and relay.calls[0][1]["_rev"] == 2
 
@@ -310,7 +316,7 @@ def test_change_with_no_events_does_not_relay(store):
     relay = FakeRelay()
     case_ref = create_validation(store, relay)
     relay.calls.clear()
-    unit(store, relay=relay, correlation_id="c").change(case_ref, lambda v: v.record_unsolicited("wk_" + "a" * 32, "confirmed", NOW))
+    unit(store, relay=relay, correlation_id="c").change(case_ref, lambda v: v.answer("wk_" + "a" * 32, "confirmed", NOW))
     doc = store.load(case_ref)
     assert doc["_rev"] == 2 and len(doc["unsolicited"]) == 1
     assert relay.calls == []
@@ -342,7 +348,7 @@ def test_a_refused_decision_changes_nothing(store):
         unit(store, relay=relay, correlation_id="c").change(case_ref, decide)
 
     def half_done(v):                 # mutates, raises an event, then fails
-        v.record_answer("wk_" + "b" * 32, "confirmed", NOW)
+        v.answer("wk_" + "b" * 32, "confirmed", NOW)
         raise RuntimeError("boom")
     with pytest.raises(RuntimeError):
         unit(store, relay=relay, correlation_id="c").change(case_ref, half_done)

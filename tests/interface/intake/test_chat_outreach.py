@@ -36,4 +36,4 @@ def test_an_outreach_event_asks_the_worker_on_their_chat_and_the_answer_reaches_
     assert conversation.receive(chat, line("partly", "m2"), NOW) == "validation_answer"
     answers = [e["data"] for e in grievances.relay.published if e["event_type"] == "validation.answer_submitted"]
     assert answers == [{"worker_key": doc["worker_key"], "answer": "partly", "retaliation": False,
-                        "submitted_at": "2026-11-25T09:00:00.000Z"}]
+                        "submitted_at": "2026-11-25T09:00:00.000Z", "round_no": 1}]
