@@ -75,3 +75,26 @@ def new_chat_id(channel: str) -> str:
 def case_and_receipt(opened: str) -> tuple[str, str]:
     """The case reference and the receipt from the reply to a first message."""
     return CASE_REF.search(opened).group(0), RECEIPT.search(opened).group(0)
+
+
+def main(argv=None) -> None:
+    """``python -m scripts.chat_worker "text" [--channel line] [--chat-id U...]``: send one
+    message to a running local system as the provider would (signed with the local
+    run's secrets in .local/keys.env); the running demo prints intake's replies."""
+    import argparse
+    from pathlib import Path
+
+    from scripts.stack import dev_keys
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("text")
+    p.add_argument("--channel", default="line", choices=("line", "whatsapp", "facebook_messenger", "viber", "sms"))
+    p.add_argument("--chat-id", default="U" + "0" * 31 + "1", help="the same id threads onto the same case")
+    p.add_argument("--intake", default="http://127.0.0.1:8000")
+    args = p.parse_args(argv)
+    env = dev_keys(Path(__file__).resolve().parents[1] / ".local" / "keys.env")
+    env["SMS_WEBHOOK_URL"] = f"{args.intake}/channels/sms"
+    ChatWorker(args.channel, args.intake, None, env, chat_id=args.chat_id, say=print).send(args.text)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,7 @@ eventlet.monkey_patch()  # the RPC client below needs green sockets
 import argparse  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -35,7 +36,7 @@ from scripts.stack import (  # noqa: E402
     ROOT, EmbeddedMongo, Stack, add_service_users, create_vhost, dev_keys, ensure_rabbitmq, wait_for,
 )
 from scripts.chat_worker import ChatWorker  # noqa: E402
-from scripts.fake_providers import FakeProviders  # noqa: E402
+from scripts.fake_providers import FakeProviders, format_sent  # noqa: E402
 from scripts.webhook_receiver import WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
@@ -254,6 +255,8 @@ def print_doors(stack, logins: dict, result: dict, supplier: str) -> None:
     print(f"""
 Try the doors yourself (this run's credentials; dev only):
   worker, on the worker app (a web page in six languages): {stack.intake_url}/app
+  worker, on LINE (signed as LINE signs; intake's replies are printed here while this runs):
+    python -m scripts.chat_worker "My employer kept my passport" --channel line
   worker (reference + receipt), at intake:
     curl -s {stack.intake_url}/grievances/{ref}/status -H 'content-type: application/json' \\
       -d '{{"receipt": "{result['receipt']}"}}'
@@ -270,8 +273,13 @@ Try the doors yourself (this run's credentials; dev only):
   API documentation: {gw}/docs and {stack.intake_url}/docs""")
 
 
+def _stop(*_):
+    raise KeyboardInterrupt     # SIGTERM stops the services too, as Ctrl-C does
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     LOCAL.mkdir(exist_ok=True)
     env = dict(os.environ, **dev_keys(LOCAL / "keys.env"))
     env.setdefault("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -308,6 +316,7 @@ def main(argv=None) -> int:
                                                              for h in got), timeout=20)
         print_timeline(case, hooks, result["secret"])
         print_doors(stack, staff["logins"], result, supplier)
+        providers.on_send = lambda sent: print(format_sent(sent), flush=True)   # what workers receive from now on
         if args.exit:
             return 0
         print("\nThe system keeps running. Ctrl-C stops it.")
