@@ -5,11 +5,13 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import urlparse
 
 import pytest
 from kombu import Connection, Exchange
 
 from scripts.stack import ROOT
+from shared import broker_users
 from shared.contracts.events import VALIDATION_ROUND_OPENED, iso, make_event, utc_now
 from shared.dead_letters import DeadLetterQueue
 from shared.repository import database
@@ -105,3 +107,18 @@ def test_dead_letter_is_listed_shown_without_identity_and_replayed_once_its_caus
     again = rpc.remediation.get_case({"case_ref": ref})
     assert again["version"] == case["version"] and again["audit"] == case["audit"]
     drop(stack, poison["event_id"])
+
+
+def test_the_dead_letter_queue_has_the_retention_policy(stack):
+    """The local run imports the policy with the users (scripts/stack.py): the broker
+    applies it to the declared queue, whose arguments stay as they were."""
+    vhost = urlparse(stack.env["AMQP_URI"]).path.lstrip("/")
+
+    def rabbitmqctl(*args):
+        return [row.split("\t") for row in subprocess.run(
+            ["rabbitmqctl", "-q", *args, "-p", vhost, "--no-table-headers"], capture_output=True, text=True,
+            timeout=60, check=True).stdout.splitlines()]
+    queues = rabbitmqctl("list_queues", "name", "policy")
+    assert [broker_users.DEAD_LETTER_QUEUE, broker_users.RETENTION_POLICY] in queues
+    (policy,) = [row for row in rabbitmqctl("list_policies") if row[1] == broker_users.RETENTION_POLICY]
+    assert json.loads(policy[4]) == {"message-ttl": int(broker_users.retention_days() * 86_400_000)}
