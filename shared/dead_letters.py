@@ -17,6 +17,11 @@ there gets it again, which is safe: consumers skip an event id they applied befo
 """
 from __future__ import annotations
 
+import warnings
+
+if __name__ == "__main__":     # nameko's eventlet import warns; the command's stderr is its log
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
 import argparse
 import getpass
 import json
@@ -25,6 +30,8 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from amqp import exceptions as amqp_exceptions
 
 from shared import metrics
 from shared.contracts.events import CATALOGUE, parse_event
@@ -137,8 +144,11 @@ class DeadLetterQueue:
         self.conn = Connection(self.amqp_uri)
         queue = DEAD_LETTER_QUEUE(self.conn.channel())
         self.letters = []
-        while len(self.letters) < self.limit and (message := queue.get(no_ack=False)) is not None:
-            self.letters.append(DeadLetter.of(message))
+        try:
+            while len(self.letters) < self.limit and (message := queue.get(no_ack=False)) is not None:
+                self.letters.append(DeadLetter.of(message))
+        except amqp_exceptions.NotFound:     # no consumer has declared it yet: nothing died
+            pass
         metrics.DEAD_LETTERS.set(len(self.letters))
         return self
 
