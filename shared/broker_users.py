@@ -43,6 +43,11 @@ DEAD_LETTER_QUEUE = "ilm.dead-letter.v1"
 # write on its dead-letter exchange). An empty v1 wait queue can be deleted.
 RETRY_SUFFIX = ".retry.v2"
 HASHING = "rabbit_password_hashing_sha256"
+# The dead-letter queue keeps a message this long, then drops it. A policy, not a
+# queue argument: RabbitMQ refuses to redeclare a queue with other arguments, while a
+# policy applies to the existing queue and changes without a redeclare.
+RETENTION_POLICY = "ilm-dead-letter-retention"
+DEFAULT_RETENTION_DAYS = 14.0
 VHOST = "ilm"        # compose and Kubernetes; the local run and the tests use a vhost per run
 
 
@@ -92,6 +97,16 @@ def permissions(service: str) -> dict[str, str]:
     }
 
 
+def retention_days() -> float:
+    return float(os.environ.get("DEAD_LETTER_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+
+
+def retention_policy(vhost: str, days: float) -> dict:
+    """Applies to the dead-letter queue only: at most one policy applies to a queue."""
+    return {"vhost": vhost, "name": RETENTION_POLICY, "pattern": "^" + re.escape(DEAD_LETTER_QUEUE) + "$",
+            "apply-to": "queues", "priority": 0, "definition": {"message-ttl": int(days * 86_400_000)}}
+
+
 def password_hash(password: str, salt: bytes | None = None) -> str:
     """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password))."""
     salt = os.urandom(4) if salt is None else salt
@@ -99,14 +114,16 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
 
 
 def definitions(vhost: str, passwords: dict[str, str], suffix_vhost: bool = False,
-                salt=lambda user: None) -> dict:
-    """RabbitMQ definitions: the vhost, a user per service, their permissions."""
+                salt=lambda user: None, retention: float | None = None) -> dict:
+    """RabbitMQ definitions: the vhost, a user per service, their permissions, the
+    dead-letter retention (``retention`` days, DEAD_LETTER_RETENTION_DAYS by default)."""
     users = {s: user_name(s, vhost if suffix_vhost else None) for s in SERVICES}
     return {
         "vhosts": [{"name": vhost}],
         "users": [{"name": users[s], "password_hash": password_hash(passwords[s], salt(users[s])),
                    "hashing_algorithm": HASHING, "tags": []} for s in SERVICES],
         "permissions": [{"user": users[s], "vhost": vhost, **permissions(s)} for s in SERVICES],
+        "policies": [retention_policy(vhost, retention_days() if retention is None else retention)],
     }
 
 
@@ -120,7 +137,7 @@ DEV_ADMIN, DEV_ADMIN_PASSWORD = "ilm-admin", "dev-only-admin"
 def dev_definitions() -> dict:
     """deploy/rabbitmq/definitions.json (a salt per user, fixed so the file is reproducible)."""
     salt = lambda user: hashlib.sha256(user.encode()).digest()[:4]   # noqa: E731
-    defs = definitions(VHOST, DEV_PASSWORDS, salt=salt)
+    defs = definitions(VHOST, DEV_PASSWORDS, salt=salt, retention=DEFAULT_RETENTION_DAYS)
     defs["users"].append({"name": DEV_ADMIN, "password_hash": password_hash(DEV_ADMIN_PASSWORD, salt(DEV_ADMIN)),
                           "hashing_algorithm": HASHING, "tags": ["administrator"]})
     defs["permissions"].append({"user": DEV_ADMIN, "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"})

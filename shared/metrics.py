@@ -30,3 +30,7 @@ REVISION_CONFLICTS_EXHAUSTED = Counter(
     "ilm_revision_conflicts_exhausted_total",
     "Writes that lost the revision race on every retry (raised to the caller; an event is retried later).",
     ["collection"])
+DEAD_LETTERS_REPLAYED = Counter(
+    "ilm_dead_letters_replayed_total", "Dead letters an operator replayed (shared/dead_letters.py), by event type.",
+    ["event_type"])
+DEAD_LETTERS = Gauge("ilm_dead_letters", "Messages in the dead-letter queue when last listed or replayed.")
