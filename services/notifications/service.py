@@ -35,6 +35,7 @@ class NotificationsService(ServiceBase):
 
     @command(contract.RegisterWebhook, allow=PARTNER_ROLES + ("safeguarding_lead",))
     def register_webhook(self, p, actor):
+        self.sender.check_url(p["url"])   # SSRF guard (egress.py), before anything is stored
         return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
     @query(contract.ListDeliveries, allow=PARTNER_ROLES + STAFF_ROLES)
