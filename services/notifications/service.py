@@ -64,7 +64,8 @@ class AlertLaneService(ServiceBase):
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
-        ids = handlers.fan_out(self.deliveries, self.sender, event, urgent=True)
+        # Sends run in the sender's pool: this worker is free again once they are stored.
+        ids = handlers.fan_out(self.deliveries, self.sender, event, urgent=True, background=self.sender.background)
         log.warning("retaliation_alert_dispatched", deliveries=len(ids))
 
     @every("webhook_retry_interval")
