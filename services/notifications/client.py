@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 import eventlet
 import urllib3
@@ -33,20 +34,19 @@ class Client:
         """(delivered, outcome). Outcomes are coarse classes (http_NNN, timeout,
         connection_error, tls_error, refused: ...), so the delivery log tells a
         partner what happened without describing our network."""
-        try:
-            target = check(url, self.policy, self.resolve)   # again: the name may resolve elsewhere now
-        except UnsafeUrl as exc:
-            return False, REFUSED_PRIVATE if "private" in str(exc) else f"refused: {exc}"
-        with self._limits[(target.host, target.port)]:
-            return self._exchange(target, headers, body)
+        with self._limits[urlsplit(url).netloc.lower()]:    # waiting for a slot is not part of the attempt
+            return self._attempt(url, headers, body)
 
-    def _exchange(self, target, headers: dict, body: bytes) -> tuple[bool, str]:
+    def _attempt(self, url: str, headers: dict, body: bytes) -> tuple[bool, str]:
         deadline = time.monotonic() + self.timeout
         try:
-            # eventlet.Timeout bounds the whole exchange on green sockets; urllib3's own
-            # timeouts (each at most the whole deadline) bound it where sockets are not green.
+            # eventlet.Timeout bounds the whole attempt (DNS included) on green sockets;
+            # urllib3's own timeout bounds it where sockets are not green.
             with eventlet.Timeout(self.timeout, Deadline):
+                target = check(url, self.policy, self.resolve)   # again: the name may resolve elsewhere now
                 status = self._request(target, headers, body, deadline)
+        except UnsafeUrl as exc:
+            return False, REFUSED_PRIVATE if "private" in str(exc) else f"refused: {exc}"
         except urllib3.exceptions.NewConnectionError:   # a subclass of the timeout error, checked first
             return False, "connection_error"
         except (Deadline, urllib3.exceptions.TimeoutError):
@@ -64,6 +64,9 @@ class Client:
                                 assert_same_host=False, timeout=urllib3.Timeout(total=self.timeout))
         try:
             self._drain(response, deadline)
+        except BaseException:
+            response.close()   # cut mid-answer: this connection must not be reused
+            raise
         finally:
             response.release_conn()
         return response.status

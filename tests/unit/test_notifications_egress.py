@@ -227,3 +227,27 @@ def test_a_closed_port_is_a_connection_error():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]     # bound, not listening: connections are refused
         assert Client(1, LOCAL).post(f"http://127.0.0.1:{port}/", {}, b"{}") == (False, "connection_error")
+
+
+def test_a_resolver_that_hangs_is_within_the_deadline():
+    def hanging(host, port):
+        eventlet.sleep(30)
+    started = time.monotonic()
+    assert Client(0.3, LOCAL, resolve=hanging).post("http://hooks.brand.example/", {}, b"{}") == (False, "timeout")
+    assert time.monotonic() - started < 0.6
+
+
+def test_a_connection_cut_mid_answer_is_not_reused(serve):
+    calls = []
+
+    def slow_body_then_ok(conn, request):
+        calls.append(request)
+        if len(calls) == 1:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nx")
+            eventlet.sleep(30)
+        ok(conn, request)
+    server = serve(slow_body_then_ok)
+    client = Client(0.3, LOCAL)
+    url = f"http://127.0.0.1:{server.port}/"
+    assert client.post(url, {}, b"{}") == (False, "timeout")
+    assert client.post(url, {}, b"{}") == (True, "http_204")   # a fresh connection, not the half-read one
