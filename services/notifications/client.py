@@ -24,8 +24,10 @@ class Deadline(Exception):
 
 
 class Client:
-    def __init__(self, timeout: float, policy: Policy, concurrency: int = 4, resolve=system_resolver):
-        self.timeout, self.policy, self.resolve = timeout, policy, resolve
+    def __init__(self, timeout: float, policy: Policy, concurrency: int = 4, resolve=system_resolver,
+                 ca_certs: str | None = None):
+        """``ca_certs``: a CA bundle instead of the system's (tests)."""
+        self.timeout, self.policy, self.resolve, self.ca_certs = timeout, policy, resolve, ca_certs
         self._pools: dict = {}
         self._limits = defaultdict(lambda: Semaphore(concurrency))   # (host, port) -> slots
         self._concurrency = concurrency
@@ -96,7 +98,7 @@ class Client:
         if target.scheme == "http":
             return urllib3.HTTPConnectionPool(**common)
         return urllib3.HTTPSConnectionPool(**common, server_hostname=target.host, assert_hostname=target.host,
-                                           cert_reqs="CERT_REQUIRED")
+                                           cert_reqs="CERT_REQUIRED", ca_certs=self.ca_certs)
 
     def _close_pools(self) -> None:
         for pool in self._pools.values():

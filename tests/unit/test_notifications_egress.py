@@ -5,6 +5,7 @@ deadline however slowly the receiver drips. Real sockets on 127.0.0.1, no sleeps
 in the tests themselves."""
 import socket
 import time
+from pathlib import Path
 
 import eventlet
 import pytest
@@ -251,3 +252,96 @@ def test_a_connection_cut_mid_answer_is_not_reused(serve):
     url = f"http://127.0.0.1:{server.port}/"
     assert client.post(url, {}, b"{}") == (False, "timeout")
     assert client.post(url, {}, b"{}") == (True, "http_204")   # a fresh connection, not the half-read one
+
+
+# --- https: connected to the checked address, verified for the URL's host ---------
+
+def certificate(tmp_path, name):
+    """A CA and a server certificate for ``name`` signed by it (files: ca.pem, server.pem, key.pem)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def build(subject, issuer, key, sign_key, ca, san=None):
+        now = dt.datetime.now(dt.timezone.utc)
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+             .not_valid_after(now + dt.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+        return b.sign(sign_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test ca")])
+    ca = build(ca_name, ca_name, ca_key, ca_key, True)
+    server = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key, ca_key, False, name)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(server.public_bytes(pem))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    return tmp_path
+
+
+# The TLS side runs in a process of its own: pytest imports ssl before tests/conftest.py
+# patches it, and urllib3's SSL context then recurses; the services patch first.
+HTTPS_CHECK = r"""
+import eventlet; eventlet.monkey_patch()
+import json, ssl, sys
+from pathlib import Path
+from services.notifications.client import Client
+from services.notifications.egress import Policy
+files, names, heads = Path(sys.argv[1]), [], []
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(files / "server.pem", files / "key.pem")
+context.sni_callback = lambda sock, name, ctx: names.append(name)
+listener = eventlet.listen(("127.0.0.1", 0))
+port = listener.getsockname()[1]
+def serve():
+    while True:
+        conn, _ = listener.accept()
+        try:
+            conn = context.wrap_socket(conn, server_side=True)
+            data = b""
+            while not data.endswith(b"{}"):     # the whole request: closing on unread data resets
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            heads.append(data.decode().split("\r\n\r\n")[0])
+            conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+        except (OSError, ssl.SSLError):
+            pass
+        conn.close()
+eventlet.spawn(serve)
+client = Client(2, Policy(allow_private=True, ports=None), resolve=lambda host, port: ["127.0.0.1"],
+                ca_certs=str(files / "ca.pem"))
+outcome = client.post(f"https://hooks.brand.example:{port}/in", {}, b"{}")
+print(json.dumps({"outcome": outcome, "names": names, "heads": heads, "port": port}))
+"""
+
+
+def https_post(files):
+    import json
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", HTTPS_CHECK, str(files)], capture_output=True, text=True,
+                          timeout=30, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_url_s_host(tmp_path):
+    seen = https_post(certificate(tmp_path, "hooks.brand.example"))
+    assert seen["outcome"] == [True, "http_204"]
+    assert seen["names"] == ["hooks.brand.example"]                  # SNI: the URL's host, not the address
+    assert f"host: hooks.brand.example:{seen['port']}" in seen["heads"][0].lower()
+
+
+def test_https_refuses_a_certificate_for_another_name(tmp_path):
+    seen = https_post(certificate(tmp_path, "other.example"))
+    assert seen["outcome"] == [False, "tls_error"] and seen["heads"] == []
