@@ -15,7 +15,7 @@ from functools import lru_cache
 from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
-from shared.variables import CHANNEL_VARIABLES, VALIDATION_VARIABLES, Var, validation_rules
+from shared.variables import CHANNEL_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, validation_rules, webhook_egress
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -55,10 +55,11 @@ VARIABLES: tuple[Var, ...] = (
     Var("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit windows live: memory:// (one replica) or a mongodb:// URI."),
     Var("GATEWAY_RPC_TIMEOUT", "10", "Seconds the gateway waits for the service that owns the data."),
     Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
-    Var("WEBHOOK_TIMEOUT", "5", "Seconds before a webhook delivery attempt times out."),
+    Var("WEBHOOK_TIMEOUT", "5", "Seconds a webhook delivery attempt may take in all (connect, send, read the answer)."),
     Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
     Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
     Var("WEBHOOK_RETRY_INTERVAL", "1.0", "Seconds between looks for webhook deliveries due for a retry."),
+    *WEBHOOK_VARIABLES,
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
@@ -163,6 +164,7 @@ class Settings:
     channels: dict = dataclasses.field(default_factory=dict)   # CHANNEL_VARIABLES by name
     validation_sweep_seconds: float = 3600.0
     validation_rules: dict = dataclasses.field(default_factory=dict)   # services/validation/rules.py Rules
+    webhook_egress: dict = dataclasses.field(default_factory=dict)   # shared/variables.py webhook_egress
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -255,8 +257,8 @@ def settings() -> Settings:
         channels={v.name: _raw(v.name) or "" for v in CHANNEL_VARIABLES},
         validation_sweep_seconds=_number("VALIDATION_SWEEP_SECONDS", float),
         validation_rules=validation_rules(_raw),
+        webhook_egress=webhook_egress(_raw),
     )
-
 
 
 # settings.line_channel_secret etc. read .channels: tests vary them with replace(channels=...).

@@ -65,3 +65,34 @@ def validation_rules(raw) -> dict:
         if name.endswith("SHARE") and not 0 <= rules[name.lower()] <= 1:
             raise ConfigError(f"VALIDATION_{name} must be between 0 and 1")
     return rules
+
+
+# Where partner webhooks may go (services/notifications/egress.py). The local run and
+# the tests deliver to a receiver on 127.0.0.1 over http: they turn the first two on.
+WEBHOOK_VARIABLES: tuple[Var, ...] = (
+    Var("WEBHOOK_ALLOW_HTTP", "false", "Accept http:// webhook URLs (local runs only; production requires https)."),
+    Var("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false", "Deliver webhooks to loopback, private, link-local and other non-public addresses (local runs and tests only)."),
+    Var("WEBHOOK_ALLOWED_PORTS", "443,8443", "Ports a webhook URL may name (comma-separated), or `any`."),
+    Var("WEBHOOK_ENDPOINT_CONCURRENCY", "4", "Webhook requests in flight at once to one endpoint host (per process); more wait their turn."),
+)
+
+
+def webhook_egress(raw) -> dict:
+    """The Policy fields (services/notifications/egress.py) and the per-endpoint limit."""
+    flags = {}
+    for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_NETWORKS"):
+        value = raw(name).strip().lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"{name} must be true or false")
+        flags[name] = value in ("true", "1", "yes")
+    try:
+        ports = raw("WEBHOOK_ALLOWED_PORTS").strip().lower()
+        allowed = None if ports == "any" else frozenset(int(p) for p in ports.split(",") if p.strip())
+        concurrency = int(raw("WEBHOOK_ENDPOINT_CONCURRENCY"))
+    except ValueError as exc:
+        raise ConfigError("WEBHOOK_ALLOWED_PORTS must list port numbers (or be any), "
+                          "WEBHOOK_ENDPOINT_CONCURRENCY a whole number") from exc
+    if concurrency < 1:
+        raise ConfigError("WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
+    return {"allow_http": flags["WEBHOOK_ALLOW_HTTP"], "allow_private": flags["WEBHOOK_ALLOW_PRIVATE_NETWORKS"],
+            "ports": allowed, "concurrency": concurrency}

@@ -35,6 +35,8 @@ os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
 os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
+# Webhook receivers (scripts/webhook_receiver.py) listen on 127.0.0.1 over http, any port.
+os.environ.update(WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_PRIVATE_NETWORKS="true", WEBHOOK_ALLOWED_PORTS="any")
 # The chat providers' send APIs: scripts/fake_providers.py on a port chosen now, so the
 # service processes know it before the fake server starts (tests/integration/conftest.py).
 PROVIDERS_PORT = free_port()

@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime
 
 import eventlet
+from eventlet.event import Event
 
 from services.notifications.domain import (
     Delivery, Subscription, new_secret, plan_deliveries, retry_order,
@@ -53,25 +54,48 @@ def list_deliveries(deliveries, p: dict, actor: dict) -> list[dict]:
             for d in deliveries.repo.deliveries_for(p["subscription_id"])]
 
 
-def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False) -> list[str]:
-    """One delivery per interested subscription, sent concurrently.
+def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False, background=None) -> list[str]:
+    """One delivery per interested subscription, each sent in its own greenthread.
 
     Ordinary events: each delivery is stored already claimed by this worker, then
     sent; a redelivered event finds it stored and leaves it to its holder or to the
-    retry timer once the lease lapses. Alerts: sent first and stored after, so a
-    loaded database never delays them; a crash in between re-sends on redelivery
-    with the same ``webhook-id``, which receivers deduplicate on."""
+    retry timer once the lease lapses. Alerts: see ``_dispatch_alerts``."""
     subs = [Subscription.from_doc(d) for d in sender.subscriptions(deliveries.repo, event["event_type"])]
     chains = sender.chains(deliveries.repo) if any(s.audience == "partner" for s in subs) else {}
     planned = plan_deliveries(subs, event, clock(), sender.lease_seconds, urgent, chains)
     repo = deliveries.repo
     if urgent:
-        sends = [(d, sub, None) for d, sub in planned]
-    else:
-        sends = [(d, sub, doc) for d, sub in planned if (doc := _insert(repo, d))]
+        return _dispatch_alerts(repo, sender, planned, clock, background)
+    sends = [(d, sub, doc) for d, sub in planned if (doc := _insert(repo, d))]
     pool = eventlet.GreenPool(max(1, min(len(sends), MAX_PARALLEL_SENDS)))
     list(pool.starmap(lambda d, sub, doc: _send(repo, sender, d, sub, doc, clock), sends))
     return [d.delivery_id for d, _, _ in sends]
+
+
+def _dispatch_alerts(repo, sender, planned, clock, background=None) -> list[str]:
+    """Every recipient's send starts at once, and the database is written meanwhile:
+    neither a loaded store nor any recipient delays another. With ``background`` (a
+    GreenPool outliving the worker) the worker returns once the deliveries are stored
+    claimed, without waiting for any recipient, so a slow endpoint holds no alert-lane
+    worker; if the process dies mid-send, the retry timer takes the delivery over when
+    its lease lapses (same ``webhook-id``, which receivers deduplicate on)."""
+    pool = background if background is not None else eventlet.GreenPool()
+    stored = [(d, sub, Event()) for d, sub in planned]
+    for d, sub, ready in stored:
+        pool.spawn_n(_send_alert, repo, sender, d, sub, ready, clock)
+    eventlet.sleep(0)   # each send reaches the network before the database is written
+    for d, _, ready in stored:
+        ready.send(_insert(repo, d))
+    if background is None:
+        pool.waitall()
+    return [d.delivery_id for d, _ in planned]
+
+
+def _send_alert(repo, sender, delivery: Delivery, sub: Subscription, ready: Event, clock) -> None:
+    try:
+        _send(repo, sender, delivery, sub, ready, clock)
+    except Exception:   # detached: nobody else would hear of it; the retry timer resends
+        log.exception("webhook_alert_send_failed", delivery_id=delivery.delivery_id)
 
 
 def project_chain(deliveries, sender, event: dict) -> bool:
@@ -87,8 +111,12 @@ def project_chain(deliveries, sender, event: dict) -> bool:
 
 
 def retry_due(deliveries, sender, clock=utc_now, urgent_only: bool = False) -> int:
+    """Due deliveries are retried concurrently (started in retry order): one slow
+    endpoint's retries do not hold the others'."""
     due = retry_order(deliveries.repo.due_deliveries(iso(clock()), urgent_only=urgent_only))
-    return sum(1 for d in due if attempt(deliveries, sender, d["_id"], clock) is not None)
+    pool = eventlet.GreenPool(MAX_PARALLEL_SENDS)
+    return sum(1 for status in pool.imap(lambda d: attempt(deliveries, sender, d["_id"], clock), due)
+               if status is not None)
 
 
 def attempt(deliveries, sender, delivery_id: str, clock=utc_now) -> str | None:
@@ -116,17 +144,20 @@ def _insert(repo, delivery: Delivery) -> dict | None:
         return None
 
 
-def _send(repo, sender, delivery: Delivery, sub: Subscription, doc: dict | None, clock) -> str:
+def _send(repo, sender, delivery: Delivery, sub: Subscription, doc, clock) -> str:
     """Post a delivery this worker has claimed, then record the attempt on ``doc`` (the
-    stored delivery, whose lease this worker holds), or store it now when it was sent
-    before being stored (an alert)."""
+    stored delivery, whose lease this worker holds). An alert's ``doc`` is an Event:
+    the delivery is being stored while it is sent; None from it means it was stored
+    before (a redelivered alert, resent)."""
     ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, sender.secret_of(sub), delivery.body)
     finished = clock()
     delivery.record_attempt(finished, ok, outcome, duration_ms, sender.max_attempts, sender.retry_base)
     _observe(delivery, finished)
+    if isinstance(doc, Event):
+        doc = doc.wait()
     if doc is not None:
         repo.replace({**doc, **delivery.to_dict()})
-    elif _insert(repo, delivery) is None:
+    else:
         log.info("webhook_resent", delivery_id=delivery.delivery_id)   # a redelivered alert
     log.info("webhook_attempt", delivery_id=delivery.delivery_id, case_id=delivery.case_ref,
              webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,

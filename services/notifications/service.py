@@ -35,6 +35,7 @@ class NotificationsService(ServiceBase):
 
     @command(contract.RegisterWebhook, allow=PARTNER_ROLES + ("safeguarding_lead",))
     def register_webhook(self, p, actor):
+        self.sender.check_url(p["url"])   # SSRF guard (egress.py), before anything is stored
         return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
     @query(contract.ListDeliveries, allow=PARTNER_ROLES + STAFF_ROLES)
@@ -63,7 +64,8 @@ class AlertLaneService(ServiceBase):
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
-        ids = handlers.fan_out(self.deliveries, self.sender, event, urgent=True)
+        # Sends run in the sender's pool: this worker is free again once they are stored.
+        ids = handlers.fan_out(self.deliveries, self.sender, event, urgent=True, background=self.sender.background)
         log.warning("retaliation_alert_dispatched", deliveries=len(ids))
 
     @every("webhook_retry_interval")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import time
 
-import requests
+import eventlet
 from nameko.extensions import DependencyProvider
 
+from services.notifications.client import Client
 from services.notifications.domain import sign
+from services.notifications.egress import Policy, UnsafeUrl, check
+from shared.errors import InvalidInput
 from shared.config import settings_of
 from shared.crypto import SealedBox
 
@@ -35,11 +38,22 @@ class WebhookSender(DependencyProvider):
         self._secrets: dict = {}
         self._cache: dict = {}     # ("subscriptions", event type) or "chains" -> (read at, value)
         self._forgotten = 0        # how many times the cache was told of a change
-        self.session = requests.Session()
-        self.session.trust_env = False   # no proxy/netrc lookups per request (profiled)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=20, pool_maxsize=50, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        egress = dict(cfg.webhook_egress)
+        concurrency = egress.pop("concurrency", 4)
+        self.policy = Policy(**egress)
+        self.client = Client(self.timeout, self.policy, concurrency)
+        self.background = eventlet.GreenPool(1000)   # the alert lane's sends, detached from its workers
+
+    def stop(self):
+        self.background.waitall()   # in-flight alerts finish (each within WEBHOOK_TIMEOUT)
+        self.client.close()
+
+    def check_url(self, url: str) -> None:
+        """Refuse, as a 400 naming ``url``, an endpoint this service must not call."""
+        try:
+            check(url, self.policy, self.client.resolve)
+        except UnsafeUrl as exc:
+            raise InvalidInput({"url": [str(exc)]}) from None
 
     def get_dependency(self, worker_ctx):
         return self
@@ -94,10 +108,5 @@ class WebhookSender(DependencyProvider):
             "webhook-signature": sign(secret, delivery_id_, timestamp, body),
         }
         started = time.perf_counter()
-        try:
-            response = self.session.post(url, data=body.encode("utf-8"), headers=headers,
-                                         timeout=self.timeout, allow_redirects=False)
-            ok, outcome = 200 <= response.status_code < 300, f"http_{response.status_code}"
-        except requests.RequestException as exc:
-            ok, outcome = False, type(exc).__name__
+        ok, outcome = self.client.post(url, headers, body.encode("utf-8"))
         return ok, outcome, (time.perf_counter() - started) * 1000

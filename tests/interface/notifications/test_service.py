@@ -1,14 +1,35 @@
 """Notifications' two service classes in-process: registration and fan-out through
 their entrypoints, with the store and the HTTP client replaced by fakes."""
+import eventlet
 import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from services.notifications.domain import Delivery
+from services.notifications.egress import Policy, UnsafeUrl, check
 from services.notifications.service import AlertLaneService, NotificationsService
 from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, make_event
-from shared.errors import Forbidden
+from shared.errors import Forbidden, InvalidInput
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
 from tests.principals import SAFEGUARDING, context, partner, supplier
+
+PUBLIC_NAMES = {"lead.example": ["93.184.216.34"], "brand.example": ["93.184.216.35"],
+                "accused.example": ["93.184.216.36"], "rebound.example": ["10.0.0.5"]}
+
+
+class GuardedSender(FakeSender):
+    """The fake HTTP client behind the real SSRF guard (http allowed, as in a local
+    run, public addresses only; names resolved from PUBLIC_NAMES) and the real alert
+    pool, so the entrypoints are tested as wired."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.background = eventlet.GreenPool()
+
+    def check_url(self, url):
+        try:
+            check(url, Policy(allow_http=True, ports=None), lambda host, port: PUBLIC_NAMES[host])
+        except UnsafeUrl as exc:
+            raise InvalidInput({"url": [str(exc)]}) from None
 
 
 def alert() -> dict:
@@ -19,7 +40,7 @@ def alert() -> dict:
 
 def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(container_factory, make_config):
     store = FakeNotificationStore()
-    sender = FakeSender(store)
+    sender = GuardedSender(store)
     notifications = container_factory(NotificationsService, make_config())
     alerts = container_factory(AlertLaneService, make_config())
     for c in (notifications, alerts):
@@ -30,6 +51,7 @@ def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(con
     assert hook["audience"] == "safeguarding" and hook["partner_id"] == SAFEGUARDING.id
     with entrypoint_hook(alerts, "on_retaliation_reported") as on_alert:
         on_alert(alert())
+    sender.background.waitall()        # the lane's worker did not wait for the recipient
     (post,) = sender.posts
     assert post["url"] == "http://lead.example/alerts" and post["stored"] is None
     with entrypoint_hook(notifications, "list_deliveries", context_data=context(SAFEGUARDING)) as list_deliveries:
@@ -39,7 +61,7 @@ def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(con
 
 def test_a_partner_endpoint_covers_the_chain_the_registry_published(container_factory, make_config):
     store = FakeNotificationStore()
-    sender = FakeSender(store)
+    sender = GuardedSender(store)
     notifications = container_factory(NotificationsService, make_config())
     replace_dependencies(notifications, deliveries=unit_of_work(Delivery, repo=store), sender=sender)
     notifications.start()
@@ -61,3 +83,17 @@ def test_a_partner_endpoint_covers_the_chain_the_registry_published(container_fa
     with pytest.raises(Forbidden):      # a business never registers an endpoint: not for alerts, not at all
         with entrypoint_hook(notifications, "register_webhook", context_data=context(supplier("SUP-1"))) as register:
             register({"url": "http://accused.example/hook", "event_types": ["retaliation.reported"]})
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://2130706433/",
+                                 "http://rebound.example/hook", "http://user:pw@lead.example/"])
+def test_registration_refuses_an_endpoint_inside_the_network_and_stores_nothing(container_factory, make_config,
+                                                                                url):
+    store = FakeNotificationStore()
+    notifications = container_factory(NotificationsService, make_config())
+    replace_dependencies(notifications, deliveries=unit_of_work(Delivery, repo=store), sender=GuardedSender(store))
+    notifications.start()
+    with pytest.raises(InvalidInput) as refused:
+        with entrypoint_hook(notifications, "register_webhook", context_data=context(SAFEGUARDING)) as register:
+            register({"url": url, "event_types": ["retaliation.reported"]})
+    assert set(refused.value.errors) == {"url"} and store.subs == {}
