@@ -25,7 +25,7 @@ from scripts.stack import (
     DEV_BROKER_URIS, EmbeddedMongo, Stack, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq,
     free_port, new_dev_keys,
 )
-from scripts.webhook_receiver import WebhookReceiver
+from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS, WebhookReceiver
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
 
@@ -109,6 +109,7 @@ class BenchSystem:
             **self.vhost.users,
         })
         env.update(new_dev_keys())     # data keys and the token keyring, fresh for this run
+        env.update(LOCAL_RECEIVER_SETTINGS)   # the partners' endpoints are local receivers
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level
         # This process's RPC client, event publisher and store adapter use the same

@@ -37,7 +37,7 @@ from scripts.stack import (  # noqa: E402
 )
 from scripts.chat_worker import ChatWorker  # noqa: E402
 from scripts.fake_providers import FakeProviders, format_sent  # noqa: E402
-from scripts.webhook_receiver import WebhookReceiver  # noqa: E402
+from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS, WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
 # The local run's own vhost, with a user per service (ilm-intake@ilm-local...) whose
@@ -294,6 +294,7 @@ def main(argv=None) -> int:
         print(f"embedded Mongo server (nx-27017) on {mongo.uri}, data in {mongo.data_dir}")
     providers = FakeProviders(env, port=args.providers_port).start()   # the chat apps' send APIs
     env.update(providers.env(), SMS_WEBHOOK_URL=f"http://127.0.0.1:{args.http_port}/channels/sms")
+    env.update(LOCAL_RECEIVER_SETTINGS)      # the brand's endpoint is the local receiver
     os.environ.update(env)   # this process's RPC client and checks use the same settings
     stack = Stack(env, LOCAL / "logs", args.http_port, args.gateway_port)
     receiver = WebhookReceiver()

@@ -17,6 +17,7 @@ from scripts.stack import (  # noqa: E402
     EmbeddedMongo, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq, free_port, new_dev_keys,
     with_vhost,
 )
+from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS  # noqa: E402
 
 # One environment for the test process and the service processes it starts. Each
 # run gets its own database prefix, so runs never see each other's data.
@@ -36,7 +37,7 @@ os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
 # Webhook receivers (scripts/webhook_receiver.py) listen on 127.0.0.1 over http, any port.
-os.environ.update(WEBHOOK_ALLOW_HTTP="true", WEBHOOK_ALLOW_PRIVATE_NETWORKS="true", WEBHOOK_ALLOWED_PORTS="any")
+os.environ.update(LOCAL_RECEIVER_SETTINGS)
 # The chat providers' send APIs: scripts/fake_providers.py on a port chosen now, so the
 # service processes know it before the fake server starts (tests/integration/conftest.py).
 PROVIDERS_PORT = free_port()
