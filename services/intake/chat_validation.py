@@ -39,9 +39,11 @@ def question(language: str, case_ref: str, actions: list, reminder: bool) -> str
 # --- the outreach -------------------------------------------------------------
 def reach_out(grievances, vault, event: dict, now: datetime) -> dict:
     """Ask each worker of the event on their own chat, once per event and worker;
-    returns how many were asked and how many have no chat (for logs and tests)."""
+    returns how many were asked, how many have no chat (for logs and tests) and the
+    threads given the question (to send now)."""
     data, validated = event["data"], event["case_ref"]
     asked = without_chat = 0
+    threads = set()
     for worker_key in data["worker_keys"]:
         thread_ref = grievances.repo.chat_thread_of_worker(worker_key)
         if thread_ref is None:
@@ -51,10 +53,12 @@ def reach_out(grievances, vault, event: dict, now: datetime) -> dict:
         # thread's applied events must not hide the event from another's.
         once = {**event, "event_id": f"{event['event_id']}:{worker_key}"}
         changed = grievances.change(thread_ref, lambda g: _ask(vault, g, validated, data, now), event=once)
-        asked += bool(changed.applied and changed.result)
+        if changed.applied and changed.result:
+            asked += 1
+            threads.add(thread_ref)
     log.info("validation_outreach", round_no=data["round_no"], reminder=data["reminder"], asked=asked,
              without_chat=without_chat, workers=len(data["worker_keys"]))
-    return {"asked": asked, "without_chat": without_chat}
+    return {"asked": asked, "without_chat": without_chat, "threads": threads}
 
 
 def _ask(vault, g, validated: str, data: dict, now: datetime) -> bool:
@@ -98,11 +102,7 @@ def _thank(chat, g, awaited: dict, retaliation: bool, key: str, now: datetime) -
         g.answered(key)
     else:
         g.saw(key)
-    _queue(chat, g, now, say_.ANSWER_THANKS, case_ref=awaited["case_ref"])
+    chat.tell(g, now, say_.ANSWER_THANKS, case_ref=awaited["case_ref"])
     if retaliation:
-        _queue(chat, g, now, say_.SAFETY_FIRST)
+        chat.tell(g, now, say_.SAFETY_FIRST)
     return "validation_answer"
-
-
-def _queue(chat, g, now: datetime, message: str, **params) -> None:
-    g.queue_reply(chat.vault.seal(say(message, g.language, **params), g.case_ref), now)

@@ -13,7 +13,7 @@ the grievance, services/intake/chat_thread.py); services/intake/replies.py sends
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.intake import chat_validation, handlers, messages as say_
@@ -58,6 +58,12 @@ class Chat:
     inbox: object
     sender: object
     rpc_seconds: float = handlers.RPC_SECONDS
+    touched: set = field(default_factory=set)    # cases given replies: the entrypoint sends those now
+
+    def tell(self, g, now: datetime, message: str, **params) -> None:
+        """Queue ``message`` for the chat of grievance ``g``, in its language, sealed with its key."""
+        g.queue_reply(self.vault.seal(say(message, g.language, **params), g.case_ref), now)
+        self.touched.add(g.case_ref)
 
 
 def receive(chat: Chat, msg: Inbound, now: datetime) -> str:
@@ -124,12 +130,11 @@ def _open_case(chat: Chat, msg: Inbound, key: str, chat_key: str, now: datetime)
               "retaliation": False, "consent_to_share_identity": False}
 
     def thread(grievance, receipt):
-        seal = lambda text: chat.vault.seal(text, grievance.case_ref)   # noqa: E731
-        grievance.link_chat(chat_key, msg.channel, seal(msg.chat_id), msg.account, key)
-        grievance.queue_reply(seal(say(say_.OPENED, grievance.language, case_ref=grievance.case_ref,
-                                       receipt=receipt)), now)
+        grievance.link_chat(chat_key, msg.channel, chat.vault.seal(msg.chat_id, grievance.case_ref), msg.account,
+                            key)
+        chat.tell(grievance, now, say_.OPENED, case_ref=grievance.case_ref, receipt=receipt)
         if grievance.retaliation:
-            grievance.queue_reply(seal(say(say_.SAFETY_FIRST, grievance.language)), now)
+            chat.tell(grievance, now, say_.SAFETY_FIRST)
 
     handlers.submit_grievance(chat.grievances, chat.vault, chat.receipts, report, now, prepare=thread)
     return "opened"
@@ -143,9 +148,9 @@ def _follow_up(chat: Chat, case_ref: str, text: str, key: str, now: datetime, fl
 
 def _add_follow_up(chat: Chat, g, sealed: str, text: str, key: str, now: datetime, flagged: bool = False) -> None:
     retaliation = g.add_follow_up(sealed, flagged, text, now)
-    _queue(chat, g, now, say_.ADDED, case_ref=g.case_ref)
+    chat.tell(g, now, say_.ADDED, case_ref=g.case_ref)
     if retaliation:
-        _queue(chat, g, now, say_.SAFETY_FIRST)
+        chat.tell(g, now, say_.SAFETY_FIRST)
     g.saw(key)
 
 
@@ -161,7 +166,7 @@ def _status(chat: Chat, g, key: str, now: datetime) -> str:
 def _ask_to_confirm_withdrawal(chat: Chat, case_ref: str, key: str, now: datetime) -> str:
     def ask(g):
         g.ask_to_confirm_withdrawal(key)
-        _queue(chat, g, now, say_.CONFIRM_WITHDRAW, case_ref=case_ref)
+        chat.tell(g, now, say_.CONFIRM_WITHDRAW, case_ref=case_ref)
     chat.grievances.change(case_ref, ask)
     return "withdrawal_asked"
 
@@ -180,7 +185,7 @@ def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:
 
     def ended(g):
         g.end("withdrawn", now)
-        _queue(chat, g, now, say_.WITHDRAWN, case_ref=case_ref)
+        chat.tell(g, now, say_.WITHDRAWN, case_ref=case_ref)
         g.saw(key)
 
     chat.grievances.change(case_ref, ended)
@@ -199,13 +204,9 @@ def _status_name(g, status: str) -> str:
     return say(say_.STATUS_NAMES.get(status, status), g.language)
 
 
-def _queue(chat: Chat, g, now: datetime, message: str, **params) -> None:
-    g.queue_reply(chat.vault.seal(say(message, g.language, **params), g.case_ref), now)
-
-
 def _reply(chat: Chat, ref: str, key: str, now: datetime, message: str, **params) -> None:
     """Queue one reply to the chat of case ``ref``, with the message marked as seen."""
     def queue(g):
-        _queue(chat, g, now, message, **params)
+        chat.tell(g, now, message, **params)
         g.saw(key)
     chat.grievances.change(ref, queue)

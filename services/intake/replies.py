@@ -61,13 +61,14 @@ class ChannelSender(DependencyProvider):
         return self.sender
 
 
-def deliver(grievances, vault, sender: Sender, now, limit: int = 50) -> int:
-    """Send the replies due now (a timer calls this); returns how many went out. Each
+def deliver(grievances, vault, sender: Sender, now, limit: int = 50, case_refs=None) -> int:
+    """Send the replies due now: of ``case_refs``, or of any case holding some (the
+    timer's sweep); returns how many went out. Each
     is claimed first (a lease in the grievance), so two intake replicas never both
     send it; a sender that dies mid-send leaves a lease that lapses, and it is sent
     again (a worker may then get it twice, never zero times)."""
     sent = 0
-    for case_ref in grievances.repo.with_replies_pending(limit):
+    for case_ref in grievances.repo.with_replies_pending(limit) if case_refs is None else case_refs:
         grievance = grievances.get(case_ref)
         for reply in grievance.due_replies(now) if grievance else ():
             if grievances.change(case_ref, lambda g: g.claim_reply(reply["id"], now)).result:
@@ -95,12 +96,16 @@ def _send_one(grievances, vault, sender: Sender, g, reply: dict, now) -> int:
     return 1
 
 
-def deliver_soon(grievances, vault, sender: Sender, now) -> None:
-    """Send what is due in a greenthread of its own (a webhook's answer does not wait
-    for the provider's send API); the timer sweeps whatever this misses."""
+def deliver_soon(grievances, vault, sender: Sender, now, case_refs) -> None:
+    """Send the replies of ``case_refs`` (what a request just queued) in a greenthread of
+    its own: a webhook's answer does not wait for the provider's send API, and no request
+    sweeps every case. The timer sweeps whatever this misses."""
+    if not case_refs:
+        return
+
     def run():
         try:
-            deliver(grievances, vault, sender, now)
+            deliver(grievances, vault, sender, now, case_refs=case_refs)
         except Exception as exc:       # noqa: BLE001 - the timer tries again
             log.warning("chat_reply_sweep_failed", error_type=type(exc).__name__)
     eventlet.spawn_n(run)

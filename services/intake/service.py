@@ -108,9 +108,10 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     # --- the chat channels (services/intake/chat_door.py) ---------------------------
     @json_http("POST", "/channels/<string:channel>", documented=False)
     def chat_webhook(self, request, channel):
-        answer = chat_door.take_webhook(self._chat(), self.config, channel, request, utc_now())
+        chat = self._chat()
+        answer = chat_door.take_webhook(chat, self.config, channel, request, utc_now())
         # Reply now rather than at the next tick, without holding the provider's request.
-        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
+        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now(), chat.touched)
         return answer
 
     @json_http("GET", "/channels/<string:channel>", documented=False)
@@ -125,8 +126,8 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     def on_outreach_requested(self, event):
         """Validation asks these workers: each on their own chat, in their language
         (services/intake/chat_validation.py); those without one are met in person."""
-        chat_validation.reach_out(self.grievances, self.vault, event, utc_now())
-        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now())
+        asked = chat_validation.reach_out(self.grievances, self.vault, event, utc_now())
+        replies.deliver_soon(self.grievances, self.vault, self.sender, utc_now(), asked["threads"])
 
     def _chat(self):
         return conversation.Chat(self.grievances, self.vault, self.receipts, self.caller, self.remediation,

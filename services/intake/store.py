@@ -16,9 +16,8 @@ class GrievanceStore(Repository):
 
     def open_case_of_chat(self, chat_key: str) -> str | None:
         """The reference of the chat's case still open (the newest, should there be two)."""
-        docs = self.col.find({"chat_key": chat_key, "ended_at": None}, {"_id": 1, "received_at": 1})
-        newest = max(docs, key=lambda d: d.get("received_at") or "", default=None)
-        return newest["_id"] if newest else None
+        doc = self.col.find_one({"chat_key": chat_key, "ended_at": None}, {"_id": 1}, sort=[("received_at", -1)])
+        return doc["_id"] if doc else None
 
     def chat_thread_of_worker(self, worker_key: str) -> str | None:
         """The worker's chat thread: the newest of their grievances whose chat is still

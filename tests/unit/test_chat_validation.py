@@ -61,7 +61,7 @@ def test_each_worker_is_asked_on_their_own_thread_in_their_language_one_line_per
     case, co = two_workers(chat)
     before = len(chat.sender.sent)
     assert reach_out(chat, outreach(case.case_ref, [case.worker_key, co.worker_key, "k-no-chat"])) == {
-        "asked": 2, "without_chat": 1}
+        "asked": 2, "without_chat": 1, "threads": {case.case_ref, co.case_ref}}
     flush(chat)
     (english,) = sent_to(chat, REPORTER, before)
     assert english.splitlines() == [
@@ -143,7 +143,7 @@ def test_a_redelivered_outreach_asks_once(chat):
     case, co = two_workers(chat)
     event = outreach(case.case_ref, [case.worker_key, co.worker_key])
     reach_out(chat, event)
-    assert reach_out(chat, event) == {"asked": 0, "without_chat": 0}
+    assert reach_out(chat, event) == {"asked": 0, "without_chat": 0, "threads": set()}
     assert len(flush(chat)) == 2
 
 
@@ -151,7 +151,7 @@ def test_workers_without_an_open_chat_are_left_to_the_case_worker(chat):
     case, co = two_workers(chat)
     chat.grievances.change(co.case_ref, lambda g: g.end("closed", NOW))    # their own case is over
     assert reach_out(chat, outreach(case.case_ref, [co.worker_key, "k-web-form"])) == {
-        "asked": 0, "without_chat": 2}
+        "asked": 0, "without_chat": 2, "threads": set()}
     assert flush(chat) == []
 
 

@@ -328,3 +328,11 @@ def test_any_other_message_after_stop_keeps_the_case_open(chat):
     assert conversation.receive(chat, line("sorry, I meant the overtime stopped", "m3"), NOW) == "follow_up"
     assert conversation.receive(chat, line("stop", "m4"), NOW) == "withdrawal_asked"
     assert chat.remediation.calls == []
+
+
+def test_the_cases_given_replies_are_the_ones_sent_at_once(chat):
+    conversation.receive(chat, line("wages late", "m1"), NOW)
+    conversation.receive(chat, line("wages late too", "m2", user="Uother"), NOW)
+    assert chat.touched == set(chat.grievances.repo.docs)
+    assert replies.deliver(chat.grievances, chat.vault, chat.sender, NOW, case_refs=set()) == 0
+    assert replies.deliver(chat.grievances, chat.vault, chat.sender, NOW, case_refs=chat.touched) == 2
