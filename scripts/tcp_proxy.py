@@ -58,7 +58,7 @@ class TcpProxy:
         try:
             while chunk := source.recv(65536):
                 sink.sendall(chunk)
-        except OSError:
+        except (OSError, EOFError):   # EOFError: eventlet's answer when cut() closed the socket under us
             pass
         finally:
             _close(source)

@@ -19,6 +19,8 @@ from scripts.stack import (  # noqa: E402
 )
 from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS  # noqa: E402
 
+pytest_plugins = ["tests.watchdog"]   # a hung test fails alone; progress is flushed
+
 # One environment for the test process and the service processes it starts. Each
 # run gets its own database prefix, so runs never see each other's data.
 RUN_ID = uuid.uuid4().hex[:8]

@@ -35,7 +35,11 @@ def proxied(container_factory, make_config, interface_amqp_uri):
     container = container_factory(IntakeService, config)
     container.start()
     yield f"http://{config['WEB_SERVER_ADDRESS']}", database("intake", config[SETTINGS_KEY])["grievances"], proxy
+    # The container goes while the link is up: a consumer whose broker vanished
+    # reconnects forever (kombu's ensure_connection, no retry limit), and nameko's
+    # kill() waits for that consumer, so closing the proxy first could hang the run.
     proxy.restore()
+    container.kill()
     proxy.close()
 
 
