@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 
 from shared.domain import Aggregate
-from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
+from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
 
 SECRET_PREFIX = "whsec_"
 MAX_BACKOFF_SECONDS = 3600
@@ -28,6 +28,8 @@ TOLERANCE_SECONDS = 300   # receivers reject timestamps further off than this
 ALLOWED_FIELDS = {
     CASE_STATUS_CHANGED.name: ("from_status", "to_status", "case_version", "severity", "work_area",
                                "supplier_ref", "site_ref", "business_ref", "business_type", "changed_at"),
+    CASE_DEADLINE_ESCALATED.name: ("deadline", "level", "due", "escalated_at", "severity", "work_area",
+                                   "supplier_ref", "site_ref", "business_ref", "business_type"),
     RETALIATION_REPORTED.name: ("alert_id", "raised_from", "work_area", "supplier_ref", "site_ref",
                                 "reported_at"),
 }

@@ -110,6 +110,22 @@ class CaseStatusChanged(StrictSchema):
     remedy_actions = fields.List(OneOf(REMEDY_ACTION_TYPES), load_default=None, allow_none=True)
 
 
+class DeadlineEscalated(StrictSchema):
+    """A case's deadline passed unmet (DOMAIN.md "Timeliness"): level 1 the business
+    is reminded, level 2 the partners in its supply chain are told, level 3 it is
+    flagged for partner consequences. Each (deadline, round, level) is published once."""
+    deadline = OneOf(DEADLINE_NAMES, required=True)
+    level = fields.Integer(required=True, validate=validate.Range(min=1, max=3))
+    due = fields.String(required=True)
+    escalated_at = fields.String(required=True)
+    severity = OneOf(SEVERITIES, required=True)
+    work_area = OneOf(WORK_AREAS, required=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    site_ref = Ref(required=True, allow_none=True)
+    business_ref = Ref(required=True, allow_none=True)
+    business_type = OneOf(BUSINESS_TYPES, required=True, allow_none=True)
+
+
 class ValidationRoundOpened(StrictSchema):
     round_no = fields.Integer(required=True, validate=validate.Range(min=1))
     opened_at = fields.String(required=True)
@@ -168,6 +184,7 @@ VOICE_SUPPRESSION_REPORTED = EventContract("voice_suppression.reported", 1, "int
 VALIDATION_ANSWER_SUBMITTED = EventContract("validation.answer_submitted", 1, "intake",
                                             ValidationAnswerSubmitted)
 CASE_STATUS_CHANGED = EventContract("case.status_changed", 1, "remediation", CaseStatusChanged)
+CASE_DEADLINE_ESCALATED = EventContract("case.deadline_escalated", 1, "remediation", DeadlineEscalated)
 VALIDATION_ROUND_OPENED = EventContract("validation.round_opened", 1, "validation",
                                         ValidationRoundOpened)
 VALIDATION_COMPLETED = EventContract("validation.completed", 1, "validation", ValidationCompleted)
@@ -178,13 +195,13 @@ PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", Par
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
-    CASE_STATUS_CHANGED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED,
+    CASE_STATUS_CHANGED, CASE_DEADLINE_ESCALATED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED,
     PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).
-WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name)
+WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name, CASE_DEADLINE_ESCALATED.name)
 
 
 class Envelope(StrictSchema):
