@@ -15,7 +15,10 @@ from functools import lru_cache
 from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
-from shared.variables import CHANNEL_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, validation_rules, webhook_egress
+from shared.variables import (
+    CHANNEL_VARIABLES, REPORT_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, report_disclosure, validation_rules,
+    webhook_egress,
+)
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -61,6 +64,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("WEBHOOK_RETRY_INTERVAL", "1.0", "Seconds between looks for webhook deliveries due for a retry."),
     *WEBHOOK_VARIABLES,
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
+    *REPORT_VARIABLES,
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
@@ -165,6 +169,7 @@ class Settings:
     validation_sweep_seconds: float = 3600.0
     validation_rules: dict = dataclasses.field(default_factory=dict)   # services/validation/rules.py Rules
     webhook_egress: dict = dataclasses.field(default_factory=dict)   # shared/variables.py webhook_egress
+    report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -258,6 +263,7 @@ def settings() -> Settings:
         validation_sweep_seconds=_number("VALIDATION_SWEEP_SECONDS", float),
         validation_rules=validation_rules(_raw),
         webhook_egress=webhook_egress(_raw),
+        report_disclosure=report_disclosure(_raw),
     )
 
 

@@ -96,3 +96,20 @@ def webhook_egress(raw) -> dict:
         raise ConfigError("WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
     return {"allow_http": flags["WEBHOOK_ALLOW_HTTP"], "allow_private": flags["WEBHOOK_ALLOW_PRIVATE_NETWORKS"],
             "ports": allowed, "concurrency": concurrency}
+
+
+# The public report's disclosure control (services/remediation/disclosure.py).
+REPORT_VARIABLES: tuple[Var, ...] = (
+    Var("REPORT_SUPPRESS_BELOW", "10", "Published counts from 1 to this minus one are suppressed (with the complementary cells that would give them away)."),
+    Var("REPORT_PROTECTION_WIDTH", "5", "A table is released only if every suppressed figure could lie anywhere in a range at least this wide, given everything published."),
+)
+
+
+def report_disclosure(raw) -> dict:
+    try:
+        threshold, width = int(raw("REPORT_SUPPRESS_BELOW")), float(raw("REPORT_PROTECTION_WIDTH"))
+    except ValueError as exc:
+        raise ConfigError("REPORT_SUPPRESS_BELOW must be an integer and REPORT_PROTECTION_WIDTH a number") from exc
+    if threshold < 1 or width < 0:
+        raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
+    return {"threshold": threshold, "width": width}

@@ -8,19 +8,22 @@ counters (``BusinessRecord``) so that reading one costs the same at a million ca
 as at ten.
 
 Public report (DOMAIN.md "Do no harm"): counts by work area and stage only, no
-business named, and any count below ``SUPPRESS_BELOW`` shown as ``"<5"`` so that no
-worker or site can be singled out.
+business named, released through disclosure.py: small counts suppressed, with the
+complementary suppression and the proof that none is recovered from the totals.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from services.remediation.domain import BUSINESS, PARTNER, STAFF, days_between
-from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES
+from services.remediation.disclosure import protect
+from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES, WORK_AREAS
 from shared.domain import Aggregate
 from shared.errors import Forbidden
 
-SUPPRESS_BELOW = 5
+SUPPRESS_BELOW = 10          # defaults of REPORT_SUPPRESS_BELOW and REPORT_PROTECTION_WIDTH
+PROTECTION_WIDTH = 5
+PUBLIC_STAGES = ("open", "closed", "withdrawn")
 # Public stages: every open state is "open"; a final state is its own stage.
 STAGES = {**{s: "open" for s in OPEN_CASE_STATES}, **{s: s for s in FINAL_CASE_STATES}}
 
@@ -145,18 +148,19 @@ def _median_bucket(histogram: dict, count: int):
     return None
 
 
-def suppress(count: int):
-    return count if count >= SUPPRESS_BELOW else f"<{SUPPRESS_BELOW}"
-
-
-def public_report(counts_by_area: dict[str, dict[str, int]], computed_at: str) -> dict:
-    """``counts_by_area``: work area -> status -> number of cases."""
-    by_area = {}
-    for area, by_status in sorted(counts_by_area.items()):
-        stages = {"open": 0, "closed": 0, "withdrawn": 0}
+def public_report(counts_by_area: dict[str, dict[str, int]], computed_at: str, threshold: int = SUPPRESS_BELOW,
+                  width: float = PROTECTION_WIDTH) -> dict:
+    """``counts_by_area``: work area -> status -> number of cases. Cases by work area
+    and stage with every total, released through disclosure.protect: a figure that
+    could single out a worker is ``None``, and none can be recovered from the others
+    (raises disclosure.DisclosureRefused when that cannot be proven)."""
+    areas = sorted(set(WORK_AREAS) | set(counts_by_area))
+    table = {area: {} for area in areas}
+    for area, by_status in counts_by_area.items():
         for status, n in by_status.items():
-            stages[STAGES[status]] += n
-        by_area[area] = {stage: suppress(n) for stage, n in stages.items()}
-    total = sum(sum(v.values()) for v in counts_by_area.values())
-    return {"computed_at": computed_at, "total_cases": suppress(total), "by_work_area": by_area,
-            "suppressed_below": SUPPRESS_BELOW}
+            table[area][STAGES[status]] = table[area].get(STAGES[status], 0) + n
+    released = protect(table, areas, list(PUBLIC_STAGES), threshold, width)
+    return {"computed_at": computed_at, "suppressed_below": threshold, "protection_width": width,
+            "by_work_area": {area: {**released.cells[area], "total": released.row_totals[area]} for area in areas},
+            "by_stage": released.col_totals, "total_cases": released.grand_total,
+            "suppressed": len(released.ranges)}

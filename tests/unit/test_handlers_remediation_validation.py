@@ -16,6 +16,7 @@ from shared.errors import Forbidden, InvalidTransition, NotFound
 from tests.fakes import FakeRepository, unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+DISCLOSURE = {"threshold": 10, "width": 5}
 POLICY = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
 STAFF = {"id": "cw-1", "role": "case_worker"}
 SUPPLIER = {"id": "SUP-1", "role": "supplier"}
@@ -110,7 +111,7 @@ class FakeCaseStore(FakeRepository):
         self.report = None
 
     def counts_by_area(self):
-        return {"working_conditions": {"received": 7, "closed": 2}}
+        return {"working_conditions": {"received": 17, "closed": 2}}
 
     def save_report(self, report):
         self.report = report
@@ -121,9 +122,19 @@ class FakeCaseStore(FakeRepository):
 
 def test_the_public_report_is_served_from_the_last_snapshot():
     store = FakeCaseStore()
-    report = remediation.refresh_public_report(store, NOW)
-    assert report["by_work_area"]["working_conditions"] == {"open": 7, "closed": "<5", "withdrawn": "<5"}
-    assert remediation.public_report(store, NOW + timedelta(hours=1)) is report
+    report = remediation.refresh_public_report(store, NOW, DISCLOSURE)
+    # The 2 closed cases are hidden, and the 17 open with them: the row total says 19.
+    assert report["by_work_area"]["working_conditions"] == {"open": None, "closed": None, "withdrawn": 0, "total": 19}
+    assert remediation.public_report(store, NOW + timedelta(hours=1), DISCLOSURE) is report
+
+
+def test_a_report_the_proof_refuses_is_not_stored_and_the_last_one_stays():
+    store = FakeCaseStore()
+    released = remediation.refresh_public_report(store, NOW, DISCLOSURE)
+    store.counts_by_area = lambda: {"working_conditions": {"received": 3}}
+    with pytest.raises(InvalidTransition, match="below the threshold 10"):
+        remediation.refresh_public_report(store, NOW, DISCLOSURE)
+    assert remediation.public_report(store, NOW, DISCLOSURE) is released
 
 
 # --- validation (more in test_handlers_validation.py) ----------------------------------
