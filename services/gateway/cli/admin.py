@@ -1,6 +1,6 @@
-"""``ilm``: the command line for operators and case workers.
+"""``ilm admin``: staff accounts made directly in the gateway's database.
 
-    ilm admin create USERNAME [--role admin] [--password-stdin]
+    ilm admin create USERNAME [--role admin] [--password-stdin]   (alias: create-user)
 
 ``admin create`` makes a staff account directly in the gateway's database (MONGO_URI,
 MONGO_DB_PREFIX): the way to make the first admin, who then creates the other
@@ -23,12 +23,11 @@ from shared.errors import InvalidInput
 from shared.repository import DuplicateKeyError, database
 from shared.slow_hash import HASHER
 
-app = typer.Typer(help="Inclusive Labour Monitoring: command line.", no_args_is_help=True)
 admin = typer.Typer(help="Staff accounts.", no_args_is_help=True)
-app.add_typer(admin, name="admin")
 CLI_ACTOR = {"id": "ilm-cli", "role": "system"}
 
 
+@admin.command("create-user")
 @admin.command("create")
 def create(username: str,
            role: str = typer.Option("admin", help=f"one of {', '.join(ACCOUNT_ROLES)}"),
@@ -49,7 +48,3 @@ def create(username: str,
         typer.echo(f"error: username {account.username} is already taken", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"created {account.role} account {account.username}")
-
-
-if __name__ == "__main__":
-    app()

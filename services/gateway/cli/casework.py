@@ -1,0 +1,97 @@
+"""``ilm cases``, ``ilm alerts`` and the case-work steps, on the gateway's /v1 API.
+What the caller may see and do is the owning service's decision: a business's key
+lists its own cases, a case worker's token cannot acknowledge an alert."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Group
+
+from services.gateway.cli.output import Json, fields, rows, run
+
+cases = typer.Typer(help="Cases in your scope.", no_args_is_help=True)
+alerts = typer.Typer(help="The safeguarding queue (open retaliation alerts, oldest first).")
+plan = typer.Typer(help="A business's remediation plan.", no_args_is_help=True)
+
+CASE_FIELDS = ["case_ref", "status", "severity", "work_area", "business_ref", "business_type", "supplier_ref",
+               "site_ref", "opened_at", "deadlines"]
+Limit = Annotated[int, typer.Option(help="Items per page (1-200).")]
+After = Annotated[Optional[str], typer.Option(help="The cursor the previous page printed.")]
+
+
+@cases.command("list")
+def list_cases(status: Annotated[Optional[str], typer.Option(help="Only cases in this state.")] = None,
+               business: Annotated[Optional[str], typer.Option(help="Only cases referred to this business.")] = None,
+               limit: Limit = 50, after: After = None, json: Json = False):
+    """List cases, a page at a time."""
+    run("GET", "/v1/cases", json, lambda page: rows(
+        "cases", ["case_ref", "status", "severity", "work_area", "business_ref", "opened_at"], page["items"],
+        page.get("next")), params={"status": status, "business_ref": business, "limit": limit, "after": after})
+
+
+@cases.command("show")
+def show_case(case_ref: str, json: Json = False):
+    """One case as you may see it, with its timeline."""
+    run("GET", f"/v1/cases/{case_ref}", json, lambda case: Group(
+        fields(f"case {case_ref}", case, CASE_FIELDS),
+        rows("timeline", ["at", "action", "from", "to", "actor"], case.get("audit", []))))
+
+
+@alerts.callback(invoke_without_command=True)
+def list_alerts(ctx: typer.Context, limit: Limit = 50, after: After = None, json: Json = False):
+    """Open alerts, oldest first (also: ilm alerts ack|measure)."""
+    if ctx.invoked_subcommand is None:
+        run("GET", "/v1/safeguarding/alerts", json, lambda page: rows(
+            "open alerts, oldest first", ["alert_id", "case_ref", "kind", "reported_at", "acknowledged_by",
+                                          "work_area"], page["items"], page.get("next")),
+            params={"limit": limit, "after": after})
+
+
+@alerts.command("ack")
+def acknowledge_alert(alert_id: str, note: Annotated[Optional[str], typer.Option()] = None, json: Json = False):
+    """Acknowledge an alert, as yourself (safeguarding lead)."""
+    run("POST", f"/v1/safeguarding/alerts/{alert_id}/acknowledgement", json, _alert, body=_given(note=note))
+
+
+@alerts.command("measure")
+def record_measure(alert_id: str, measure: Annotated[str, typer.Option(help="relocation, legal_support, ...")],
+                   note: Annotated[str, typer.Option()], json: Json = False):
+    """Record a protective measure decided for the worker (safeguarding lead)."""
+    run("POST", f"/v1/safeguarding/alerts/{alert_id}/measures", json, _alert,
+        body={"measure": measure, "note": note})
+
+
+def triage(case_ref: str, severity: Annotated[Optional[str], typer.Option()] = None,
+           work_area: Annotated[Optional[str], typer.Option()] = None,
+           note: Annotated[Optional[str], typer.Option()] = None, json: Json = False):
+    """Triage a case (staff)."""
+    _step(case_ref, "triage", json, severity=severity, work_area=work_area, note=note)
+
+
+def refer(case_ref: str, business: Annotated[str, typer.Option(help="The supplier's or agency's ref.")],
+          business_type: Annotated[str, typer.Option("--type", help="supplier or agency")] = "supplier",
+          json: Json = False):
+    """Refer a case to the business responsible (staff)."""
+    _step(case_ref, "referral", json, business_ref=business, business_type=business_type)
+
+
+@plan.command("accept")
+def accept_plan(case_ref: str, note: Annotated[Optional[str], typer.Option()] = None, json: Json = False):
+    """Accept the plan the business submitted (staff)."""
+    _step(case_ref, "plan-acceptance", json, note=note)
+
+
+def _step(case_ref: str, path: str, as_json: bool, **body):
+    run("POST", f"/v1/cases/{case_ref}/{path}", as_json,
+        lambda case: fields(f"case {case_ref}", case, ["case_ref", "status", "severity", "work_area",
+                                                       "business_ref"]), body=_given(**body))
+
+
+def _alert(alert: dict):
+    return fields(f"alert {alert['alert_id']}", alert, ["alert_id", "case_ref", "kind", "status", "acknowledged_by",
+                                                        "acknowledged_at", "measures"])
+
+
+def _given(**values) -> dict:
+    return {k: v for k, v in values.items() if v is not None}

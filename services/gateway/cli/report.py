@@ -1,0 +1,79 @@
+"""``ilm report export``: the anonymised public report as released by remediation (its
+suppression and proof already applied: services/remediation/disclosure.py), written
+as JSON, CSV or XLSX. Suppressed figures stay empty cells, never zeros."""
+from __future__ import annotations
+
+import csv
+import io
+import json as jsonlib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from services.gateway.cli.session import Client, Refused, fail
+
+report = typer.Typer(help="Anonymised reports.", no_args_is_help=True)
+STAGES = ("open", "closed", "withdrawn", "total")
+
+
+class Format(str, Enum):
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def table_of(public: dict) -> list[list]:
+    """Rows of the export: a header, one row per work area, the stage totals."""
+    out = [["work_area", *STAGES]]
+    for area, figures in sorted(public["by_work_area"].items()):
+        out.append([area, *[figures.get(stage) for stage in STAGES]])
+    out.append(["all", *[public["by_stage"].get(stage) for stage in STAGES[:-1]], public["total_cases"]])
+    return out
+
+
+def write(public: dict, fmt: Format, output: Path | None) -> None:
+    if fmt is Format.json:
+        data = jsonlib.dumps(public, ensure_ascii=False, indent=2).encode()
+    elif fmt is Format.csv:
+        text = io.StringIO()
+        csv.writer(text).writerows([["" if v is None else v for v in row] for row in table_of(public)])
+        data = text.getvalue().encode()
+    else:
+        data = _xlsx(public)
+    if output is None:
+        if fmt is Format.xlsx:
+            raise Refused("an XLSX export needs --output FILE", 2)
+        typer.echo(data.decode(), nl=False)
+    else:
+        output.write_bytes(data)
+        typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+
+
+def _xlsx(public: dict) -> bytes:
+    from openpyxl import Workbook     # only this export needs it
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "cases by work area"
+    for row in table_of(public):
+        sheet.append(row)
+    notes = book.create_sheet("about")
+    for row in (["computed_at", public["computed_at"]], ["suppressed below", public["suppressed_below"]],
+                ["protection width", public["protection_width"]],
+                ["empty cell", "suppressed: a small count, or a figure that would give one away"]):
+        notes.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@report.command("export")
+def export(fmt: Annotated[Format, typer.Option("--format", help="json, csv or xlsx")] = Format.csv,
+           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (stdout if absent).")] = None):
+    """Export the public report."""
+    try:
+        write(Client().call("GET", "/v1/reports/public"), fmt, output)
+    except Refused as refused:
+        fail(refused)
