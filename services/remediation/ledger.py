@@ -72,7 +72,6 @@ class Line(Aggregate):
     kind: str
     currency: str
     opened_at: str
-    action_id: str | None = None
     owed: str = "0"
     paid: str = "0"
     entries: list = field(default_factory=list)
@@ -80,10 +79,10 @@ class Line(Aggregate):
 
     @classmethod
     def open(cls, case_ref: str, business_ref: str, worker_key: str, kind: str, currency: str,
-             action_id: str | None, now: datetime) -> "Line":
+             now: datetime) -> "Line":
         return cls(line_id=line_id_for(case_ref, worker_key, kind, currency), case_ref=case_ref,
                    business_ref=business_ref, worker_key=worker_key, kind=kind, currency=currency,
-                   opened_at=iso(now), action_id=action_id)
+                   opened_at=iso(now))
 
     @property
     def balance(self) -> Decimal:
@@ -97,7 +96,7 @@ class Line(Aggregate):
         amount = money(p["amount"], self.currency, signed=p["type"] == "correction")
         applies_to = (p.get("applies_to") or "owed") if p["type"] == "correction" else p["type"]
         entry = {"entry_id": p["entry_id"], "type": p["type"], "amount": str(amount), "applies_to": applies_to,
-                 "reason": p.get("reason"), "note": p.get("note")}
+                 "reason": p.get("reason"), "note": p.get("note"), "action_id": p.get("action_id")}
         earlier = next((e for e in self.entries if e["entry_id"] == p["entry_id"]), None)
         if earlier is not None:
             if {k: earlier.get(k) for k in entry} != entry:

@@ -38,7 +38,7 @@ def record_entry(lines, cases, p, actor, now: datetime) -> dict:
         _check_action(case, p)
         line_id = line_id_for(case.case_ref, p["worker_key"], p["kind"], p["currency"])
         new = lambda: Line.open(case.case_ref, case.business_ref, p["worker_key"], p["kind"],  # noqa: E731
-                                p["currency"], p["action_id"], now)
+                                p["currency"], now)
     else:
         line_id, new = p["line_id"], None
     decide = lambda line: _on_this_case(line, case.case_ref).record(actor, now, p)  # noqa: E731

@@ -33,7 +33,7 @@ class RemediationService(ServiceBase):
     parties = Aggregates(PartyStore, Party)
     alerts = Aggregates(AlertStore, Alert)
     ledger = Aggregates(LedgerStore, Line)
-    ledger_totals = Aggregates(LedgerTotalsStore, LedgerTotals)
+    remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -183,7 +183,7 @@ class RemediationService(ServiceBase):
 
     @query(contract.LedgerTotals, allow=STAFF_ROLES + BUSINESS_ROLES)
     def ledger_totals(self, p, actor):
-        return remedy.ledger_totals(self.ledger_totals, p, actor)
+        return remedy.ledger_totals(self.remedy_totals, p, actor)
 
     @on_event(LEDGER_ENTRY_RECORDED)
     def audit_ledger_entry(self, event):
@@ -191,4 +191,4 @@ class RemediationService(ServiceBase):
 
     @on_event(LEDGER_ENTRY_RECORDED)
     def count_ledger_entry(self, event):
-        remedy.count_entry(self.ledger_totals, event)
+        remedy.count_entry(self.remedy_totals, event)
