@@ -4,6 +4,7 @@
     received -> triaged -> referred -> acknowledged -> plan_submitted -> remediating
              -> remediation_reported -> validating -> closed
     validating -> remediating            (workers say the fix is not real: reopened)
+    plan_submitted -> acknowledged       (staff return the plan with reasons: plan.py)
     any open state -> withdrawn          (only at the worker's request)
 
 ``closed`` is reachable only through ``apply_validation_outcome`` with a
