@@ -177,7 +177,9 @@ class PartyLinksChanged(StrictSchema):
 class LedgerEntryRecorded(StrictSchema):
     """An entry of the remedy ledger (services/remediation/ledger.py): amounts as exact
     decimal strings, the opaque line id, never the worker key. Remediation consumes it
-    to put the entry on the case's trail and to count the business's totals."""
+    to put the entry on the case's trail and to count the business's totals. Its
+    envelope's ``case_ref`` is the line id (the aggregate that raised it); the case is
+    ``case_ref`` in the body."""
     case_ref = Ref(required=True)
     business_ref = Ref(required=True)
     line_id = Ref(required=True)
