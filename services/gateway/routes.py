@@ -99,6 +99,20 @@ FORWARDS = (
             status=201),
     Forward("GET", "/v1/webhooks/<subscription_id>/deliveries", "notifications", "list_deliveries",
             contract.ListDeliveries, "Delivery attempts of one of the caller's endpoints", "partner, staff"),
+    # Remedy (issue 11): plans returned with reasons, action progress, the remedy ledger.
+    Forward("POST", CASE + "/plan-return", "remediation", "return_plan", contract.ReturnPlan,
+            "Return the submitted plan to the business with reasons (it submits a revision)", "staff"),
+    Forward("POST", CASE + "/actions/<action_id>", "remediation", "update_action", contract.UpdateAction,
+            "Update a plan action: status (planned, in_progress, done), a progress note, evidence metadata",
+            "staff, the business the case is referred to"),
+    Forward("POST", CASE + "/ledger", "remediation", "record_ledger_entry", contract.LedgerEntry,
+            "Record a remedy ledger entry: owed (staff), paid (the business or staff), correction (staff)",
+            "staff, the business the case is referred to", status=201),
+    Forward("GET", CASE + "/ledger", "remediation", "get_ledger", contract.GetLedger,
+            "The case's remedy ledger lines and totals per currency (worker keys: staff only)",
+            "staff, the business the case is referred to"),
+    Forward("GET", "/v1/ledger/totals", "remediation", "ledger_totals", contract.LedgerTotals,
+            "A business's remedy ledger totals per currency", "staff, the business itself"),
 )
 
 _MAP = Map([Rule(f.path, methods=[f.verb], endpoint=i) for i, f in enumerate(FORWARDS)])

@@ -4,6 +4,7 @@
     received -> triaged -> referred -> acknowledged -> plan_submitted -> remediating
              -> remediation_reported -> validating -> closed
     validating -> remediating            (workers say the fix is not real: reopened)
+    plan_submitted -> acknowledged       (staff return the plan with reasons: plan.py)
     any open state -> withdrawn          (only at the worker's request)
 
 ``closed`` is reachable only through ``apply_validation_outcome`` with a
@@ -20,6 +21,7 @@ from shared.contracts.common import (
     WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from services.remediation.plan import Planned
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidTransition
@@ -56,12 +58,13 @@ STEPS = {
     "close": Step(frozenset({"validating"}), "closed", SYSTEM),
     "reopen": Step(frozenset({"validating"}), "remediating", SYSTEM),
     "withdraw": Step(OPEN_STATES, "withdrawn", WORKER),
+    "return_plan": Step(frozenset({"plan_submitted"}), "acknowledged", STAFF),   # plan.py
 }
 
 # Which deadline each step starts (index into the (ack, plan, remediate) day triple),
 # and which deadline it meets.
 STARTS_DEADLINE = {"refer": "acknowledge", "acknowledge": "plan", "accept_plan": "remediation",
-                   "reopen": "remediation"}
+                   "reopen": "remediation", "return_plan": "plan"}
 MEETS_DEADLINE = {"acknowledge": "acknowledge", "submit_plan": "plan",
                   "report_remediation": "remediation"}
 DEADLINE_INDEX = {name: i for i, name in enumerate(DEADLINE_NAMES)}
@@ -79,7 +82,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Safeguarded, Aggregate):
+class Case(Planned, Safeguarded, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -99,6 +102,7 @@ class Case(Safeguarded, Aggregate):
     deadlines: dict = field(default_factory=dict)   # name -> {started, due, done_at, met}
     deadline_history: list = field(default_factory=list)   # earlier rounds of a deadline
     plan: list = field(default_factory=list)
+    plan_history: list = field(default_factory=list)   # returned plans with their reasons (plan.py)
     remediation_reports: list = field(default_factory=list)
     validation_rounds: list = field(default_factory=list)  # {round_no, outcome}
     other_channels: list = field(default_factory=list)
@@ -144,7 +148,7 @@ class Case(Safeguarded, Aggregate):
 
     def submit_plan(self, actor: dict, now: datetime, actions: list):
         self._check("submit_plan", actor)
-        self.plan = [dict(a, status="planned") for a in actions]
+        self.plan = self._number_plan(actions, now)
         self._step("submit_plan", actor, now, {"actions": len(actions)})
 
     def accept_plan(self, actor: dict, now: datetime, deadlines: dict, note: str | None = None):
@@ -215,7 +219,7 @@ class Case(Safeguarded, Aggregate):
         view = {k: v for k, v in self.to_dict().items() if k not in hidden}
         view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
                          for a in self.audit if a["action"] not in STAFF_ONLY_ACTIONS]
-        return view
+        return self.plan_for_business(view)
 
     def worker_view(self) -> dict:
         """What the worker sees of their own case: where it stands, nothing of others."""

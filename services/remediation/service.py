@@ -1,11 +1,14 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, handlers, registry
+from services.remediation import alerts, handlers, registry, remedy
 from services.remediation.domain import Case
+from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
-from services.remediation.store import AlertStore, BusinessRecordStore, CaseStore, PartyStore
+from services.remediation.store import (
+    AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
+)
 from shared import metrics
 from shared.contracts import rpc as contract
 from shared.errors import InvalidTransition
@@ -14,6 +17,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
+    LEDGER_ENTRY_RECORDED,
     VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
@@ -29,6 +33,8 @@ class RemediationService(ServiceBase):
     records = Aggregates(BusinessRecordStore, BusinessRecord)
     parties = Aggregates(PartyStore, Party)
     alerts = Aggregates(AlertStore, Alert)
+    ledger = Aggregates(LedgerStore, Line)
+    remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -161,3 +167,32 @@ class RemediationService(ServiceBase):
             metrics.OPEN_CASES.labels(status).set(count)
         for deadline, count in self.cases.repo.count_overdue(iso(utc_now())).items():
             metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
+
+    # --- remedy: plans returned, action progress, the ledger (remedy.py) -----------------
+    @command(contract.ReturnPlan, allow=STAFF_ROLES)
+    def return_plan(self, p, actor):
+        return remedy.return_plan(self.cases, p, actor, utc_now(), self.config.deadlines)
+
+    @command(contract.UpdateAction, allow=STAFF_ROLES + BUSINESS_ROLES)
+    def update_action(self, p, actor):
+        return remedy.update_action(self.cases, p, actor, utc_now())
+
+    @command(contract.LedgerEntry, allow=STAFF_ROLES + BUSINESS_ROLES)
+    def record_ledger_entry(self, p, actor):
+        return remedy.record_entry(self.ledger, self.cases, p, actor, utc_now())
+
+    @query(contract.GetLedger, allow=STAFF_ROLES + BUSINESS_ROLES)
+    def get_ledger(self, p, actor):
+        return remedy.get_ledger(self.ledger, self.cases, p, actor)
+
+    @query(contract.LedgerTotals, allow=STAFF_ROLES + BUSINESS_ROLES)
+    def ledger_totals(self, p, actor):
+        return remedy.ledger_totals(self.remedy_totals, p, actor)
+
+    @on_event(LEDGER_ENTRY_RECORDED)
+    def audit_ledger_entry(self, event):
+        remedy.audit_on_case(self.cases, event)
+
+    @on_event(LEDGER_ENTRY_RECORDED)
+    def count_ledger_entry(self, event):
+        remedy.count_entry(self.remedy_totals, event)

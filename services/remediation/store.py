@@ -88,3 +88,23 @@ class CaseStore(Repository):
     def latest_report(self) -> dict | None:
         doc = self.reports.find_one({"_id": "latest"})
         return {k: v for k, v in doc.items() if k != "_id"} if doc else None
+
+
+class LedgerStore(Repository):
+    """The remedy ledger, one document per line (services/remediation/ledger.py), apart
+    from the case so the case stays small. Id: the line id."""
+    service = "remediation"
+    collection_name = "ledger_lines"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("case_ref")
+
+    def of_case(self, case_ref: str) -> list[dict]:
+        return list(self.col.find({"case_ref": case_ref}).sort("opened_at", 1))
+
+
+class LedgerTotalsStore(Repository):
+    """Running ledger totals, one document per business (per currency inside)."""
+    service = "remediation"
+    collection_name = "ledger_totals"

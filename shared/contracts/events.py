@@ -174,6 +174,26 @@ class PartyLinksChanged(StrictSchema):
     changed_at = fields.String(required=True)
 
 
+class LedgerEntryRecorded(StrictSchema):
+    """An entry of the remedy ledger (services/remediation/ledger.py): amounts as exact
+    decimal strings, the opaque line id, never the worker key. Remediation consumes it
+    to put the entry on the case's trail and to count the business's totals. Its
+    envelope's ``case_ref`` is the line id (the aggregate that raised it); the case is
+    ``case_ref`` in the body."""
+    case_ref = Ref(required=True)
+    business_ref = Ref(required=True)
+    line_id = Ref(required=True)
+    entry_id = Ref(required=True)
+    type = OneOf(("owed", "paid", "correction"), required=True)
+    kind = OneOf(("recruitment_fee_repayment", "back_pay"), required=True)
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    amount = fields.String(required=True)
+    owed_change = fields.String(required=True)
+    paid_change = fields.String(required=True)
+    actor = fields.Nested(Actor, required=True)
+    recorded_at = fields.String(required=True)
+
+
 # --- the catalogue --------------------------------------------------------------
 
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
@@ -192,12 +212,14 @@ VALIDATION_OUTREACH_REQUESTED = EventContract("validation.outreach_requested", 1
                                               ValidationOutreachRequested)
 PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
+LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
     CASE_STATUS_CHANGED, CASE_DEADLINE_ESCALATED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED,
     PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
+    LEDGER_ENTRY_RECORDED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

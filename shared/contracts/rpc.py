@@ -213,3 +213,72 @@ class SupplierScorecard(StrictSchema):
 
 class NoArguments(StrictSchema):
     pass
+
+
+# --- remediation: plans returned, action progress, the remedy ledger (issue 11) ------
+
+NonBlank = lambda n, **kw: fields.String(validate=[validate.Length(1, n), validate.Regexp(r"\S", error="blank")],  # noqa: E731
+                                         **kw)
+LEDGER_KINDS = ("recruitment_fee_repayment", "back_pay")
+LEDGER_ENTRY_TYPES = ("owed", "paid", "correction")
+
+
+class ReturnPlan(CaseCommand):
+    """Staff send the plan back: the business learns the reasons and submits a revision."""
+    reasons = fields.List(NonBlank(2000), required=True, validate=validate.Length(min=1, max=20))
+
+
+class Evidence(StrictSchema):
+    """Metadata of one evidence file (the file itself is kept elsewhere)."""
+    file_name = fields.String(required=True, validate=[
+        validate.Length(1, 255), validate.Regexp(r"^[^/\\\x00-\x1f]+$", error="a file name, no path")])
+    sha256 = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9a-f]{64}$", error="64 lowercase hex digits (the file's SHA-256)"))
+    media_type = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$", error="a media type like application/pdf"))
+
+
+class UpdateAction(CaseCommand):
+    action_id = Ref(required=True)
+    status = OneOf(("planned", "in_progress", "done"), load_default=None)
+    note = NonBlank(2000, load_default=None)
+    reason = NonBlank(2000, load_default=None)      # required to move an action back
+    evidence = fields.List(fields.Nested(Evidence), load_default=list, validate=validate.Length(max=20))
+
+
+class LedgerEntry(CaseCommand):
+    """One entry of the remedy ledger. ``owed`` (staff) names the worker, the kind and the
+    currency, and opens the line for them; ``paid`` (the case's business or staff) and
+    ``correction`` (staff, with a reason; a signed change of what is owed or paid) name
+    the line. ``entry_id``: the caller's idempotency key, unique per line."""
+    entry_id = Ref(required=True)
+    type = OneOf(LEDGER_ENTRY_TYPES, required=True)
+    amount = fields.String(required=True, validate=validate.Regexp(
+        r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$", error="a decimal amount as a string, like \"1250.50\""))
+    currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$", error="an ISO 4217 code"))
+    worker_key = fields.String(load_default=None, validate=validate.Length(1, 64))
+    kind = OneOf(LEDGER_KINDS, load_default=None)
+    action_id = Ref(load_default=None)
+    line_id = Ref(load_default=None)
+    applies_to = OneOf(("owed", "paid"), load_default="owed")
+    reason = NonBlank(2000, load_default=None)
+    note = NonBlank(2000, load_default=None)
+
+    @validates_schema
+    def _names_its_line(self, data, **_):
+        if data["type"] == "owed":
+            missing = [f for f in ("worker_key", "kind") if not data.get(f)]
+            if missing:
+                raise ValidationError("required for an owed entry", missing[0])
+        elif not data.get("line_id"):
+            raise ValidationError("required for a paid or correction entry", "line_id")
+        if data["type"] == "correction" and not data.get("reason"):
+            raise ValidationError("a correction states its reason", "reason")
+
+
+class GetLedger(CaseCommand):
+    pass
+
+
+class LedgerTotals(StrictSchema):
+    business_ref = Ref(required=True)

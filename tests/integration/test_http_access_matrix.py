@@ -19,7 +19,7 @@ from tests.integration.helpers import key_for, unique
 pytestmark = pytest.mark.integration
 REF = unique("ILM")
 VALUES = {"case_ref": REF, "business_ref": "SUP-NOBODY", "subscription_id": "sub_" + "0" * 32,
-          "ref": "SUP-NOBODY", "link": "sources_from", "to_ref": "SUP-OTHER"}
+          "ref": "SUP-NOBODY", "link": "sources_from", "to_ref": "SUP-OTHER", "action_id": "P1-1"}
 OWN = [  # the gateway's own endpoints and who may use them
     ("POST", "/v1/staff", ADMIN_ROLES),
     ("DELETE", "/v1/staff/nobody-here", ADMIN_ROLES),

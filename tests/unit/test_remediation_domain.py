@@ -50,6 +50,7 @@ PERFORM = {
     "close": lambda c: c.apply_validation_outcome(1, "confirmed", NOW, DEADLINES),
     "reopen": lambda c: c.apply_validation_outcome(1, "not_resolved", NOW, DEADLINES),
     "withdraw": lambda c: c.withdraw(WORKER, NOW, "I settled it"),
+    "return_plan": lambda c: c.return_plan(STAFF, NOW, DEADLINES, ["no amounts per worker"]),
 }
 ALL_PAIRS = [(step, state) for step in STEPS for state in CASE_STATES]
 

@@ -29,10 +29,15 @@ def walk(ref: str, business: str, rng: random.Random, events: list) -> Case:
         nonlocal t
         t += timedelta(hours=rng.randint(1, 24 * 20))
         return t
+    def plan():      # a plan may be returned with reasons first: each submission is counted
+        case.submit_plan(sup, later(), [{"type": "training"}])
+        if rng.random() < 0.3:
+            case.return_plan(STAFF, later(), DEADLINES, ["no dates"])
+            case.submit_plan(sup, later(), [{"type": "training"}])
     script = [lambda: case.triage(STAFF, later()),
               lambda: case.refer(STAFF, later(), business, "supplier", DEADLINES),
               lambda: case.acknowledge(sup, later(), DEADLINES),
-              lambda: case.submit_plan(sup, later(), [{"type": "training"}]),
+              plan,
               lambda: case.accept_plan(STAFF, later(), DEADLINES),
               lambda: case.report_remediation(sup, later(), "done", ["x"]),
               lambda: case.apply_validation_outcome(1, rng.choice(["confirmed", "not_resolved"]), later(), DEADLINES)]
@@ -63,6 +68,7 @@ def test_counters_from_events_equal_counters_rebuilt_from_cases():
         assert a["deadlines"][name].pop("days_sum") == pytest.approx(b["deadlines"][name].pop("days_sum"))
     assert a == b
     assert live.cases == len(referred) > 100 and live.reopened > 0 and live.withdrawn > 0
+    assert any(c.plan_history for c in cases)
 
 
 def test_scorecard_figures():
