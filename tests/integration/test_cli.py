@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from services.gateway.cli import app
 from tests.integration.conftest import eventually
-from tests.integration.helpers import PASSWORD, post_grievance, report, unique
+from tests.integration.helpers import PASSWORD, key_for, post_grievance, report, unique
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +146,25 @@ def test_the_installed_command_runs_as_its_own_process(stack, staff):
     gone = subprocess.run([sys.executable, "-m", "services.gateway.cli", "cases", "list"], capture_output=True,
                           text=True, timeout=60, env={**env, "ILM_URL": "http://127.0.0.1:9"})
     assert gone.returncode == 6 and "cannot reach the API" in gone.stderr
+
+
+def test_a_plan_is_returned_with_reasons_then_accepted(ilm, stack, staff):
+    logged_in(ilm, staff, "case_worker")
+    supplier = unique("SUP")
+    ref = post_grievance(stack, report(supplier)).json()["case_ref"]
+    eventually(lambda: ilm("cases", "show", ref, "--json").exit_code == 0)
+    ilm("triage", ref)
+    ilm("refer", ref, "--business", supplier)
+    business = key_for(staff, stack, supplier, "supplier")
+    business.ok("POST", f"/v1/cases/{ref}/acknowledgement", {})
+    plan = {"actions": [{"type": "back_pay", "description": "Unpaid overtime", "owner": "HR",
+                         "due_date": "2027-01-31"}]}
+    business.ok("POST", f"/v1/cases/{ref}/plan", plan)
+    returned = ilm("plan", "return", ref, "--reason", "no amounts", "--reason", "no dates per worker", "--json")
+    assert returned.exit_code == 0, returned.output
+    assert json.loads(returned.output)["status"] == "acknowledged"
+    seen = business.ok("GET", f"/v1/cases/{ref}")["plan_history"][-1]
+    assert seen["reasons"] == ["no amounts", "no dates per worker"]
+    assert ilm("plan", "return", ref, "--reason", "again").exit_code == 5       # nothing submitted now
+    business.ok("POST", f"/v1/cases/{ref}/plan", plan)
+    assert json.loads(ilm("plan", "accept", ref, "--json").output)["status"] == "remediating"

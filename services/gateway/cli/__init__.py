@@ -5,7 +5,7 @@ allowed, 4 not found, 5 refused by the case's state, 6 the API unavailable (try
 again later).
 
     ilm login [--url URL] [--username NAME] [--password-stdin]
-    ilm cases list|show · ilm alerts [ack|measure] · ilm triage|refer · ilm plan accept
+    ilm cases list|show · ilm alerts [ack|measure] · ilm triage|refer · ilm plan accept|return
     ilm parties add|link|list|import · ilm keys issue|list|revoke
     ilm report export --format json|csv|xlsx · ilm admin create|create-user
 """

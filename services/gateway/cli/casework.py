@@ -82,6 +82,14 @@ def accept_plan(case_ref: str, note: Annotated[Optional[str], typer.Option()] = 
     _step(case_ref, "plan-acceptance", json, note=note)
 
 
+@plan.command("return")
+def return_plan(case_ref: str,
+                reason: Annotated[list[str], typer.Option(help="Why it goes back (repeat for several).")],
+                json: Json = False):
+    """Return the plan to the business with reasons, for a revision (staff)."""
+    _step(case_ref, "plan-return", json, reasons=reason)
+
+
 def _step(case_ref: str, path: str, as_json: bool, **body):
     run("POST", f"/v1/cases/{case_ref}/{path}", as_json,
         lambda case: fields(f"case {case_ref}", case, ["case_ref", "status", "severity", "work_area",
