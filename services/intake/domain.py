@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from services.intake.chat_thread import ChatThread
 from services.intake.phones import DEFAULT_REGION, normalise_phone
+from shared import audit_chain
 from shared.domain import Aggregate
 from shared.contracts.events import (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, VOICE_SUPPRESSION_REPORTED, iso,
@@ -197,7 +198,7 @@ class Grievance(ChatThread, Aggregate):
             message["sealed_text"] = None
         self.forget_chat(now)
         self.erased_at, self.erasing_until = iso(now), None
-        self.audit.append({"action": "erase", "why": self.erase_why, "at": iso(now)})
+        self.audit.append(audit_chain.link(self.audit, {"action": "erase", "why": self.erase_why, "at": iso(now)}))
 
     def _not_erased(self) -> None:
         if self.erased_at:

@@ -21,6 +21,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
+from shared import audit_chain
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidTransition
 
@@ -272,9 +273,10 @@ class Case(Safeguarded, Aggregate):
         }))
 
     def _audit(self, actor, now, action, source, target, detail):
-        self.audit.append({"at": iso(now), "actor": {"id": actor["id"], "role": actor["role"]},
-                           "service": SERVICE, "action": action, "from": source, "to": target,
-                           "detail": {k: v for k, v in detail.items() if v is not None}})
+        self.audit.append(audit_chain.link(self.audit, {
+            "at": iso(now), "actor": {"id": actor["id"], "role": actor["role"]}, "service": SERVICE,
+            "action": action, "from": source, "to": target,
+            "detail": {k: v for k, v in detail.items() if v is not None}}))
 
     def _start_deadline(self, name: str, now: datetime, deadlines: dict | None):
         days = deadlines[self.severity][DEADLINE_INDEX[name]]
