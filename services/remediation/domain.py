@@ -35,7 +35,7 @@ WORKER = frozenset(WORKER_ROLES)
 # Audit actions a business or partner never sees: that the worker went to an
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
-STAFF_ONLY_ACTIONS = frozenset({"record_other_channel"}) | SAFEGUARDING_ACTIONS
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed"}) | SAFEGUARDING_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,11 @@ class Case(Safeguarded, Aggregate):
         self.other_channels.append({"channel": channel, "at": iso(now)})
         self._audit(actor, now, "record_other_channel", self.status, self.status,
                     {"channel": channel, "note": note})
+
+    def record_identity_reveal(self, actor: dict, basis: str, at: datetime):
+        """Intake revealed the worker's identity (``identity.revealed``): on the
+        staff-only trail with who and on what basis; the reason stays with intake."""
+        self._audit(actor, at, "identity_revealed", self.status, self.status, {"basis": basis})
 
     # --- validation (driven by the validation service's events) ---------------
     def start_validation(self, round_no: int, now: datetime) -> bool:

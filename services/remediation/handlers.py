@@ -34,6 +34,12 @@ def apply_validation_outcome(cases, event: dict, now: datetime, policy: Deadline
         data["round_no"], data["outcome"], now, policy, data.get("tally")))
 
 
+def record_identity_reveal(cases, event: dict):
+    data = event["data"]
+    at = datetime.fromisoformat(data["revealed_at"].replace("Z", "+00:00"))
+    return _apply(cases, event, lambda case: case.record_identity_reveal(data["actor"], data["basis"], at))
+
+
 def project_business_record(records, event: dict):
     """Feed the scorecard counters of the business the case is referred to."""
     ref = event["data"]["business_ref"]

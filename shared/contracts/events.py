@@ -174,6 +174,15 @@ class PartyLinksChanged(StrictSchema):
     changed_at = fields.String(required=True)
 
 
+class IdentityRevealed(StrictSchema):
+    """Someone read the worker's identity on this case (services/intake/disclosure.py):
+    who, on what basis, when. Never the identity, nor the reason's text (kept on
+    intake's trail)."""
+    actor = fields.Nested(Actor, required=True)
+    basis = OneOf(("staff_role", "worker_consent"), required=True)
+    revealed_at = fields.String(required=True)
+
+
 # --- the catalogue --------------------------------------------------------------
 
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
@@ -192,12 +201,14 @@ VALIDATION_OUTREACH_REQUESTED = EventContract("validation.outreach_requested", 1
                                               ValidationOutreachRequested)
 PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
+IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
     CASE_STATUS_CHANGED, CASE_DEADLINE_ESCALATED, VALIDATION_ROUND_OPENED, VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED,
     PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
+    IDENTITY_REVEALED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).
