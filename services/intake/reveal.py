@@ -7,11 +7,13 @@ import json
 from datetime import datetime
 
 from services.intake.disclosure import STAFF
+from shared.contracts.common import WORKER_ROLES
 from shared.crypto import Erased
 from shared.errors import NotFound
 from shared.logging import bind, get_logger
 
 log = get_logger(__name__)
+WORKER_DOOR = "worker_receipt"      # how consent was given: by the worker, with the receipt
 
 
 def reveal_identity(grievances, vault, p: dict, actor: dict, now: datetime) -> dict:
@@ -36,6 +38,14 @@ def record_consent(grievances, p: dict, actor: dict, now: datetime) -> dict:
                                 skip_unchanged=True)
     log.info("identity_consent_recorded", given=p["given"], changed=bool(changed.result))
     return {"case_ref": p["case_ref"], "consent_to_share_identity": changed.aggregate.consent_to_share_identity}
+
+
+def worker_consent(grievances, receipts, case_ref: str, body: dict, source: str, now: datetime) -> dict:
+    """The worker's own consent, proved by the receipt."""
+    bind(case_id=case_ref)
+    grievance = receipts.prove(grievances, case_ref, body["receipt"], source, now)
+    return record_consent(grievances, {"case_ref": case_ref, "given": body["given"], "how": WORKER_DOOR},
+                          {"id": grievance.worker_key, "role": WORKER_ROLES[0]}, now)
 
 
 def learn_business(grievances, event: dict) -> None:

@@ -10,8 +10,8 @@ from services.intake.inbox import ChatInbox
 from services.intake.pages import WorkerPages
 from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import (
-    Accepted, CaseRefPath, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
-    WorkerCaseView, WorkerProof,
+    Accepted, CaseRefPath, ConsentView, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
+    WorkerCaseView, WorkerConsent, WorkerProof,
 )
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
@@ -84,6 +84,13 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
         With ``delete_my_data`` the worker's data of the case is erased for good."""
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
                                       case_ref, body, request.remote_addr, utc_now(), self.vault)
+
+    @json_http("POST", f"{CASE}/consent", path=CaseRefPath, body=WorkerConsent, answers={200: ConsentView},
+               problems=PROVED + (404,))      # 404: the worker's data of the case was erased
+    def worker_consent(self, request, case_ref, body):
+        """Give (or withdraw) consent to show the business your name and contact details. Needs the receipt."""
+        return 200, reveal.worker_consent(self.grievances, self.receipts, case_ref, body, request.remote_addr,
+                                          utc_now())
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):

@@ -67,6 +67,12 @@ def test_reveal_is_audited_consent_scoped_erasable_and_the_chain_names_tampering
     assert shown["contact"]["name"] == "Aung Aung" and "text" not in shown
     eventually(lambda: any(a["actor"]["role"] == "supplier" and a["detail"]["basis"] == "worker_consent"
                            for a in cw.ok("GET", case)["audit"] if a["action"] == "identity_revealed"))
+    # The worker withdraws that consent at the receipt door: the business is refused again.
+    door = f"{stack.intake_url}/grievances/{ref}/consent"
+    assert requests.post(door, json={"receipt": "1111-2222", "given": False}, timeout=10).status_code == 401
+    withdrawn = requests.post(door, json={"receipt": receipt, "given": False}, timeout=10)
+    assert withdrawn.status_code == 200 and withdrawn.json()["consent_to_share_identity"] is False
+    assert business.call("POST", f"{case}/identity-reveals", {"reason": REASON}).status_code == 403
 
     # The chain holds, by the staff route and the command.
     verified = cw.ok("GET", f"{case}/audit-verification")

@@ -17,8 +17,10 @@ from shared.contracts import rpc as contract
 from shared.contracts.common import load
 from shared.contracts.events import CASE_STATUS_CHANGED, IDENTITY_REVEALED, iso, make_event
 from shared.crypto import Erased
-from shared.errors import Forbidden, InvalidInput, NotFound
+from services.intake.receipts import Receipts
+from shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from tests.fakes import unit_of_work
+from tests.unit.test_handlers_intake import MemoryGuard
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 REF = "ILM-REVEAL01"
@@ -109,6 +111,25 @@ def test_a_business_needs_its_own_case_and_the_workers_recorded_consent(grievanc
                           CASE_WORKER, NOW)
     with pytest.raises(Forbidden, match="consent"):
         reveal_as(grievances, SUPPLIER)
+
+
+def test_the_worker_gives_and_withdraws_consent_with_the_receipt(grievances):
+    receipts = Receipts(b"p" * 32, MemoryGuard())
+    receipt, receipt_hash = receipts.issue()
+    grievances.change(REF, lambda g: setattr(g, "receipt_hash", receipt_hash))
+    referred_to(grievances)
+    with pytest.raises(Unauthorized):
+        reveal.worker_consent(grievances, receipts, REF, {"receipt": "0000-0000", "given": True}, "1.2.3.4", NOW)
+    assert reveal.worker_consent(grievances, receipts, REF, {"receipt": receipt, "given": True}, "1.2.3.4", NOW) == {
+        "case_ref": REF, "consent_to_share_identity": True}
+    assert reveal_as(grievances, SUPPLIER)["contact"] == CONTACT
+    reveal.worker_consent(grievances, receipts, REF, {"receipt": receipt, "given": False}, "1.2.3.4", NOW)
+    with pytest.raises(Forbidden, match="consent"):
+        reveal_as(grievances, SUPPLIER)
+    trail = grievances.get(REF).audit
+    assert [(a["action"], a.get("how")) for a in trail] == [
+        ("consent_given", "worker_receipt"), ("reveal_identity", None), ("consent_withdrawn", "worker_receipt")]
+    assert trail[0]["actor"] == {"id": "wk_1", "role": "worker"}
 
 
 @pytest.mark.parametrize("role", ["partner", "worker", "admin", "system"])
