@@ -158,6 +158,8 @@ def test_the_reveal_reaches_the_staff_only_case_timeline():
                                       "agency_ref": None}, NOW))
     event = make_event(IDENTITY_REVEALED, REF, {"actor": CASE_WORKER, "basis": "staff_role",
                                                 "revealed_at": iso(NOW)}, "c")
+    with pytest.raises(remediation.CaseNotOpenYet):      # not dead-lettered at once: retried until it opens
+        remediation.record_identity_reveal(cases, dict(event, case_ref="ILM-NOTOPEN1"))
     remediation.record_identity_reveal(cases, event)
     remediation.record_identity_reveal(cases, event)          # redelivered: once
     case = cases.get(REF)
