@@ -71,6 +71,16 @@ FORWARDS = (
     Forward("POST", CASE + "/receipt", "intake", "reissue_receipt", contract.ReissueReceipt,
             "Issue a new receipt to a worker who lost theirs (audited; the old one stops working)", "staff",
             status=201),
+    Forward("POST", CASE + "/identity-reveals", "intake", "reveal_identity", contract.RevealIdentity,
+            "Read the worker's identity with a reason (audited on the case): staff get the worker's words and "
+            "contact details; the business the case is referred to the contact details, only with the "
+            "worker's recorded consent", "staff, supplier, agency (with consent)"),
+    Forward("POST", CASE + "/consent", "intake", "record_consent", contract.RecordConsent,
+            "Record the worker's consent (or its withdrawal) to share their identity with the business, "
+            "and how it was given", "staff"),
+    Forward("GET", CASE + "/audit-verification", "remediation", "verify_audit_trail", contract.GetCase,
+            "Verify the case's hash-chained audit trail: the first entry edited, removed or inserted, if any",
+            "staff"),
     Forward("GET", "/v1/scorecards/<business_ref>", "remediation", "supplier_scorecard", contract.SupplierScorecard,
             "A business's remediation scorecard", "staff, the business itself, partners sourcing from it"),
     Forward("GET", "/v1/reports/public", "remediation", "public_report", contract.NoArguments,

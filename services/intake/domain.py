@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.intake.chat_thread import ChatThread
+from services.intake.disclosure import Disclosure
 from services.intake.phones import DEFAULT_REGION, normalise_phone
 from shared.domain import Aggregate
 from shared.contracts.events import (
@@ -60,7 +61,7 @@ def contact_identifier(contact: dict | None, region: str = DEFAULT_REGION) -> st
 
 
 @dataclass
-class Grievance(ChatThread, Aggregate):
+class Grievance(ChatThread, Disclosure, Aggregate):
     case_ref: str
     worker_key: str
     channel: str
@@ -96,7 +97,8 @@ class Grievance(ChatThread, Aggregate):
     erase_why: str | None = None
     erasing_until: str | None = None
     erased_at: str | None = None
-    audit: list = field(default_factory=list)            # erasure: what, why, when
+    audit: list = field(default_factory=list)            # erasure, reveals, consent: hash-chained
+    business_ref: str | None = None  # the business the case is referred to (services/intake/disclosure.py)
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -197,7 +199,7 @@ class Grievance(ChatThread, Aggregate):
             message["sealed_text"] = None
         self.forget_chat(now)
         self.erased_at, self.erasing_until = iso(now), None
-        self.audit.append({"action": "erase", "why": self.erase_why, "at": iso(now)})
+        self._trail({"action": "erase", "why": self.erase_why, "at": iso(now)})
 
     def _not_erased(self) -> None:
         if self.erased_at:

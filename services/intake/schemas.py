@@ -40,6 +40,18 @@ class Withdrawal(StrictSchema):
                        "the case keeps only anonymous facts."})
 
 
+class WorkerConsent(StrictSchema):
+    receipt = Receipt()
+    given = fields.Boolean(required=True, metadata={
+        "description": "Whether the business the case is referred to may see the worker's name and contact "
+                       "details (false withdraws an earlier consent)."})
+
+
+class ConsentView(StrictSchema):
+    case_ref = Ref(required=True)
+    consent_to_share_identity = fields.Boolean(required=True)
+
+
 class CaseRefPath(StrictSchema):
     case_ref = Ref(required=True)
 

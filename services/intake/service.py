@@ -3,20 +3,20 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import chat_door, chat_validation, conversation, erasure, handlers, replies
+from services.intake import chat_door, chat_validation, conversation, erasure, handlers, replies, reveal
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.inbox import ChatInbox
 from services.intake.pages import WorkerPages
 from services.intake.receipts import ReceiptKeeper
 from services.intake.schemas import (
-    Accepted, CaseRefPath, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
-    WorkerCaseView, WorkerProof,
+    Accepted, CaseRefPath, ConsentView, FollowUp, GrievanceReport, Health, Reported, ValidationAnswer, Withdrawal,
+    WorkerCaseView, WorkerConsent, WorkerProof,
 )
 from services.intake.store import GrievanceStore
 from shared.caller import Caller
 from shared.contracts import rpc as contract
-from shared.contracts.common import STAFF_ROLES
+from shared.contracts.common import BUSINESS_ROLES, STAFF_ROLES
 from shared.contracts.events import CASE_STATUS_CHANGED, VALIDATION_OUTREACH_REQUESTED, utc_now
 from shared.http import json_http
 from shared.messaging import on_event
@@ -85,9 +85,18 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
         return 200, handlers.withdraw(self.grievances, self.receipts, self.caller, self.remediation,
                                       case_ref, body, request.remote_addr, utc_now(), self.vault)
 
+    @json_http("POST", f"{CASE}/consent", path=CaseRefPath, body=WorkerConsent, answers={200: ConsentView},
+               problems=PROVED + (404,))      # 404: the worker's data of the case was erased
+    def worker_consent(self, request, case_ref, body):
+        """Give (or withdraw) consent to show the business your name and contact details. Needs the receipt."""
+        return 200, reveal.worker_consent(self.grievances, self.receipts, case_ref, body, request.remote_addr,
+                                          utc_now())
+
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
-        """A closed or withdrawn case ends its chat thread and is erased after the retention period."""
+        """Intake learns the business the case is referred to (services/intake/disclosure.py).
+        A closed or withdrawn case ends its chat thread and is erased after the retention period."""
+        reveal.learn_business(self.grievances, event)
         erasure.schedule_after_final(self.grievances, event, self.config.retention_days)
 
     @every("retention_sweep_seconds")
@@ -104,6 +113,14 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     @command(contract.ReissueReceipt, allow=STAFF_ROLES)
     def reissue_receipt(self, p, actor):
         return handlers.reissue_receipt(self.grievances, self.receipts, p, actor, utc_now())
+
+    @command(contract.RevealIdentity, allow=STAFF_ROLES + BUSINESS_ROLES)
+    def reveal_identity(self, p, actor):
+        return reveal.reveal_identity(self.grievances, self.vault, p, actor, utc_now())
+
+    @command(contract.RecordConsent, allow=STAFF_ROLES)
+    def record_consent(self, p, actor):
+        return reveal.record_consent(self.grievances, p, actor, utc_now())
 
     # --- the chat channels (services/intake/chat_door.py) ---------------------------
     @json_http("POST", "/channels/<string:channel>", documented=False)

@@ -23,6 +23,7 @@ from shared.contracts.common import (
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
 from services.remediation.plan import Planned
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
+from shared import audit_chain
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidTransition
 
@@ -36,7 +37,7 @@ WORKER = frozenset(WORKER_ROLES)
 # Audit actions a business or partner never sees: that the worker went to an
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
-STAFF_ONLY_ACTIONS = frozenset({"record_other_channel"}) | SAFEGUARDING_ACTIONS
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed"}) | SAFEGUARDING_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,11 @@ class Case(Planned, Safeguarded, Aggregate):
         self._audit(actor, now, "record_other_channel", self.status, self.status,
                     {"channel": channel, "note": note})
 
+    def record_identity_reveal(self, actor: dict, basis: str, at: datetime):
+        """Intake revealed the worker's identity (``identity.revealed``): on the
+        staff-only trail with who and on what basis; the reason stays with intake."""
+        self._audit(actor, at, "identity_revealed", self.status, self.status, {"basis": basis})
+
     # --- validation (driven by the validation service's events) ---------------
     def start_validation(self, round_no: int, now: datetime) -> bool:
         """Returns False when the round is already known (a duplicate event). A round
@@ -276,9 +282,10 @@ class Case(Planned, Safeguarded, Aggregate):
         }))
 
     def _audit(self, actor, now, action, source, target, detail):
-        self.audit.append({"at": iso(now), "actor": {"id": actor["id"], "role": actor["role"]},
-                           "service": SERVICE, "action": action, "from": source, "to": target,
-                           "detail": {k: v for k, v in detail.items() if v is not None}})
+        self.audit.append(audit_chain.link(self.audit, {
+            "at": iso(now), "actor": {"id": actor["id"], "role": actor["role"]}, "service": SERVICE,
+            "action": action, "from": source, "to": target,
+            "detail": {k: v for k, v in detail.items() if v is not None}}))
 
     def _start_deadline(self, name: str, now: datetime, deadlines: dict | None):
         days = deadlines[self.severity][DEADLINE_INDEX[name]]

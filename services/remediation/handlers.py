@@ -35,6 +35,18 @@ def apply_validation_outcome(cases, event: dict, now: datetime, policy: Deadline
         data["round_no"], data["outcome"], now, policy, data.get("tally")))
 
 
+class CaseNotOpenYet(Exception):
+    """Intake's event about a case whose ``grievance.received`` (another queue) is not
+    applied yet: retried with back-off rather than dead-lettered at once."""
+
+
+def record_identity_reveal(cases, event: dict):
+    data = event["data"]
+    at = datetime.fromisoformat(data["revealed_at"].replace("Z", "+00:00"))
+    return cases.change(event["case_ref"], lambda case: case.record_identity_reveal(data["actor"], data["basis"], at),
+                        event=event, missing=CaseNotOpenYet).aggregate
+
+
 def project_business_record(records, event: dict):
     """Feed the scorecard counters of the business the case is referred to."""
     ref = event["data"]["business_ref"]

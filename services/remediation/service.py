@@ -1,6 +1,6 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, handlers, registry, remedy
+from services.remediation import alerts, audit_check, handlers, registry, remedy
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
@@ -17,8 +17,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
-    LEDGER_ENTRY_RECORDED,
-    VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
+    IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED, VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -57,6 +56,10 @@ class RemediationService(ServiceBase):
     @on_event(VALIDATION_COMPLETED)
     def on_validation_completed(self, event):
         handlers.apply_validation_outcome(self.cases, event, utc_now(), self.config.deadlines)
+
+    @on_event(IDENTITY_REVEALED)
+    def on_identity_revealed(self, event):
+        handlers.record_identity_reveal(self.cases, event)
 
     @on_event(CASE_STATUS_CHANGED)
     def project_business_record(self, event):
@@ -106,6 +109,10 @@ class RemediationService(ServiceBase):
     @command(contract.RecordOtherChannel, allow=STAFF_ROLES)
     def record_other_channel(self, p, actor):
         return handlers.record_other_channel(self.cases, p, actor, utc_now())
+
+    @query(contract.GetCase, allow=STAFF_ROLES)
+    def verify_audit_trail(self, p, actor):
+        return audit_check.verification(self.cases.repo.load(p["case_ref"]), p["case_ref"])
 
     # --- safeguarding: the lead works the queue; case workers may read it ----------------
     @query(contract.ListAlerts, allow=STAFF_ROLES)

@@ -194,6 +194,15 @@ class LedgerEntryRecorded(StrictSchema):
     recorded_at = fields.String(required=True)
 
 
+class IdentityRevealed(StrictSchema):
+    """Someone read the worker's identity on this case (services/intake/disclosure.py):
+    who, on what basis, when. Never the identity, nor the reason's text (kept on
+    intake's trail)."""
+    actor = fields.Nested(Actor, required=True)
+    basis = OneOf(("staff_role", "worker_consent"), required=True)
+    revealed_at = fields.String(required=True)
+
+
 # --- the catalogue --------------------------------------------------------------
 
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
@@ -213,6 +222,7 @@ VALIDATION_OUTREACH_REQUESTED = EventContract("validation.outreach_requested", 1
 PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
+IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
@@ -220,6 +230,7 @@ CATALOGUE = {c.routing_key: c for c in (
     PARTY_CHAIN_CHANGED,
     PARTY_LINKS_CHANGED,
     LEDGER_ENTRY_RECORDED,
+    IDENTITY_REVEALED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

@@ -158,6 +158,23 @@ class ReissueReceipt(CaseCommand):
     reason = Text(500, required=True)
 
 
+class RevealIdentity(CaseCommand):
+    # Why it must be read: on intake's trail with who asked (never in an event or a log).
+    reason = Text(500, required=True)
+
+    @validates_schema
+    def reason_says_something(self, data, **_):
+        if not data.get("reason", "").strip():
+            raise ValidationError({"reason": ["a reveal needs a reason"]})
+
+
+class RecordConsent(CaseCommand):
+    """The worker's consent to share their identity with the business the case is
+    referred to (or its withdrawal), recorded by staff with how the worker gave it."""
+    given = fields.Boolean(load_default=True)
+    how = OneOf(("in_person", "hotline", "chat", "written", "worker_app"), required=True)
+
+
 # --- notifications -----------------------------------------------------------------
 
 class RegisterWebhook(StrictSchema):

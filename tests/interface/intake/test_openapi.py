@@ -42,7 +42,8 @@ def test_the_document_is_openapi_3_1_and_its_page_is_self_contained(intake_url):
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {"/grievances", "/grievances/{case_ref}/validation-answers",
                                       "/grievances/{case_ref}/follow-ups", "/grievances/{case_ref}/status",
-                                      "/grievances/{case_ref}/withdrawal", "/health"}
+                                      "/grievances/{case_ref}/withdrawal", "/grievances/{case_ref}/consent",
+                                      "/health"}
     withdrawal = document["paths"]["/grievances/{case_ref}/withdrawal"]["post"]["responses"]
     assert set(withdrawal) == {"200", "400", "401", "409", "413", "415", "429", "503"}
     assert "Retry-After" in withdrawal["429"]["headers"]
