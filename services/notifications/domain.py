@@ -231,6 +231,9 @@ class Subscription:
             return [self.sealed_secret, self.previous_sealed_secret]
         return [self.sealed_secret]
 
+    def __post_init__(self):
+        self.active = bool(self.active)   # nx-27017 may hand back a $set boolean as 1
+
     @classmethod
     def from_doc(cls, doc: dict) -> "Subscription":
         # Only known fields: subscriptions stored by earlier versions named suppliers.
