@@ -201,6 +201,20 @@ class FakeSender:
         return answer, 3.0
 
 
+def webhook_world(event_types, owner, now):
+    """A notifications store, its unit of work and a fake sender, with one endpoint of
+    ``owner`` registered for ``event_types`` and owner BRAND-1's chain holding SUP-1."""
+    from services.notifications import handlers
+    from services.notifications.domain import Delivery
+    store = FakeNotificationStore()
+    deliveries = unit_of_work(Delivery, repo=store)
+    sender = FakeSender(store)
+    hook = handlers.register_webhook(deliveries, sender, {
+        "url": "http://brand.example/hook", "event_types": list(event_types)}, owner, now)
+    store.save_chain("BRAND-1", 1, ["SUP-1"])    # the registry's word, projected from party.chain_changed
+    return store, deliveries, sender, hook
+
+
 def unit_of_work(aggregate_cls, repo=None, relay=None, consumer="svc.handler") -> UnitOfWork:
     return UnitOfWork(repo if repo is not None else FakeRepository(), aggregate_cls,
                       relay if relay is not None else FakeRelay(), FakeProcessed(),

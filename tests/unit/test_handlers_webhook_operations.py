@@ -3,7 +3,7 @@ circuit postpones instead of attempting, an endpoint failing too long is disable
 replay and re-enabling keep the original ids, rotation, unsubscribe, and only the
 owner (or staff) acts on an endpoint."""
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -12,24 +12,13 @@ from services.notifications.client import Answer
 from services.notifications.domain import CircuitPolicy, Delivery
 from shared.contracts.events import CASE_STATUS_CHANGED, iso, make_event
 from shared.errors import InvalidInput, NotFound
-from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
-
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
-OWNER = {"id": "BRAND-1", "role": "partner"}
-
-
-def at(moment):
-    return lambda: moment
+from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work, webhook_world
+from tests.unit.test_handlers_notifications import NOW, PARTNER as OWNER, at
 
 
 @pytest.fixture
 def world():
-    store = FakeNotificationStore()
-    deliveries = unit_of_work(Delivery, repo=store)
-    sender = FakeSender(store)
-    hook = handlers.register_webhook(deliveries, sender, {
-        "url": "http://brand.example/hook", "event_types": ["case.status_changed"]}, OWNER, NOW)
-    store.save_chain("BRAND-1", 1, ["SUP-1"])
+    store, deliveries, sender, hook = webhook_world(["case.status_changed"], OWNER, NOW)
     return store, deliveries, sender, hook["subscription_id"]
 
 
