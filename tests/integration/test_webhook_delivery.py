@@ -101,6 +101,10 @@ def test_410_disables_the_endpoint_and_re_enabling_replays_what_it_missed_with_t
     deliveries = database("notifications")["deliveries"]
     eventually(lambda: deliveries.count_documents({"subscription_id": sub_id, "status": "stopped"}) == 2)
     assert len([r for r in receiver.refused if r.path == path]) == 1
+    # The log shows the attempt, the start of the answer included; the service's log never does.
+    (gone,) = [a for d in lead.list_deliveries({"subscription_id": sub_id})["items"] for a in d["attempts"]]
+    assert gone["status_code"] == 410 and gone["response"] == "told to refuse" and gone["duration_ms"] >= 0
+    assert "told to refuse" not in stack.procs["notifications"].log_path.read_text()
 
     del receiver.answer[path]
     enabled = lead.enable_webhook({"subscription_id": sub_id})

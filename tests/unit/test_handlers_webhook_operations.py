@@ -5,7 +5,9 @@ owner (or staff) acts on an endpoint."""
 from dataclasses import replace
 from datetime import timedelta
 
+import eventlet
 import pytest
+from eventlet.event import Event
 
 from services.notifications import handlers
 from services.notifications.client import Answer
@@ -142,3 +144,27 @@ def test_a_business_registers_for_its_own_cases_but_never_for_alerts():
         handlers.register_webhook(deliveries, sender, {
             "url": "http://sup.example/hook", "event_types": ["retaliation.reported"]}, business, NOW)
     assert set(refused.value.errors) == {"event_types"} and len(store.subs) == 1
+
+
+def test_on_the_ordinary_lane_a_silent_recipient_holds_neither_the_worker_nor_another_recipient(world):
+    store, deliveries, sender, _ = world
+    handlers.register_webhook(deliveries, sender, {"url": "http://silent.example/hook",
+                                                   "event_types": ["case.status_changed"]}, OWNER, NOW)
+    answer_now, sent = Event(), []
+    post = sender.post
+
+    def slow_post(url, *args):
+        if "silent" in url:
+            answer_now.wait()
+        sent.append(url)
+        return post(url, *args)
+    sender.post = slow_post
+    background = eventlet.GreenPool()
+    with eventlet.Timeout(2):                # a worker waiting for the silent one fails here
+        ids = handlers.fan_out(deliveries, sender, changed(2), at(NOW), background=background)
+    assert len(ids) == 2                     # both stored; the worker did not wait for either
+    eventlet.sleep(0.05)
+    assert sent == ["http://brand.example/hook"]
+    answer_now.send()
+    background.waitall()
+    assert {store.load(i)["status"] for i in ids} == {"delivered"}
