@@ -32,15 +32,21 @@ log = get_logger(__name__)
 MAX_PARALLEL_SENDS = 20
 
 
-def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
-    """The endpoint belongs to the caller: a partner's covers its supply chain as the
-    party registry says (``chains``), a business's its own cases (status changes and
-    deadline reminders, never alerts), a safeguarding lead's every alert and case (the
-    audience follows the role)."""
+def audience_for(actor: dict, event_types: list) -> str:
+    """Whom an endpoint of the caller's serves, following its role: a partner's covers
+    its supply chain as the party registry says (``chains``), a business's its own cases
+    (status changes and deadline reminders, never alerts: a 400 naming ``event_types``),
+    a safeguarding lead's every alert and case."""
     audience = ("partner" if actor["role"] in PARTNER_ROLES else
                 "business" if actor["role"] in BUSINESS_ROLES else "safeguarding")
-    if audience == "business" and set(p["event_types"]) - set(BUSINESS_EVENT_TYPES):
+    if audience == "business" and set(event_types) - set(BUSINESS_EVENT_TYPES):
         raise InvalidInput({"event_types": [f"a business may subscribe to {', '.join(BUSINESS_EVENT_TYPES)} only"]})
+    return audience
+
+
+def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
+    """The endpoint belongs to the caller; its audience follows the role (``audience_for``)."""
+    audience = audience_for(actor, p["event_types"])
     sub_id = "sub_" + uuid.uuid4().hex
     secret = new_secret()
     sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
@@ -155,10 +161,12 @@ def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False
     chains = sender.chains(deliveries.repo) if any(s.audience == "partner" for s in subs) else {}
     planned = plan_deliveries(subs, event, clock(), sender.lease_seconds, urgent, chains)
     repo = deliveries.repo
-    held = [d.delivery_id for d, _ in planned if d.status == "stopped" and _insert(repo, d)]
-    planned = [(d, sub) for d, sub in planned if d.status == "sending"]   # held: kept for the re-enabling
+    held = [d for d, _ in planned if d.status == "stopped"]     # a disabled endpoint's: kept for its re-enabling
+    planned = [(d, sub) for d, sub in planned if d.status == "sending"]
     if urgent:
-        return held + _dispatch_alerts(repo, sender, planned, clock, background)
+        sent = _dispatch_alerts(repo, sender, planned, clock, background)   # the alerts first, then the held
+        return [d.delivery_id for d in held if _insert(repo, d)] + sent
+    held = [d.delivery_id for d in held if _insert(repo, d)]
     sends = [(d, sub, doc) for d, sub in planned if (doc := _insert(repo, d))]
     # Each recipient on its own: with ``background`` this worker does not wait for any.
     pool = background if background is not None else eventlet.GreenPool(max(1, min(len(sends), MAX_PARALLEL_SENDS)))

@@ -40,6 +40,7 @@ class NotificationsService(ServiceBase):
 
     @command(contract.RegisterWebhook, allow=PARTNER_ROLES + BUSINESS_ROLES + ("safeguarding_lead",))
     def register_webhook(self, p, actor):
+        handlers.audience_for(actor, p["event_types"])   # what the caller may not subscribe to: before any lookup
         self.sender.check_url(p["url"])   # SSRF guard (egress.py), before anything is stored
         return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
