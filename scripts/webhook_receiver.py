@@ -28,6 +28,8 @@ class WebhookReceiver(LocalHttpServer):
         super().__init__()
         self.received: list[Received] = []
         self.fail_next: dict[str, int] = {}
+        self.answer: dict[str, tuple[int, dict]] = {}   # path -> (status, headers) answered instead, not recorded
+        self.refused: list[Received] = []               # requests answered with a failure
         self.start()
 
     def respond(self, method, path, headers, body):
@@ -35,11 +37,16 @@ class WebhookReceiver(LocalHttpServer):
             return 405, {}, b""
         with self.changed:
             failing = self.fail_next.get(path, 0)
+            told = self.answer.get(path)
             if failing:
                 self.fail_next[path] = failing - 1
+            if failing or told:
+                self.refused.append(Received(path, dict(headers), body.decode()))
             else:
                 self.received.append(Received(path, dict(headers), body.decode()))
-                self.changed.notify_all()
+            self.changed.notify_all()
+        if told:
+            return told[0], told[1], b"told to refuse"
         return (503 if failing else 200), {}, b""
 
     def url(self, path: str) -> str:

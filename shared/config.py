@@ -59,8 +59,13 @@ VARIABLES: tuple[Var, ...] = (
     Var("GATEWAY_RPC_TIMEOUT", "10", "Seconds the gateway waits for the service that owns the data."),
     Var("SUBSCRIPTION_CACHE_SECONDS", "2", "How long notifications reuses the list of webhook subscriptions."),
     Var("WEBHOOK_TIMEOUT", "5", "Seconds a webhook delivery attempt may take in all (connect, send, read the answer)."),
-    Var("WEBHOOK_MAX_ATTEMPTS", "8", "Delivery attempts before a webhook is marked failed."),
-    Var("WEBHOOK_RETRY_BASE", "2", "Seconds of the first retry back-off (doubles each attempt)."),
+    Var("WEBHOOK_RETRY_SCHEDULE", "0,5,300,1800,7200,18000,36000,36000", "Seconds before each webhook delivery attempt (comma-separated; the first is the immediate try, their count the attempts before a delivery is failed). Tests compress it."),
+    Var("WEBHOOK_RETRY_JITTER", "0.1", "Share by which each retry wait is moved at random, either way."),
+    Var("WEBHOOK_RETRY_AFTER_MAX", "3600", "Longest `Retry-After` (seconds) a receiver's 429/503 may ask for; longer is cut to this."),
+    Var("WEBHOOK_SECRET_OVERLAP_SECONDS", "86400", "After a secret rotation, seconds during which the old secret still signs beside the new one."),
+    Var("WEBHOOK_CIRCUIT_FAILURES", "5", "Consecutive failed attempts to one endpoint that open its circuit (its deliveries wait instead of being tried)."),
+    Var("WEBHOOK_CIRCUIT_COOLDOWN", "60", "Seconds an endpoint's circuit stays open before one probe delivery is tried."),
+    Var("WEBHOOK_DISABLE_AFTER_SECONDS", "432000", "An endpoint failing continuously this long (default 5 days) is disabled and its owner told."),
     Var("WEBHOOK_RETRY_INTERVAL", "1.0", "Seconds between looks for webhook deliveries due for a retry."),
     *WEBHOOK_VARIABLES,
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
@@ -124,6 +129,16 @@ def _days(name: str) -> tuple[int, int, int]:
     return ack, plan, fix
 
 
+def _seconds_list(name: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in _raw(name).split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated seconds") from exc
+    if any(v < 0 for v in values):
+        raise ConfigError(f"{name} must not be negative")
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     amqp_uri: str
@@ -143,8 +158,13 @@ class Settings:
     outbox_grace_seconds: float
     webhook_timeout: float
     subscription_cache_seconds: float
-    webhook_max_attempts: int
-    webhook_retry_base: float
+    webhook_retry_schedule: tuple
+    webhook_retry_jitter: float
+    webhook_retry_after_max: float
+    webhook_secret_overlap_seconds: float
+    webhook_circuit_failures: int
+    webhook_circuit_cooldown: float
+    webhook_disable_after_seconds: float
     webhook_retry_interval: float
     actor_token_ttl: float
     actor_signing_key: str | None     # parsed by shared/auth.py when a service sets up
@@ -233,8 +253,13 @@ def settings() -> Settings:
         outbox_grace_seconds=_number("OUTBOX_GRACE_SECONDS", float),
         webhook_timeout=_number("WEBHOOK_TIMEOUT", float),
         subscription_cache_seconds=_number("SUBSCRIPTION_CACHE_SECONDS", float),
-        webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", int),
-        webhook_retry_base=_number("WEBHOOK_RETRY_BASE", float),
+        webhook_retry_schedule=_seconds_list("WEBHOOK_RETRY_SCHEDULE"),
+        webhook_retry_jitter=_number("WEBHOOK_RETRY_JITTER", float),
+        webhook_retry_after_max=_number("WEBHOOK_RETRY_AFTER_MAX", float),
+        webhook_secret_overlap_seconds=_number("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
+        webhook_circuit_failures=_number("WEBHOOK_CIRCUIT_FAILURES", int),
+        webhook_circuit_cooldown=_number("WEBHOOK_CIRCUIT_COOLDOWN", float),
+        webhook_disable_after_seconds=_number("WEBHOOK_DISABLE_AFTER_SECONDS", float),
         webhook_retry_interval=_number("WEBHOOK_RETRY_INTERVAL", float),
         actor_token_ttl=_number("ACTOR_TOKEN_TTL", float),
         actor_signing_key=_raw("ACTOR_SIGNING_KEY"),

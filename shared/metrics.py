@@ -20,6 +20,8 @@ ENTRYPOINT_SECONDS = Histogram(
 WEBHOOK_ATTEMPTS = Counter(
     "ilm_webhook_attempts_total", "Webhook delivery attempts, by outcome: delivered, retry, failed.",
     ["webhook_type", "outcome", "urgent"])
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "ilm_webhook_endpoints_disabled_total", "Webhook endpoints disabled (410 Gone, or failing for the configured period).")
 RETALIATION_ALERT_SECONDS = Histogram(
     "ilm_retaliation_alert_latency_seconds",
     "From the retaliation report being accepted to a partner endpoint acknowledging the alert.",

@@ -35,7 +35,8 @@ os.environ["MONGO_DB_PREFIX"] = f"t{RUN_ID}_"
 os.environ.update(new_dev_keys())
 os.environ.setdefault("LOG_LEVEL", "INFO")
 os.environ["OUTBOX_GRACE_SECONDS"] = "1.0"
-os.environ["WEBHOOK_RETRY_BASE"] = "0.5"
+os.environ["WEBHOOK_RETRY_SCHEDULE"] = "0,0.5,1,1,1,1,1,1"   # the partners' schedule, compressed to seconds
+os.environ["WEBHOOK_CIRCUIT_COOLDOWN"] = "1"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
 # Webhook receivers (scripts/webhook_receiver.py) listen on 127.0.0.1 over http, any port.

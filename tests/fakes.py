@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 
+from services.notifications.client import Answer
+from services.notifications.domain import CircuitPolicy, RetryPolicy
 from shared.errors import ConcurrentUpdate
 from shared.repository import DuplicateKeyError
 from shared.unit_of_work import UnitOfWork
@@ -116,22 +118,58 @@ class FakeNotificationStore(FakeRepository):
         self.subs[sub["subscription_id"]] = dict(sub)
 
     def subscriptions_for(self, webhook_type):
-        return [s for s in self.subs.values() if webhook_type in s["event_types"] and s["active"]]
+        return [s for s in self.subs.values() if webhook_type in s["event_types"]]
 
     def subscription(self, subscription_id):
-        return self.subs.get(subscription_id)
+        return copy.deepcopy(self.subs.get(subscription_id))
+
+    def update_subscription(self, subscription_id, changes):
+        if subscription_id in self.subs:
+            self.subs[subscription_id].update(changes)
+
+    def claim_probe(self, subscription_id, open_until, new_open_until):
+        sub = self.subs.get(subscription_id)
+        if sub is None or sub.get("circuit_open_until") != open_until:
+            return False
+        sub["circuit_open_until"] = new_open_until
+        return True
+
+    def delete_subscription(self, subscription_id):
+        self.subs.pop(subscription_id, None)
+        for d in self._of(subscription_id, ("pending", "stopped")):
+            d.update(status="cancelled", next_attempt_at=None)
+
+    def stop_pending(self, subscription_id):
+        held = self._of(subscription_id, ("pending",))
+        for d in held:
+            d.update(status="stopped", next_attempt_at=None)
+        return len(held)
+
+    def held_for(self, subscription_id):
+        return copy.deepcopy(self._of(subscription_id, ("stopped",)))
+
+    def between(self, subscription_id, since, until, limit=1000):
+        return copy.deepcopy([d for d in self.docs.values()
+                              if d["subscription_id"] == subscription_id and since <= d["event_at"] <= until])
+
+    def _of(self, subscription_id, statuses):
+        return [d for d in self.docs.values() if d["subscription_id"] == subscription_id and d["status"] in statuses]
 
     def due_deliveries(self, now_iso, urgent_only=False, limit=100):
         return [d for d in self.docs.values() if (not urgent_only or d["urgent"]) and (
             (d["status"] == "pending" and d["next_attempt_at"] <= now_iso)
             or (d["status"] == "sending" and d["lease_until"] <= now_iso))]
 
-    def deliveries_for(self, subscription_id, limit=200):
-        return [d for d in self.docs.values() if d["subscription_id"] == subscription_id]
+    def deliveries_for(self, subscription_id, limit=50, after=None):
+        return self.page({"subscription_id": subscription_id}, limit, after, key="log_key")
 
 
 class FakeSender:
-    lease_seconds, max_attempts, retry_base = 15, 3, 2
+    """``answers``: what the receiver answers, in turn: True (200), False (503), or an
+    ``Answer``; then 200."""
+    lease_seconds, secret_overlap = 15, 3600
+    retry = RetryPolicy(schedule=(0, 2, 4), jitter=0)
+    circuit = CircuitPolicy(failures=100, cooldown=60, disable_after=86400)
 
     def __init__(self, store, answers=()):
         self.store, self.answers, self.posts = store, list(answers), []
@@ -139,8 +177,8 @@ class FakeSender:
     def seal_secret(self, secret, sub_id):
         return "sealed:" + secret
 
-    def secret_of(self, sub):
-        return sub.sealed_secret.removeprefix("sealed:")
+    def secrets_of(self, sub, now):
+        return [s.removeprefix("sealed:") for s in sub.signing_secrets(now)]
 
     def subscriptions(self, store, event_type):
         return store.subscriptions_for(event_type)
@@ -154,11 +192,27 @@ class FakeSender:
     def forget_chains(self):
         pass
 
-    def post(self, url, delivery_id, secret, body):
+    def post(self, url, delivery_id, secrets, body):
         # What the store held while the request was in flight.
-        self.posts.append({"url": url, "id": delivery_id, "stored": self.store.load(delivery_id)})
-        ok = self.answers.pop(0) if self.answers else True
-        return ok, "http_200" if ok else "http_503", 3.0
+        self.posts.append({"url": url, "id": delivery_id, "secrets": secrets, "stored": self.store.load(delivery_id)})
+        answer = self.answers.pop(0) if self.answers else True
+        if isinstance(answer, bool):
+            answer = Answer(answer, "http_200" if answer else "http_503")
+        return answer, 3.0
+
+
+def webhook_world(event_types, owner, now):
+    """A notifications store, its unit of work and a fake sender, with one endpoint of
+    ``owner`` registered for ``event_types`` and owner BRAND-1's chain holding SUP-1."""
+    from services.notifications import handlers
+    from services.notifications.domain import Delivery
+    store = FakeNotificationStore()
+    deliveries = unit_of_work(Delivery, repo=store)
+    sender = FakeSender(store)
+    hook = handlers.register_webhook(deliveries, sender, {
+        "url": "http://brand.example/hook", "event_types": list(event_types)}, owner, now)
+    store.save_chain("BRAND-1", 1, ["SUP-1"])    # the registry's word, projected from party.chain_changed
+    return store, deliveries, sender, hook
 
 
 def unit_of_work(aggregate_cls, repo=None, relay=None, consumer="svc.handler") -> UnitOfWork:

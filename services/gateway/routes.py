@@ -34,6 +34,7 @@ class Forward:
 CASE = "/v1/cases/<case_ref>"
 PARTY = "/v1/parties/<ref>"
 ALERTS = "/v1/safeguarding/alerts"
+HOOK = "/v1/webhooks/<subscription_id>"
 FORWARDS = (
     Forward("GET", "/v1/cases", "remediation", "list_cases", contract.ListCases,
             "Cases in the caller's scope, a page at a time (limit, after); staff may filter by status or "
@@ -105,10 +106,25 @@ FORWARDS = (
             contract.RecordMeasure, "Record a protective measure for the worker (on the case's trail)",
             "safeguarding lead", status=201),
     Forward("POST", "/v1/webhooks", "notifications", "register_webhook", contract.RegisterWebhook,
-            "Subscribe an endpoint to case updates and alerts of the caller's scope", "partner, safeguarding lead",
+            "Subscribe an endpoint to case updates and alerts of the caller's scope (a business: its own cases' "
+            "updates and deadline reminders, never alerts)", "partner, supplier, agency, safeguarding lead",
             status=201),
-    Forward("GET", "/v1/webhooks/<subscription_id>/deliveries", "notifications", "list_deliveries",
-            contract.ListDeliveries, "Delivery attempts of one of the caller's endpoints", "partner, staff"),
+    Forward("GET", HOOK + "/deliveries", "notifications", "list_deliveries",
+            contract.ListDeliveries, "The delivery log of one of the caller's endpoints (attempt time, status code, "
+            "latency, error class), oldest first, a page at a time", "owner, staff"),
+    Forward("DELETE", HOOK, "notifications", "delete_webhook", contract.WebhookRef,
+            "Unsubscribe: delete an endpoint (its waiting deliveries are cancelled)", "owner, staff"),
+    Forward("POST", HOOK + "/enable", "notifications", "enable_webhook", contract.WebhookRef,
+            "Re-enable a disabled endpoint: what it missed is replayed in order, with the original ids",
+            "owner, staff"),
+    Forward("POST", HOOK + "/secret", "notifications", "rotate_webhook_secret", contract.WebhookRef,
+            "Rotate the signing secret (shown once); the old one signs beside it for the overlap window",
+            "owner, staff"),
+    Forward("POST", HOOK + "/deliveries/<delivery_id>/replay", "notifications", "replay_delivery",
+            contract.ReplayDelivery, "Send one delivery again (a new round of retries, the same webhook-id)",
+            "owner, staff"),
+    Forward("POST", HOOK + "/replay", "notifications", "replay_deliveries", contract.ReplayDeliveries,
+            "Send again the deliveries of the events between since and until, in order", "owner, staff"),
     # Remedy (issue 11): plans returned with reasons, action progress, the remedy ledger.
     Forward("POST", CASE + "/plan-return", "remediation", "return_plan", contract.ReturnPlan,
             "Return the submitted plan to the business with reasons (it submits a revision)", "staff"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import eventlet
@@ -17,6 +18,14 @@ from services.notifications.egress import REFUSED_PRIVATE, Policy, UnsafeUrl, ch
 
 MAX_RESPONSE_BYTES = 64 * 1024   # a receiver's answer is read (to reuse the connection), not kept
 MAX_POOLS = 500
+EXCERPT_BYTES = 256              # the start of an answer kept in the delivery log (never logged)
+
+
+class Answer(NamedTuple):
+    ok: bool
+    outcome: str
+    retry_after: str | None = None   # the raw header, parsed by the domain
+    excerpt: str = ""
 
 
 class Deadline(Exception):
@@ -36,54 +45,61 @@ class Client:
         """(delivered, outcome). Outcomes are coarse classes (http_NNN, timeout,
         connection_error, tls_error, refused: ...), so the delivery log tells a
         partner what happened without describing our network."""
+        return tuple(self.exchange(url, headers, body)[:2])
+
+    def exchange(self, url: str, headers: dict, body: bytes) -> Answer:
+        """``post``, with what the receiver said beyond its status: ``Retry-After`` and
+        the start of its answer."""
         with self._limits[urlsplit(url).netloc.lower()]:    # waiting for a slot is not part of the attempt
             return self._attempt(url, headers, body)
 
-    def _attempt(self, url: str, headers: dict, body: bytes) -> tuple[bool, str]:
+    def _attempt(self, url: str, headers: dict, body: bytes) -> Answer:
         deadline = time.monotonic() + self.timeout
         try:
             # eventlet.Timeout bounds the whole attempt (DNS included) on green sockets;
             # urllib3's own timeout bounds it where sockets are not green.
             with eventlet.Timeout(self.timeout, Deadline):
                 target = check(url, self.policy, self.resolve)   # again: the name may resolve elsewhere now
-                status = self._request(target, headers, body, deadline)
+                status, retry_after, excerpt = self._request(target, headers, body, deadline)
         except UnsafeUrl as exc:
-            return False, REFUSED_PRIVATE if "private" in str(exc) else f"refused: {exc}"
+            return Answer(False, REFUSED_PRIVATE if "private" in str(exc) else f"refused: {exc}")
         except urllib3.exceptions.NewConnectionError:   # a subclass of the timeout error, checked first
-            return False, "connection_error"
+            return Answer(False, "connection_error")
         except (Deadline, urllib3.exceptions.TimeoutError):
-            return False, "timeout"
+            return Answer(False, "timeout")
         except urllib3.exceptions.SSLError:
-            return False, "tls_error"
+            return Answer(False, "tls_error")
         except (urllib3.exceptions.HTTPError, OSError):
-            return False, "connection_error"
-        return 200 <= status < 300, f"http_{status}"
+            return Answer(False, "connection_error")
+        return Answer(200 <= status < 300, f"http_{status}", retry_after, excerpt)
 
-    def _request(self, target, headers: dict, body: bytes, deadline: float) -> int:
+    def _request(self, target, headers: dict, body: bytes, deadline: float) -> tuple[int, str | None, str]:
         pool = self._pool(target)
         response = pool.urlopen("POST", target.path, body=body, headers={**headers, "host": target.host_header},
                                 redirect=False, retries=False, preload_content=False,
                                 assert_same_host=False, timeout=urllib3.Timeout(total=self.timeout))
         try:
-            self._drain(response, deadline)
+            excerpt = self._drain(response, deadline)
         except BaseException:
             response.close()   # cut mid-answer: this connection must not be reused
             raise
         finally:
             response.release_conn()
-        return response.status
+        return response.status, response.headers.get("retry-after"), excerpt.decode("utf-8", "replace")
 
     @staticmethod
-    def _drain(response, deadline: float) -> None:
-        read = 0
+    def _drain(response, deadline: float) -> bytes:
+        read, start = 0, b""
         while read < MAX_RESPONSE_BYTES:
             if time.monotonic() > deadline:
                 raise Deadline()
             chunk = response.read(4096, decode_content=False)
             if not chunk:
-                return
+                return start
+            start = (start + chunk)[:EXCERPT_BYTES] if len(start) < EXCERPT_BYTES else start
             read += len(chunk)
         response.close()   # a larger answer than any receipt needs: do not reuse this connection
+        return start
 
     def _pool(self, target):
         key = (target.scheme, target.address, target.port, target.host)

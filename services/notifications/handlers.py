@@ -1,6 +1,8 @@
 """Notifications' use cases: register an endpoint, fan an event out to the endpoints
 that want it, send each delivery with at most one sender at a time (a lease taken by
-a revision-guarded write), record every attempt, retry what is due.
+a revision-guarded write), record every attempt, retry what is due on the schedule,
+hold an endpoint's deliveries while its circuit is open or it is disabled; and the
+endpoint owner's operations: delete, re-enable, replay, rotate the secret, read the log.
 
 ``deliveries`` is the service's UnitOfWork over the deliveries collection (its
 ``repo`` also holds the subscriptions); ``sender`` posts and knows the secrets;
@@ -8,19 +10,21 @@ a revision-guarded write), record every attempt, retry what is due.
 """
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.event import Event
 
 from services.notifications.domain import (
-    Delivery, Subscription, new_secret, plan_deliveries, retry_order,
+    BUSINESS_EVENT_TYPES, Delivery, Subscription, circuit_after, circuit_gate, new_secret, parse_retry_after,
+    plan_deliveries, replay_order, retry_order,
 )
 from shared import metrics
 from shared.contracts.events import iso, utc_now
-from shared.contracts.common import PARTNER_ROLES
-from shared.errors import ConcurrentUpdate, NotFound
+from shared.contracts.common import BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES, page_of
+from shared.errors import ConcurrentUpdate, InvalidInput, NotFound
 from shared.logging import get_logger
 from shared.repository import DuplicateKeyError
 
@@ -28,11 +32,21 @@ log = get_logger(__name__)
 MAX_PARALLEL_SENDS = 20
 
 
+def audience_for(actor: dict, event_types: list) -> str:
+    """Whom an endpoint of the caller's serves, following its role: a partner's covers
+    its supply chain as the party registry says (``chains``), a business's its own cases
+    (status changes and deadline reminders, never alerts: a 400 naming ``event_types``),
+    a safeguarding lead's every alert and case."""
+    audience = ("partner" if actor["role"] in PARTNER_ROLES else
+                "business" if actor["role"] in BUSINESS_ROLES else "safeguarding")
+    if audience == "business" and set(event_types) - set(BUSINESS_EVENT_TYPES):
+        raise InvalidInput({"event_types": [f"a business may subscribe to {', '.join(BUSINESS_EVENT_TYPES)} only"]})
+    return audience
+
+
 def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
-    """The endpoint belongs to the caller: a partner's covers its supply chain as the
-    party registry says (``chains``), a safeguarding lead's every alert and case (the
-    audience follows the role)."""
-    audience = "partner" if actor["role"] in PARTNER_ROLES else "safeguarding"
+    """The endpoint belongs to the caller; its audience follows the role (``audience_for``)."""
+    audience = audience_for(actor, p["event_types"])
     sub_id = "sub_" + uuid.uuid4().hex
     secret = new_secret()
     sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
@@ -45,31 +59,122 @@ def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) ->
     return {**sub.public_view(), "secret": secret}
 
 
-def list_deliveries(deliveries, p: dict, actor: dict) -> list[dict]:
-    """Staff see any endpoint's deliveries; a partner only its own endpoints'."""
-    sub = deliveries.repo.subscription(p["subscription_id"])
-    if sub is None or (actor["role"] in PARTNER_ROLES and sub["partner_id"] != actor["id"]):
-        raise NotFound(f"subscription {p['subscription_id']} not found")
-    return [{k: v for k, v in Delivery.from_dict(d).to_dict().items() if k != "body"}
-            for d in deliveries.repo.deliveries_for(p["subscription_id"])]
+def _owned(repo, subscription_id: str, actor: dict) -> dict:
+    """The endpoint, if the caller owns it or is staff; 404 otherwise (whether it
+    exists is nobody else's business)."""
+    sub = repo.subscription(subscription_id)
+    if sub is None or (actor["role"] not in STAFF_ROLES and sub["partner_id"] != actor["id"]):
+        raise NotFound(f"subscription {subscription_id} not found")
+    return sub
+
+
+def _log_view(doc: dict) -> dict:
+    """A delivery as its log shows it: every attempt (time, status code, latency, error
+    class, the start of the answer), not the body sent."""
+    return {k: v for k, v in Delivery.from_dict(doc).to_dict().items() if k not in ("body", "log_key")}
+
+
+def list_deliveries(deliveries, p: dict, actor: dict) -> dict:
+    """The delivery log of one endpoint, oldest first, a page at a time."""
+    _owned(deliveries.repo, p["subscription_id"], actor)
+    docs, next_key = deliveries.repo.deliveries_for(p["subscription_id"], p.get("limit", 50), p.get("after"))
+    return page_of([_log_view(d) for d in docs], next_key)
+
+
+def delete_webhook(deliveries, sender, p: dict, actor: dict) -> dict:
+    """Unsubscribe: the endpoint goes, its waiting deliveries are cancelled (its log stays)."""
+    _owned(deliveries.repo, p["subscription_id"], actor)
+    deliveries.repo.delete_subscription(p["subscription_id"])
+    sender.forget_subscriptions()
+    log.info("webhook_deleted", subscription_id=p["subscription_id"], by=actor["id"])
+    return {"subscription_id": p["subscription_id"], "deleted": True}
+
+
+def replay_delivery(deliveries, p: dict, actor: dict, now: datetime) -> dict:
+    """One delivery again: a new round of the schedule, the same webhook-id."""
+    _owned(deliveries.repo, p["subscription_id"], actor)
+    doc = deliveries.repo.load(p["delivery_id"])
+    if doc is None or doc["subscription_id"] != p["subscription_id"]:
+        raise NotFound(f"delivery {p['delivery_id']} not found")
+    return _log_view(_replay(deliveries.repo, doc, now) or doc)
+
+
+def replay_deliveries(deliveries, p: dict, actor: dict, now: datetime) -> dict:
+    """Every delivery of the events that happened in [since, until], in their order."""
+    _owned(deliveries.repo, p["subscription_id"], actor)
+    docs = replay_order(deliveries.repo.between(p["subscription_id"], iso(p["since"]), iso(p["until"])))
+    replayed = [doc["_id"] for i, doc in enumerate(docs) if _replay(deliveries.repo, doc, now, i)]
+    log.info("webhook_replayed", subscription_id=p["subscription_id"], deliveries=len(replayed))
+    return {"subscription_id": p["subscription_id"], "replayed": replayed}
+
+
+def _replay(repo, doc: dict, now: datetime, order: int = 0) -> dict | None:
+    """Due ``order`` milliseconds after ``now``: the retry timer starts them in that order."""
+    delivery = Delivery.from_dict(doc)
+    if not delivery.replay(now + timedelta(milliseconds=order)):
+        return None
+    try:
+        return repo.replace({**doc, **delivery.to_dict()})
+    except ConcurrentUpdate:
+        return None    # a sender took it meanwhile: it is being sent
+
+
+def enable_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
+    """Re-enable an endpoint: what it missed while disabled is replayed in the order it
+    happened (event time, case version), each with its original webhook-id."""
+    repo = deliveries.repo
+    _owned(repo, p["subscription_id"], actor)
+    repo.update_subscription(p["subscription_id"], {
+        "active": True, "disabled_reason": None, "disabled_at": None,
+        "failures": 0, "failing_since": None, "circuit_open_until": None})
+    sender.forget_subscriptions()
+    held = replay_order(repo.held_for(p["subscription_id"]))
+    replayed = [doc["_id"] for i, doc in enumerate(held) if _replay(repo, doc, now, i)]
+    log.info("webhook_enabled", subscription_id=p["subscription_id"], replayed=len(replayed), by=actor["id"])
+    return {**Subscription.from_doc(repo.subscription(p["subscription_id"])).public_view(), "replayed": replayed}
+
+
+def rotate_secret(deliveries, sender, p: dict, actor: dict, now: datetime) -> dict:
+    """A new secret, shown once; the old one keeps signing beside it until the overlap
+    window ends, so receivers can switch without losing a delivery."""
+    repo = deliveries.repo
+    sub = Subscription.from_doc(_owned(repo, p["subscription_id"], actor))
+    secret = new_secret()
+    until = iso(now + timedelta(seconds=sender.secret_overlap))
+    repo.update_subscription(sub.subscription_id, {
+        "sealed_secret": sender.seal_secret(secret, sub.subscription_id),
+        "previous_sealed_secret": sub.sealed_secret, "previous_secret_until": until})
+    sender.forget_subscriptions()
+    log.info("webhook_secret_rotated", subscription_id=sub.subscription_id, previous_until=until)
+    return {"subscription_id": sub.subscription_id, "secret": secret, "previous_secret_until": until}
 
 
 def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False, background=None) -> list[str]:
     """One delivery per interested subscription, each sent in its own greenthread.
 
     Ordinary events: each delivery is stored already claimed by this worker, then
-    sent; a redelivered event finds it stored and leaves it to its holder or to the
-    retry timer once the lease lapses. Alerts: see ``_dispatch_alerts``."""
+    sent (in ``background`` when given: one slow recipient holds no worker and no other
+    recipient); a redelivered event finds it stored and leaves it to its holder or to
+    the retry timer once the lease lapses. Alerts: see ``_dispatch_alerts``. A disabled
+    endpoint's delivery is stored held, not sent."""
     subs = [Subscription.from_doc(d) for d in sender.subscriptions(deliveries.repo, event["event_type"])]
     chains = sender.chains(deliveries.repo) if any(s.audience == "partner" for s in subs) else {}
     planned = plan_deliveries(subs, event, clock(), sender.lease_seconds, urgent, chains)
     repo = deliveries.repo
+    held = [d for d, _ in planned if d.status == "stopped"]     # a disabled endpoint's: kept for its re-enabling
+    planned = [(d, sub) for d, sub in planned if d.status == "sending"]
     if urgent:
-        return _dispatch_alerts(repo, sender, planned, clock, background)
+        sent = _dispatch_alerts(repo, sender, planned, clock, background)   # the alerts first, then the held
+        return [d.delivery_id for d in held if _insert(repo, d)] + sent
+    held = [d.delivery_id for d in held if _insert(repo, d)]
     sends = [(d, sub, doc) for d, sub in planned if (doc := _insert(repo, d))]
-    pool = eventlet.GreenPool(max(1, min(len(sends), MAX_PARALLEL_SENDS)))
-    list(pool.starmap(lambda d, sub, doc: _send(repo, sender, d, sub, doc, clock), sends))
-    return [d.delivery_id for d, _, _ in sends]
+    # Each recipient on its own: with ``background`` this worker does not wait for any.
+    pool = background if background is not None else eventlet.GreenPool(max(1, min(len(sends), MAX_PARALLEL_SENDS)))
+    for d, sub, doc in sends:
+        pool.spawn_n(_send_detached, repo, sender, d, sub, doc, clock)
+    if background is None:
+        pool.waitall()
+    return held + [d.delivery_id for d, _, _ in sends]
 
 
 def _dispatch_alerts(repo, sender, planned, clock, background=None) -> list[str]:
@@ -82,7 +187,7 @@ def _dispatch_alerts(repo, sender, planned, clock, background=None) -> list[str]
     pool = background if background is not None else eventlet.GreenPool()
     stored = [(d, sub, Event()) for d, sub in planned]
     for d, sub, ready in stored:
-        pool.spawn_n(_send_alert, repo, sender, d, sub, ready, clock)
+        pool.spawn_n(_send_detached, repo, sender, d, sub, ready, clock)
     eventlet.sleep(0)   # each send reaches the network before the database is written
     for d, _, ready in stored:
         ready.send(_insert(repo, d))
@@ -91,11 +196,11 @@ def _dispatch_alerts(repo, sender, planned, clock, background=None) -> list[str]
     return [d.delivery_id for d, _ in planned]
 
 
-def _send_alert(repo, sender, delivery: Delivery, sub: Subscription, ready: Event, clock) -> None:
+def _send_detached(repo, sender, delivery: Delivery, sub: Subscription, doc, clock) -> None:
     try:
-        _send(repo, sender, delivery, sub, ready, clock)
+        _send(repo, sender, delivery, sub, doc, clock)
     except Exception:   # detached: nobody else would hear of it; the retry timer resends
-        log.exception("webhook_alert_send_failed", delivery_id=delivery.delivery_id)
+        log.exception("webhook_send_failed", delivery_id=delivery.delivery_id)
 
 
 def project_chain(deliveries, sender, event: dict) -> bool:
@@ -134,6 +239,12 @@ def attempt(deliveries, sender, delivery_id: str, clock=utc_now) -> str | None:
     except ConcurrentUpdate:
         return None   # another worker holds it
     sub = repo.subscription(delivery.subscription_id)
+    if sub is None or not sub.get("active", True):
+        # Deleted meanwhile: cancelled. Disabled: held for the re-enabling.
+        delivery.status, delivery.lease_until, delivery.next_attempt_at = (
+            "cancelled" if sub is None else "stopped"), None, None
+        repo.replace({**doc, **delivery.to_dict()})
+        return delivery.status
     return _send(repo, sender, delivery, Subscription.from_doc(sub), doc, clock)
 
 
@@ -148,21 +259,92 @@ def _send(repo, sender, delivery: Delivery, sub: Subscription, doc, clock) -> st
     """Post a delivery this worker has claimed, then record the attempt on ``doc`` (the
     stored delivery, whose lease this worker holds). An alert's ``doc`` is an Event:
     the delivery is being stored while it is sent; None from it means it was stored
-    before (a redelivered alert, resent)."""
-    ok, outcome, duration_ms = sender.post(delivery.url, delivery.delivery_id, sender.secret_of(sub), delivery.body)
+    before (a redelivered alert, resent). While the endpoint's circuit is open the
+    delivery is postponed instead, no attempt spent."""
+    now = clock()
+    held_until = _circuit_holds(repo, sender, sub, now)
+    if held_until:
+        delivery.postpone(held_until)
+        _save(repo, delivery, doc)
+        log.info("webhook_postponed", delivery_id=delivery.delivery_id, subscription_id=sub.subscription_id,
+                 until=held_until)
+        return delivery.status
+    answer, duration_ms = sender.post(delivery.url, delivery.delivery_id, sender.secrets_of(sub, now),
+                                      delivery.body)
     finished = clock()
-    delivery.record_attempt(finished, ok, outcome, duration_ms, sender.max_attempts, sender.retry_base)
+    result = delivery.record_attempt(finished, answer.outcome, duration_ms, sender.retry, random.random(),
+                                     parse_retry_after(answer.retry_after, finished), answer.excerpt)
     _observe(delivery, finished)
+    _save(repo, delivery, doc)
+    # The answer's text stays in the delivery log: receivers' bodies are never logged.
+    log.info("webhook_attempt", delivery_id=delivery.delivery_id, case_id=delivery.case_ref,
+             webhook_type=delivery.webhook_type, outcome=answer.outcome, status=delivery.status,
+             attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)
+    _endpoint_after(repo, sender, sub.subscription_id, result, finished)
+    return delivery.status
+
+
+def _save(repo, delivery: Delivery, doc) -> None:
     if isinstance(doc, Event):
         doc = doc.wait()
     if doc is not None:
         repo.replace({**doc, **delivery.to_dict()})
     else:
         log.info("webhook_resent", delivery_id=delivery.delivery_id)   # a redelivered alert
-    log.info("webhook_attempt", delivery_id=delivery.delivery_id, case_id=delivery.case_ref,
-             webhook_type=delivery.webhook_type, outcome=outcome, status=delivery.status,
-             attempt=len(delivery.attempts), duration_ms=round(duration_ms, 1), urgent=delivery.urgent)
-    return delivery.status
+
+
+def _circuit_holds(repo, sender, sub: Subscription, now: datetime) -> str | None:
+    """When the endpoint's circuit is open: the time to try again (None: send now).
+    After the cool-down one sender claims the probe; the others wait another one."""
+    gate = circuit_gate(sub, now)
+    if gate == "closed":
+        return None
+    if gate == "open":
+        return sub.circuit_open_until
+    next_probe = iso(now + timedelta(seconds=sender.circuit.cooldown))
+    return None if repo.claim_probe(sub.subscription_id, sub.circuit_open_until, next_probe) else next_probe
+
+
+def _endpoint_after(repo, sender, subscription_id: str, result: str, now: datetime) -> None:
+    """The endpoint's state after an attempt: 410 disables it; failures worth a retry
+    count towards its circuit, and failing for the configured period disables it.
+    Concurrent attempts may each count from the same read: the count is a health
+    signal, not a ledger."""
+    if result == "gone":
+        _disable(repo, sender, subscription_id, "gone: the endpoint answered 410", now)
+        return
+    doc = repo.subscription(subscription_id)
+    if doc is None:
+        return
+    sub = Subscription.from_doc(doc)
+    changes = circuit_after(sub, result == "retry", now, sender.circuit)
+    disable = changes.pop("disable")
+    if any(getattr(sub, k) != v for k, v in changes.items()):
+        repo.update_subscription(subscription_id, changes)
+        if changes["circuit_open_until"] and not sub.circuit_open_until:
+            log.warning("webhook_circuit_opened", subscription_id=subscription_id, failures=changes["failures"])
+    if disable and sub.active:
+        _disable(repo, sender, subscription_id, f"failing since {changes['failing_since']}", now)
+
+
+def _disable(repo, sender, subscription_id: str, reason: str, now: datetime) -> None:
+    """Stop delivering to an endpoint: its waiting deliveries are held until its owner
+    re-enables it, and the owner is told."""
+    notice = {"at": iso(now), "reason": reason, "sent_by": None}
+    repo.update_subscription(subscription_id, {"active": False, "disabled_reason": reason, "disabled_at": iso(now),
+                                               "owner_notice": notice})
+    held = repo.stop_pending(subscription_id)
+    sender.forget_subscriptions()
+    metrics.WEBHOOK_ENDPOINTS_DISABLED.inc()
+    log.warning("webhook_endpoint_disabled", subscription_id=subscription_id, reason=reason, held=held)
+    tell_owner_disabled(subscription_id, notice)
+
+
+def tell_owner_disabled(subscription_id: str, notice: dict) -> None:
+    """Hook for the backup contact channel (e-mail / SMS to the endpoint owner's
+    registered contact), not built yet: the notice is recorded on the subscription
+    (``owner_notice``, ``sent_by`` None: nobody sent it) and logged for operators."""
+    log.warning("webhook_owner_notice_pending", subscription_id=subscription_id, reason=notice["reason"])
 
 
 def _observe(delivery: Delivery, finished: datetime) -> None:

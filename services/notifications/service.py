@@ -16,8 +16,10 @@ from services.notifications.domain import Delivery
 from services.notifications.store import NotificationStore
 from services.notifications.webhooks import WebhookSender
 from shared.contracts import rpc as contract
-from shared.contracts.common import PARTNER_ROLES, STAFF_ROLES
-from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, utc_now
+from shared.contracts.common import BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES
+from shared.contracts.events import (
+    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, utc_now,
+)
 from shared.logging import get_logger
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -25,6 +27,9 @@ from shared.service import ServiceBase, every
 from shared.unit_of_work import Aggregates
 
 log = get_logger(__name__)
+# Who may own an endpoint (and act on it: only its owner, or staff; shared/rpc.py checks
+# the role, handlers._owned the ownership).
+OWNERS = PARTNER_ROLES + BUSINESS_ROLES + STAFF_ROLES
 
 
 class NotificationsService(ServiceBase):
@@ -33,18 +38,43 @@ class NotificationsService(ServiceBase):
     deliveries = Aggregates(NotificationStore, Delivery)
     sender = WebhookSender()
 
-    @command(contract.RegisterWebhook, allow=PARTNER_ROLES + ("safeguarding_lead",))
+    @command(contract.RegisterWebhook, allow=PARTNER_ROLES + BUSINESS_ROLES + ("safeguarding_lead",))
     def register_webhook(self, p, actor):
+        handlers.audience_for(actor, p["event_types"])   # what the caller may not subscribe to: before any lookup
         self.sender.check_url(p["url"])   # SSRF guard (egress.py), before anything is stored
         return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
-    @query(contract.ListDeliveries, allow=PARTNER_ROLES + STAFF_ROLES)
+    @query(contract.ListDeliveries, allow=OWNERS)
     def list_deliveries(self, p, actor):
         return handlers.list_deliveries(self.deliveries, p, actor)
 
+    @command(contract.WebhookRef, allow=OWNERS)
+    def delete_webhook(self, p, actor):
+        return handlers.delete_webhook(self.deliveries, self.sender, p, actor)
+
+    @command(contract.WebhookRef, allow=OWNERS)
+    def enable_webhook(self, p, actor):
+        return handlers.enable_webhook(self.deliveries, self.sender, p, actor, utc_now())
+
+    @command(contract.WebhookRef, allow=OWNERS)
+    def rotate_webhook_secret(self, p, actor):
+        return handlers.rotate_secret(self.deliveries, self.sender, p, actor, utc_now())
+
+    @command(contract.ReplayDelivery, allow=OWNERS)
+    def replay_delivery(self, p, actor):
+        return handlers.replay_delivery(self.deliveries, p, actor, utc_now())
+
+    @command(contract.ReplayDeliveries, allow=OWNERS)
+    def replay_deliveries(self, p, actor):
+        return handlers.replay_deliveries(self.deliveries, p, actor, utc_now())
+
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
-        handlers.fan_out(self.deliveries, self.sender, event)
+        handlers.fan_out(self.deliveries, self.sender, event, background=self.sender.background)
+
+    @on_event(CASE_DEADLINE_ESCALATED)
+    def on_deadline_escalated(self, event):
+        handlers.fan_out(self.deliveries, self.sender, event, background=self.sender.background)
 
     @on_event(PARTY_CHAIN_CHANGED)
     def on_chain_changed(self, event):

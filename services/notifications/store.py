@@ -15,6 +15,7 @@ class NotificationStore(Repository):
         super().ensure_indexes()
         self.col.create_index("status")
         self.col.create_index("subscription_id")
+        self.col.create_index("log_key")
         # No index on the array field event_types: nx-27017 answers an equality
         # query on an indexed array with nothing (measured). Subscriptions are few.
 
@@ -22,10 +23,38 @@ class NotificationStore(Repository):
         self.subscriptions.insert_one({"_id": sub["subscription_id"], **sub})
 
     def subscriptions_for(self, webhook_type: str) -> list[dict]:
-        return list(self.subscriptions.find({"event_types": webhook_type, "active": True}))
+        """Disabled ones too: what they miss is kept for their re-enabling."""
+        return list(self.subscriptions.find({"event_types": webhook_type}))
 
     def subscription(self, subscription_id: str) -> dict | None:
         return self.subscriptions.find_one({"_id": subscription_id})
+
+    def update_subscription(self, subscription_id: str, changes: dict) -> None:
+        self.subscriptions.update_one({"_id": subscription_id}, {"$set": changes})
+
+    def claim_probe(self, subscription_id: str, open_until: str, new_open_until: str) -> bool:
+        """Take the one probe of an endpoint whose circuit's cool-down is over: whoever
+        moves ``circuit_open_until`` on first tries; the others wait for the new time."""
+        return self.subscriptions.update_one({"_id": subscription_id, "circuit_open_until": open_until},
+                                             {"$set": {"circuit_open_until": new_open_until}}).modified_count == 1
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        self.subscriptions.delete_one({"_id": subscription_id})
+        self.col.update_many({"subscription_id": subscription_id, "status": {"$in": ["pending", "stopped"]}},
+                             {"$set": {"status": "cancelled", "next_attempt_at": None}})
+
+    def stop_pending(self, subscription_id: str) -> int:
+        """Hold an endpoint's waiting deliveries while it is disabled."""
+        return self.col.update_many({"subscription_id": subscription_id, "status": "pending"},
+                                    {"$set": {"status": "stopped", "next_attempt_at": None}}).modified_count
+
+    def held_for(self, subscription_id: str) -> list[dict]:
+        return list(self.col.find({"subscription_id": subscription_id, "status": "stopped"}))
+
+    def between(self, subscription_id: str, since: str, until: str, limit: int = 1000) -> list[dict]:
+        """Deliveries of events that happened in [since, until]."""
+        return list(self.col.find({"subscription_id": subscription_id,
+                                   "event_at": {"$gte": since, "$lte": until}}).limit(limit))
 
     def save_chain(self, partner_ref: str, version: int, refs: list[str]) -> bool:
         """Store the chain unless a newer or equal version is stored (False then)."""
@@ -45,5 +74,6 @@ class NotificationStore(Repository):
         stale = self.col.find({"status": "sending", "lease_until": {"$lte": now_iso}, **extra}).limit(limit)
         return list(pending) + list(stale)
 
-    def deliveries_for(self, subscription_id: str, limit: int = 200) -> list[dict]:
-        return list(self.col.find({"subscription_id": subscription_id}).sort("created_at", -1).limit(limit))
+    def deliveries_for(self, subscription_id: str, limit: int = 50, after: str | None = None):
+        """A page of an endpoint's deliveries, oldest first (``log_key``: creation time, id)."""
+        return self.page({"subscription_id": subscription_id}, limit, after, key="log_key")

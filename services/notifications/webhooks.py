@@ -8,8 +8,8 @@ import time
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from services.notifications.client import Client
-from services.notifications.domain import sign
+from services.notifications.client import Answer, Client
+from services.notifications.domain import CircuitPolicy, RetryPolicy, signature_header
 from services.notifications.egress import Policy, UnsafeUrl, check
 from shared.errors import InvalidInput
 from shared.config import settings_of
@@ -31,7 +31,10 @@ class WebhookSender(DependencyProvider):
         cfg = settings_of(self.container)
         self.timeout = cfg.webhook_timeout
         self.lease_seconds = cfg.webhook_timeout + 10
-        self.max_attempts, self.retry_base = cfg.webhook_max_attempts, cfg.webhook_retry_base
+        self.retry = RetryPolicy(cfg.webhook_retry_schedule, cfg.webhook_retry_jitter, cfg.webhook_retry_after_max)
+        self.circuit = CircuitPolicy(cfg.webhook_circuit_failures, cfg.webhook_circuit_cooldown,
+                                     cfg.webhook_disable_after_seconds)
+        self.secret_overlap = cfg.webhook_secret_overlap_seconds
         if self.cache_seconds is None:
             self.cache_seconds = cfg.subscription_cache_seconds
         self.box = SealedBox(cfg.webhook_secrets_key)
@@ -61,11 +64,15 @@ class WebhookSender(DependencyProvider):
     def seal_secret(self, secret: str, subscription_id: str) -> str:
         return self.box.seal(secret, subscription_id)
 
-    def secret_of(self, sub) -> str:
-        key = (sub.subscription_id, sub.sealed_secret)
-        if key not in self._secrets:
-            self._secrets[key] = self.box.open(sub.sealed_secret, sub.subscription_id)
-        return self._secrets[key]
+    def secrets_of(self, sub, now) -> list[str]:
+        """The secrets that sign for ``sub`` at ``now`` (two during a rotation's overlap)."""
+        opened = []
+        for sealed in sub.signing_secrets(now):
+            key = (sub.subscription_id, sealed)
+            if key not in self._secrets:
+                self._secrets[key] = self.box.open(sealed, sub.subscription_id)
+            opened.append(self._secrets[key])
+        return opened
 
     def subscriptions(self, store, event_type: str) -> list[dict]:
         """Subscriptions wanting ``event_type``: one database read per event type and
@@ -100,13 +107,14 @@ class WebhookSender(DependencyProvider):
         else:
             self._cache.pop(key, None)
 
-    def post(self, url: str, delivery_id_: str, secret: str, body: str) -> tuple[bool, str, float]:
+    def post(self, url: str, delivery_id_: str, secrets: list[str], body: str) -> tuple[Answer, float]:
+        """(what the receiver answered, milliseconds the attempt took)."""
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json", "user-agent": USER_AGENT,
             "webhook-id": delivery_id_, "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, delivery_id_, timestamp, body),
+            "webhook-signature": signature_header(secrets, delivery_id_, timestamp, body),
         }
         started = time.perf_counter()
-        ok, outcome = self.client.post(url, headers, body.encode("utf-8"))
-        return ok, outcome, (time.perf_counter() - started) * 1000
+        answer = self.client.exchange(url, headers, body.encode("utf-8"))
+        return answer, (time.perf_counter() - started) * 1000

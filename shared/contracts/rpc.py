@@ -218,8 +218,27 @@ class ListParties(Page):
     kind = OneOf(PARTY_KINDS, load_default=None)
 
 
-class ListDeliveries(StrictSchema):
+class WebhookRef(StrictSchema):
     subscription_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class ListDeliveries(WebhookRef, Page):
+    """The delivery log of one endpoint, oldest first."""
+
+
+class ReplayDelivery(WebhookRef):
+    delivery_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class ReplayDeliveries(WebhookRef):
+    """Replay the deliveries of the events that happened in [since, until]."""
+    since = fields.AwareDateTime(required=True)
+    until = fields.AwareDateTime(required=True)
+
+    @validates_schema
+    def _in_order(self, data, **kwargs):
+        if data["since"] > data["until"]:
+            raise ValidationError("must not be before since", "until")
 
 
 # --- remediation: engaged businesses and public reporting ---------------------------

@@ -29,10 +29,10 @@ class RealPostSender(FakeSender):
         super().__init__(store)
         self.client = client
 
-    def post(self, url, delivery_id, secret, body):
+    def post(self, url, delivery_id, secrets, body):
         started = time.perf_counter()
-        ok, outcome = self.client.post(url, {"webhook-id": delivery_id}, body.encode())
-        return ok, outcome, (time.perf_counter() - started) * 1000
+        answer = self.client.exchange(url, {"webhook-id": delivery_id}, body.encode())
+        return answer, (time.perf_counter() - started) * 1000
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from services.notifications import handlers
 from services.notifications.domain import Delivery
 from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, make_event
-from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
+from tests.fakes import FakeNotificationStore, webhook_world
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 PARTNER = {"id": "BRAND-1", "role": "partner"}
@@ -19,14 +19,7 @@ def at(moment):
 
 @pytest.fixture
 def world():
-    store = FakeNotificationStore()
-    deliveries = unit_of_work(Delivery, repo=store)
-    sender = FakeSender(store)
-    hook = handlers.register_webhook(deliveries, sender, {
-        "url": "http://brand.example/hook", "event_types": ["case.status_changed", "retaliation.reported"]},
-        PARTNER, NOW)
-    store.save_chain("BRAND-1", 1, ["SUP-1"])    # the registry's word, projected from party.chain_changed
-    return store, deliveries, sender, hook
+    return webhook_world(["case.status_changed", "retaliation.reported"], PARTNER, NOW)
 
 
 def changed(supplier="SUP-1"):

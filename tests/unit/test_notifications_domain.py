@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.notifications.domain import (
-    ALLOWED_FIELDS, MAX_BACKOFF_SECONDS, SECRET_PREFIX, TOLERANCE_SECONDS, Delivery, Subscription,
-    backoff, body_of, delivery_id, new_secret, payload_for, sign, verify,
+    ALLOWED_FIELDS, SECRET_PREFIX, TOLERANCE_SECONDS, Delivery, RetryPolicy, Subscription,
+    body_of, delivery_id, new_secret, payload_for, plan_deliveries, sign, verify,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso, make_event
 
@@ -173,9 +173,11 @@ def test_safeguarding_receives_every_supplier():
     assert sub.wants(status_event(supplier_ref=None))
 
 
-def test_inactive_subscription_receives_nothing():
-    assert not subscription(active=False).wants(status_event())
-    assert not subscription(active=False, audience="safeguarding").wants(status_event())
+def test_a_disabled_subscriptions_deliveries_are_held_not_claimed():
+    (held, _), = plan_deliveries([subscription(active=False, audience="safeguarding")], status_event(), NOW, 30)
+    assert held.status == "stopped" and held.lease_until is None
+    (sent, _), = plan_deliveries([subscription(audience="safeguarding")], status_event(), NOW, 30)
+    assert sent.status == "sending"
 
 
 def test_wrong_event_type_is_not_wanted():
@@ -224,16 +226,6 @@ def test_delivery_id_is_stable_and_distinct_per_subscription():
     assert a != delivery_id("evt-2", "sub-1")
 
 
-@pytest.mark.parametrize("attempts,expected", [(1, 2.0), (2, 4.0), (3, 8.0), (4, 16.0), (10, 1024.0)])
-def test_backoff_doubles(attempts, expected):
-    assert backoff(attempts, 2.0) == expected
-
-
-def test_backoff_is_capped():
-    assert backoff(12, 2.0) == MAX_BACKOFF_SECONDS
-    assert backoff(40, 2.0) == MAX_BACKOFF_SECONDS
-
-
 def delivery() -> Delivery:
     return Delivery(delivery_id=delivery_id("evt-1", "sub-1"), subscription_id="sub-1",
                     event_id="evt-1", case_ref="ILM-TEST0001", webhook_type="case.status_changed",
@@ -247,46 +239,51 @@ def test_claim_sets_a_lease():
     assert d.lease_until == iso(NOW + timedelta(seconds=30))
 
 
+POLICY = RetryPolicy(schedule=(0, 2, 4), jitter=0)
+
+
 def test_successful_attempt_is_delivered():
     d = delivery()
     d.claim(NOW, 30)
-    d.record_attempt(NOW, True, "200", 12.34, max_attempts=3, retry_base=2.0)
+    assert d.record_attempt(NOW, "http_200", 12.34, POLICY) == "delivered"
     assert d.status == "delivered"
     assert d.next_attempt_at is None and d.lease_until is None
-    assert d.attempts == [{"at": iso(NOW), "ok": True, "outcome": "200", "duration_ms": 12.3}]
+    assert d.attempts == [{"at": iso(NOW), "ok": True, "outcome": "http_200", "status_code": 200, "error": None,
+                           "duration_ms": 12.3, "response": ""}]
 
 
-def test_failed_attempts_retry_with_backoff_then_fail():
+def test_failed_attempts_follow_the_schedule_then_fail():
     d = delivery()
     t = NOW
     d.claim(t, 30)
-    d.record_attempt(t, False, "500", 5, max_attempts=3, retry_base=2.0)
+    d.record_attempt(t, "http_500", 5, POLICY)
     assert d.status == "pending" and d.lease_until is None
     assert d.next_attempt_at == iso(t + timedelta(seconds=2))
     t += timedelta(seconds=2)
     d.claim(t, 30)
-    d.record_attempt(t, False, "timeout", 5000, max_attempts=3, retry_base=2.0)
+    d.record_attempt(t, "timeout", 5000, POLICY)
     assert d.status == "pending"
     assert d.next_attempt_at == iso(t + timedelta(seconds=4))
     t += timedelta(seconds=4)
     d.claim(t, 30)
-    d.record_attempt(t, False, "500", 5, max_attempts=3, retry_base=2.0)
+    d.record_attempt(t, "http_500", 5, POLICY)
     assert d.status == "failed"
     assert d.next_attempt_at is None and d.lease_until is None
-    assert [a["outcome"] for a in d.attempts] == ["500", "timeout", "500"]
+    assert [a["outcome"] for a in d.attempts] == ["http_500", "timeout", "http_500"]
+    assert [a["error"] for a in d.attempts] == [None, "timeout", None]
     assert d.body == BODY      # every retry sends the same bytes
 
 
 def test_success_after_failures_is_delivered():
     d = delivery()
-    d.record_attempt(NOW, False, "503", 5, max_attempts=5, retry_base=1.0)
-    d.record_attempt(NOW, True, "200", 5, max_attempts=5, retry_base=1.0)
+    d.record_attempt(NOW, "http_503", 5, POLICY)
+    d.record_attempt(NOW, "http_200", 5, POLICY)
     assert d.status == "delivered" and d.next_attempt_at is None
 
 
 def test_delivery_round_trip_through_dict():
     d = delivery()
-    d.record_attempt(NOW, False, "500", 5, max_attempts=5, retry_base=1.0)
+    d.record_attempt(NOW, "http_500", 5, POLICY)
     data = d.to_dict()
     assert "raised" not in data
     assert Delivery.from_dict({"_id": d.delivery_id, "_rev": 2, **data}).to_dict() == data

@@ -10,7 +10,7 @@ from services.notifications.service import AlertLaneService, NotificationsServic
 from shared.contracts.events import CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, make_event
 from shared.errors import Forbidden, InvalidInput
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work
-from tests.principals import SAFEGUARDING, context, partner, supplier
+from tests.principals import SAFEGUARDING, context, partner, supplier, worker
 
 PUBLIC_NAMES = {"lead.example": ["93.184.216.34"], "brand.example": ["93.184.216.35"],
                 "accused.example": ["93.184.216.36"], "rebound.example": ["10.0.0.5"]}
@@ -55,7 +55,7 @@ def test_an_alert_reaches_a_safeguarding_endpoint_registered_a_moment_before(con
     (post,) = sender.posts
     assert post["url"] == "http://lead.example/alerts" and post["stored"] is None
     with entrypoint_hook(notifications, "list_deliveries", context_data=context(SAFEGUARDING)) as list_deliveries:
-        (delivery,) = list_deliveries({"subscription_id": hook["subscription_id"]})
+        (delivery,) = list_deliveries({"subscription_id": hook["subscription_id"]})["items"]
     assert delivery["status"] == "delivered" and "body" not in delivery
 
 
@@ -80,9 +80,12 @@ def test_a_partner_endpoint_covers_the_chain_the_registry_published(container_fa
                 "business_ref": None, "business_type": None, "actor": {"id": "cw", "role": "case_worker"},
                 "changed_at": "2026-11-01T09:00:00.000Z"}, "c"))
     assert [store.load(p["id"])["case_ref"] for p in sender.posts] == ["ILM-SUP-1"]
-    with pytest.raises(Forbidden):      # a business never registers an endpoint: not for alerts, not at all
+    with pytest.raises(InvalidInput):    # a business registers for its own cases, never for alerts
         with entrypoint_hook(notifications, "register_webhook", context_data=context(supplier("SUP-1"))) as register:
             register({"url": "http://accused.example/hook", "event_types": ["retaliation.reported"]})
+    with pytest.raises(Forbidden):       # and a worker not at all
+        with entrypoint_hook(notifications, "register_webhook", context_data=context(worker("ILM-1"))) as register:
+            register({"url": "http://accused.example/hook", "event_types": ["case.status_changed"]})
 
 
 @pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://2130706433/",
