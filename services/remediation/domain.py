@@ -20,6 +20,7 @@ from shared.contracts.common import (
     WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from services.remediation.escalation import Escalating
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
 from shared.domain import Aggregate
 from shared.errors import Forbidden, InvalidTransition
@@ -79,7 +80,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Safeguarded, Aggregate):
+class Case(Escalating, Safeguarded, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -290,8 +291,9 @@ class Case(Safeguarded, Aggregate):
             return None
         entry["done_at"] = iso(now)
         entry["met"] = iso(now) <= entry["due"]
+        # ``escalated``: the scorecard counted it missed when it passed (level 1).
         return {"name": name, "days": round(days_between(entry["started"], entry["done_at"]), 4),
-                "met": entry["met"]}
+                "met": entry["met"], "escalated": entry.get("level", 0) > 0}
 
 
 _VALIDATION = {"id": "validation", "role": "system"}

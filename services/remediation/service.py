@@ -1,6 +1,6 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, handlers, registry
+from services.remediation import alerts, escalation, handlers, registry
 from services.remediation.domain import Case
 from services.remediation.parties import Party
 from services.remediation.reports import BusinessRecord
@@ -12,8 +12,8 @@ from shared.contracts.common import (
     ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, SAFEGUARDING_ROLES, STAFF_ROLES, WORKER_ROLES,
 )
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
-    VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
+    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED,
+    VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -157,3 +157,16 @@ class RemediationService(ServiceBase):
             metrics.OPEN_CASES.labels(status).set(count)
         for deadline, count in self.cases.repo.count_overdue(iso(utc_now())).items():
             metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
+
+    # --- deadlines that escalate (escalation.py) ------------------------------------------
+    @every("escalation_sweep_interval")
+    def escalate_overdue_deadlines(self):
+        escalation.escalate_due(self.cases, utc_now(), self.config.escalation_level_hours)
+
+    @on_event(CASE_DEADLINE_ESCALATED)
+    def project_escalation(self, event):
+        escalation.project_escalation(self.records, event)
+
+    @query(contract.OverdueItems, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
+    def overdue_items(self, p, actor):
+        return escalation.overdue_items(self.cases, p, actor, utc_now(), registry.chain_of(self.parties, actor))
