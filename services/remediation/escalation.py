@@ -122,16 +122,6 @@ def escalate_due(cases, now: datetime, offsets, limit: int = SWEEP_BATCH) -> dic
     return done
 
 
-def project_escalation(records, event: dict):
-    """The business's scorecard: level 1 counts the deadline missed, level 3 flags it."""
-    from services.remediation.reports import BusinessRecord   # reports imports the domain
-    ref = event["data"]["business_ref"]
-    if ref is None:
-        return None
-    return records.change_or_create(ref, lambda r: r.apply_escalation(event["data"]), lambda: BusinessRecord(ref),
-                                    event=event).aggregate
-
-
 def overdue_items(cases, p: dict, actor: dict, now: datetime, chain=frozenset()) -> dict:
     """A business's open cases past a deadline not yet met, with the level each
     reached. Scope as the scorecard's; only these facts, so no view leaks anything."""

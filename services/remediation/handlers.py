@@ -34,12 +34,13 @@ def apply_validation_outcome(cases, event: dict, now: datetime, policy: Deadline
         data["round_no"], data["outcome"], now, policy, data.get("tally")))
 
 
-def project_business_record(records, event: dict):
-    """Feed the scorecard counters of the business the case is referred to."""
+def project_business_record(records, event: dict, apply=BusinessRecord.apply):
+    """Feed the scorecard counters of the business the case is referred to; ``apply``:
+    the record's method for this kind of event (a status change, an escalation)."""
     ref = event["data"]["business_ref"]
     if ref is None:
         return None
-    return records.change_or_create(ref, lambda r: r.apply(event["data"]), lambda: BusinessRecord(ref),
+    return records.change_or_create(ref, lambda r: apply(r, event["data"]), lambda: BusinessRecord(ref),
                                     event=event).aggregate
 
 

@@ -157,6 +157,8 @@ class RemediationService(ServiceBase):
             metrics.OPEN_CASES.labels(status).set(count)
         for deadline, count in self.cases.repo.count_overdue(iso(utc_now())).items():
             metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
+        for level, count in self.cases.repo.count_escalated().items():
+            metrics.ESCALATED_CASES.labels(str(level)).set(count)
 
     # --- deadlines that escalate (escalation.py) ------------------------------------------
     @every("escalation_sweep_interval")
@@ -165,7 +167,7 @@ class RemediationService(ServiceBase):
 
     @on_event(CASE_DEADLINE_ESCALATED)
     def project_escalation(self, event):
-        escalation.project_escalation(self.records, event)
+        handlers.project_business_record(self.records, event, BusinessRecord.apply_escalation)
 
     @query(contract.OverdueItems, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def overdue_items(self, p, actor):

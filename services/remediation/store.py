@@ -86,6 +86,11 @@ class CaseStore(Repository):
                           "$or": [{f"deadlines.{name}.done_at": {"$in": [None]}, f"deadlines.{name}.due": {"$lt": now_iso}}
                                   for name in DEADLINE_INDEX]}, limit, after)
 
+    def count_escalated(self) -> dict[int, int]:
+        """Open cases by the escalation level their current deadlines reached (1 to 3)."""
+        counts = self.count_by("escalation_level", {"status": {"$in": sorted(OPEN_STATES)}})
+        return {level: counts.get(level, 0) for level in (1, 2, 3)}
+
     def cases_of_business(self, business_ref: str) -> list[dict]:
         """For rebuilding a business record from its cases (a full read: backfills only)."""
         return list(self.col.find({"business_ref": business_ref},

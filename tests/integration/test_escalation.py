@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import requests
 from kombu import Connection, Queue
 
 from scripts.stack import ROOT, ServiceProcess, broker_uris
@@ -123,7 +124,7 @@ def test_each_level_is_published_once_when_the_process_dies_between_claim_and_pu
     assert escalations(ref) == []                       # nothing got out before the crash
 
     # 3. Restarted: level 1 leaves the outbox, levels 2 and 3 fire at their time, each once.
-    remediation(sweep_seconds=0.5)
+    restarted = remediation(sweep_seconds=0.5)
     eventually(lambda: {e["data"]["level"] for e in escalations(ref)} == {1, 2, 3}, timeout=60)
     eventually(lambda: not cases.find_one({"_id": ref})["outbox_pending"])
     events = escalations(ref)
@@ -140,3 +141,9 @@ def test_each_level_is_published_once_when_the_process_dies_between_claim_and_pu
     card = eventually(lambda: (c := rpc.remediation.supplier_scorecard({"business_ref": supplier}))
                       ["flagged_for_consequences"] == 1 and c)
     assert card["deadlines_missed"] == 1 and card["deadlines_met_share"] == 0.0
+
+    def gauge(level: int) -> float:
+        text = requests.get(restarted.ops_url + "/metrics", timeout=5).text
+        return next(float(line.split()[-1]) for line in text.splitlines()
+                    if line.startswith(f'ilm_escalated_cases{{level="{level}"}}'))
+    eventually(lambda: gauge(3) >= 1)

@@ -209,7 +209,7 @@ def test_the_scorecard_counts_a_never_met_deadline(cases):
     escalation.escalate_due(cases, DUE + timedelta(days=30), HOURS)
     events = [e for e in cases.relay.published if e["event_type"] == "case.deadline_escalated"]
     for event in events + events:                               # redelivered: counted once
-        escalation.project_escalation(records, event)
+        handlers.project_business_record(records, event, BusinessRecord.apply_escalation)
     card = handlers.supplier_scorecard(records, {"business_ref": "SUP-1"}, STAFF)
     assert card["deadlines_missed"] == 1 and card["deadlines_met_share"] == 0.0
     assert card["flagged_for_consequences"] == 1
