@@ -28,12 +28,11 @@ import requests
 from kombu import Connection, Queue
 
 from scripts.stack import ROOT, ServiceProcess, broker_uris
-from shared.auth import Principal
 from shared.contracts.events import CASE_DEADLINE_ESCALATED
 from shared.outbox import event_exchange
 from shared.repository import database
 from tests.integration.conftest import eventually
-from tests.integration.helpers import grievance_event, publisher, unique
+from tests.integration.helpers import grievance_event, key_for, publisher, unique
 
 pytestmark = pytest.mark.integration
 # Level 1 at the due, levels 2 and 3 after 40 s and 45 s: after the restart, whatever
@@ -100,7 +99,7 @@ PROXY = ("import sys, time; from scripts.tcp_proxy import TcpProxy; "
 
 
 def test_each_level_is_published_once_when_the_process_dies_between_claim_and_publish(
-        stack, actors, rpc, remediation, escalations):
+        stack, staff, rpc, remediation, escalations):
     supplier, ref = unique("SUP"), unique("ILM")
     cases = database("remediation")["cases"]
     # 1. A case referred with a deadline due at once, by a remediation whose timer does not run.
@@ -135,8 +134,8 @@ def test_each_level_is_published_once_when_the_process_dies_between_claim_and_pu
     assert trail == [1, 2, 3]
     assert all(e["data"]["business_ref"] == supplier and "worker_key" not in e["data"] for e in events)
 
-    # 4. The business's overdue list and scorecard, from the real store.
-    overdue = actors(Principal(supplier, "supplier")).remediation.overdue_items({"business_ref": supplier})
+    # 4. The business's overdue list (at the gateway) and scorecard, from the real store.
+    overdue = key_for(staff, stack, supplier, "supplier").ok("GET", f"/v1/scorecards/{supplier}/overdue")
     assert [(i["case_ref"], i["deadline"], i["level"]) for i in overdue["items"]] == [(ref, "acknowledge", 3)]
     card = eventually(lambda: (c := rpc.remediation.supplier_scorecard({"business_ref": supplier}))
                       ["flagged_for_consequences"] == 1 and c)
@@ -147,3 +146,17 @@ def test_each_level_is_published_once_when_the_process_dies_between_claim_and_pu
         return next(float(line.split()[-1]) for line in text.splitlines()
                     if line.startswith(f'ilm_escalated_cases{{level="{level}"}}'))
     eventually(lambda: gauge(3) >= 1)
+
+
+def test_the_overdue_route_keeps_to_the_scorecards_scope(stack, staff):
+    """GET /v1/scorecards/<ref>/overdue at the gateway: staff and the business itself
+    read it, another business and a partner outside the chain are refused."""
+    supplier = unique("SUP")
+    path = f"/v1/scorecards/{supplier}/overdue"
+    own, other = key_for(staff, stack, supplier, "supplier"), key_for(staff, stack, unique("SUP"), "supplier")
+    stranger = key_for(staff, stack, unique("BRAND"), "partner")
+    assert staff["case_worker"].ok("GET", path) == {"items": [], "next": None}
+    assert own.ok("GET", path, params={"limit": 10}) == {"items": [], "next": None}
+    assert other.call("GET", path).status_code == 403
+    assert stranger.call("GET", path).status_code == 403
+    assert own.call("GET", path, params={"limit": 0}).status_code == 400
