@@ -109,6 +109,8 @@ class Escalating:
 def escalate_due(cases, now: datetime, offsets, limit: int = SWEEP_BATCH) -> dict:
     """The timer: cases whose next escalation has come, each claimed by its guarded
     write. Returns {case_ref: [what fired]} for the cases that fired anything."""
+    for case_ref in cases.repo.unscheduled(limit):   # stored before escalation: a write schedules it
+        cases.change(case_ref, lambda case: None)
     done = {}
     for case_ref in cases.repo.escalations_due(iso(now), limit):
         try:

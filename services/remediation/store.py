@@ -79,6 +79,13 @@ class CaseStore(Repository):
         docs = self.col.find({"next_escalation_at": {"$lte": now_iso}}, {"_id": 1})
         return [d["_id"] for d in docs.sort("next_escalation_at", 1).limit(limit)]
 
+    def unscheduled(self, limit: int) -> list[str]:
+        """Open cases written before escalation existed. By ``escalation_level``, never
+        null once written: nx-27017's ``$exists: False`` also matches a null field."""
+        docs = self.col.find({"escalation_level": {"$exists": False}, "status": {"$in": sorted(OPEN_STATES)}},
+                             {"_id": 1})
+        return [d["_id"] for d in docs.limit(limit)]
+
     def overdue_of_business(self, business_ref: str, now_iso: str, limit: int,
                             after: str | None) -> tuple[list[dict], str | None]:
         """A page of the business's open cases past a deadline not met yet."""

@@ -28,6 +28,10 @@ class FakeCaseStore(FakeRepository):
                      key=lambda d: d["next_escalation_at"])
         return [d["_id"] for d in due[:limit]]
 
+    def unscheduled(self, limit):
+        return [ref for ref, d in self.docs.items() if "escalation_level" not in d
+                and d["status"] not in ("closed", "withdrawn")][:limit]
+
     def overdue_of_business(self, business_ref, now_iso, limit, after):
         docs = [d for d in self.docs.values() if d.get("business_ref") == business_ref and d["status"] not in
                 ("closed", "withdrawn") and any(e["done_at"] is None and e["due"] < now_iso
@@ -179,6 +183,14 @@ def test_the_timer_fires_each_level_once_and_the_stored_case_moves_on(cases):
     escalation.escalate_due(cases, DUE + timedelta(days=30), HOURS)
     assert published(cases) == [1, 2, 3]
     assert cases.repo.load("ILM-1")["next_escalation_at"] is None
+
+
+def test_a_case_stored_before_escalation_existed_is_scheduled_by_the_sweep_and_escalates(cases):
+    stored = cases.repo.docs["ILM-1"]
+    for derived in ("next_escalation", "next_escalation_at", "escalation_level"):
+        del stored[derived]
+    assert list(escalation.escalate_due(cases, DUE, HOURS)) == ["ILM-1"]
+    assert published(cases) == [1]
 
 
 def test_of_two_replicas_claiming_the_same_level_one_fires_it(cases):
