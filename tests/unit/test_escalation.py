@@ -12,7 +12,8 @@ from services.remediation.reports import BusinessRecord
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, GRIEVANCE_RECEIVED, VALIDATION_COMPLETED, iso, make_event,
 )
-from shared.errors import Forbidden
+from shared import config
+from shared.errors import ConfigError, Forbidden
 from tests.fakes import FakeRepository, unit_of_work
 from tests.unit.test_handlers_remediation_validation import ACTION, GRIEVANCE, NOW, POLICY, STAFF, SUPPLIER
 
@@ -263,3 +264,16 @@ def test_a_closed_case_is_not_overdue(cases):
         "round_no": 1, "outcome": "confirmed", "completed_at": iso(NOW)}, "c"), NOW, POLICY)
     assert cases.repo.load("ILM-1")["next_escalation_at"] is None
     assert escalation.escalate_due(cases, NOW + timedelta(days=400), HOURS) == {}
+
+
+# --- the settings -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,hours", [("0,72,168", (0.0, 72.0, 168.0)), ("0.001,0.002,0.002", (0.001, 0.002, 0.002)),
+                                         ("72,24,168", None), ("-1,2,3", None), ("1,2", None), ("a,b,c", None)])
+def test_escalation_hours_are_three_non_decreasing_numbers(monkeypatch, value, hours):
+    monkeypatch.setenv("ESCALATION_LEVEL_HOURS", value)
+    if hours is None:
+        with pytest.raises(ConfigError, match="ESCALATION_LEVEL_HOURS"):
+            config._level_hours("ESCALATION_LEVEL_HOURS")
+    else:
+        assert config._level_hours("ESCALATION_LEVEL_HOURS") == hours
