@@ -43,9 +43,9 @@ class Escalating:
     """The case's side of escalation (a mixin of Case: uses its deadlines and trail).
 
     Who sees it: the audit entries are not staff-only. A business sees the reminders
-    about its own case (time and level, never the detail), as a partner of its chain
-    does; nothing of safeguarding is in them (a shortened due is already on the
-    deadline itself)."""
+    about its own case (when; its view never shows an entry's detail) and the level on
+    each deadline, as a partner of its chain does; nothing of safeguarding is in them
+    (a due shortened by an alert is on the deadline already, without saying why)."""
 
     # --- the rule -------------------------------------------------------------------
     def escalate(self, now: datetime, offsets) -> list[dict]:
