@@ -74,6 +74,8 @@ VARIABLES: tuple[Var, ...] = (
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
     Var("DEADLINES_NORMAL", "7,21,60", "Days to acknowledge, plan, remediate for normal cases."),
+    Var("ESCALATION_LEVEL_HOURS", "0,72,168", "Hours after a missed deadline's due when escalation levels 1 (business reminded), 2 (its partners told) and 3 (flagged for partner consequences) fire; non-decreasing, decimals allowed."),
+    Var("ESCALATION_SWEEP_INTERVAL", "60", "Seconds between looks for cases whose next deadline escalation has come (remediation)."),
     *VALIDATION_VARIABLES,
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     *CHANNEL_VARIABLES,
@@ -119,6 +121,16 @@ def _decoded(name: str, raw: str) -> bytes:
     if len(key) != 32:
         raise ConfigError(f"{name} must decode to 32 bytes, got {len(key)}")
     return key
+
+
+def _level_hours(name: str) -> tuple[float, float, float]:
+    try:
+        hours = tuple(float(p) for p in _raw(name).split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be three comma-separated hour counts") from exc
+    if len(hours) != 3 or hours[0] < 0 or list(hours) != sorted(hours):
+        raise ConfigError(f"{name} must be three non-negative, non-decreasing hour counts")
+    return hours
 
 
 def _days(name: str) -> tuple[int, int, int]:
@@ -190,6 +202,8 @@ class Settings:
     validation_rules: dict = dataclasses.field(default_factory=dict)   # services/validation/rules.py Rules
     webhook_egress: dict = dataclasses.field(default_factory=dict)   # shared/variables.py webhook_egress
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
+    escalation_level_hours: tuple = (0.0, 72.0, 168.0)
+    escalation_sweep_interval: float = 60.0
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -289,6 +303,8 @@ def settings() -> Settings:
         validation_rules=validation_rules(_raw),
         webhook_egress=webhook_egress(_raw),
         report_disclosure=report_disclosure(_raw),
+        escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
+        escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
     )
 
 

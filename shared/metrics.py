@@ -28,6 +28,8 @@ RETALIATION_ALERT_SECONDS = Histogram(
     buckets=(.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300))
 OPEN_CASES = Gauge("ilm_open_cases", "Cases in each open state.", ["status"])
 OVERDUE_DEADLINES = Gauge("ilm_overdue_deadlines", "Open cases past a deadline not yet met.", ["deadline"])
+ESCALATED_CASES = Gauge("ilm_escalated_cases", "Open cases by the escalation level their current deadlines reached.",
+                        ["level"])
 REVISION_CONFLICTS_EXHAUSTED = Counter(
     "ilm_revision_conflicts_exhausted_total",
     "Writes that lost the revision race on every retry (raised to the caller; an event is retried later).",

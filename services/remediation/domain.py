@@ -21,6 +21,7 @@ from shared.contracts.common import (
     WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from services.remediation.escalation import Escalating
 from services.remediation.plan import Planned
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
 from shared import audit_chain
@@ -83,7 +84,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Planned, Safeguarded, Aggregate):
+class Case(Escalating, Planned, Safeguarded, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -301,8 +302,9 @@ class Case(Planned, Safeguarded, Aggregate):
             return None
         entry["done_at"] = iso(now)
         entry["met"] = iso(now) <= entry["due"]
+        # ``escalated``: the scorecard counted it missed when it passed (level 1).
         return {"name": name, "days": round(days_between(entry["started"], entry["done_at"]), 4),
-                "met": entry["met"]}
+                "met": entry["met"], "escalated": entry.get("level", 0) > 0}
 
 
 _VALIDATION = {"id": "validation", "role": "system"}

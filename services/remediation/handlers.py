@@ -47,12 +47,13 @@ def record_identity_reveal(cases, event: dict):
                         event=event, missing=CaseNotOpenYet).aggregate
 
 
-def project_business_record(records, event: dict):
-    """Feed the scorecard counters of the business the case is referred to."""
+def project_business_record(records, event: dict, apply=BusinessRecord.apply):
+    """Feed the scorecard counters of the business the case is referred to; ``apply``:
+    the record's method for this kind of event (a status change, an escalation)."""
     ref = event["data"]["business_ref"]
     if ref is None:
         return None
-    return records.change_or_create(ref, lambda r: r.apply(event["data"]), lambda: BusinessRecord(ref),
+    return records.change_or_create(ref, lambda r: apply(r, event["data"]), lambda: BusinessRecord(ref),
                                     event=event).aggregate
 
 

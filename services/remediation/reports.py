@@ -61,12 +61,20 @@ class BusinessRecord(Aggregate):
     open: int = 0
     closed: int = 0
     withdrawn: int = 0
-    deadlines: dict = field(default_factory=lambda: {n: {"count": 0, "met": 0, "days_sum": 0.0,
+    # Per deadline: ``count`` decided (met on time, or missed: counted when it passed,
+    # on escalation level 1, or when done late without having escalated), ``met`` on
+    # time; ``timed`` steps done, whose days make the means and medians.
+    deadlines: dict = field(default_factory=lambda: {n: {"count": 0, "met": 0, "timed": 0, "days_sum": 0.0,
                                                          "histogram": {}} for n in DEADLINES})
     validated: int = 0          # cases whose first validation round completed
     first_round_confirmed: int = 0
     reopened: int = 0           # first round "not resolved" (a confirmed round closes)
+    flagged: int = 0            # deadlines that reached escalation level 3 (partner consequences)
     raised: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self):
+        for d in self.deadlines.values():   # records stored before escalation: every count was timed
+            d.setdefault("timed", d["count"])
 
     def apply(self, change: dict) -> None:
         """One ``case.status_changed`` body of a case referred to this business."""
@@ -79,7 +87,7 @@ class BusinessRecord(Aggregate):
             setattr(self, to, getattr(self, to) + 1)
         if change.get("deadline_met"):
             fact = change["deadline_met"]
-            self._count_deadline(fact["name"], fact["days"], fact["met"])
+            self._count_deadline(fact["name"], fact["days"], fact["met"], fact.get("escalated", False))
         if change.get("validation") and change["validation"]["round_no"] == 1:
             self._count_first_round(change["validation"]["outcome"])
 
@@ -96,17 +104,33 @@ class BusinessRecord(Aggregate):
             entries = list(case.get("deadline_history") or []) + [
                 {"name": n, **e} for n, e in (case.get("deadlines") or {}).items()]
             for e in entries:
+                level = e.get("level", 0)
+                if level:
+                    record.apply_escalation({"deadline": e["name"], "level": 1})
+                if level >= 3:
+                    record.apply_escalation({"deadline": e["name"], "level": 3})
                 if e.get("done_at"):
-                    record._count_deadline(e["name"], round(days_between(e["started"], e["done_at"]), 4), e["met"])
+                    record._count_deadline(e["name"], round(days_between(e["started"], e["done_at"]), 4), e["met"],
+                                           bool(level))
             rounds = case.get("validation_rounds") or []
             if rounds and rounds[0].get("outcome"):
                 record._count_first_round(rounds[0]["outcome"])
         return record
 
-    def _count_deadline(self, name: str, days: float, met: bool) -> None:
+    def apply_escalation(self, data: dict) -> None:
+        """One ``case.deadline_escalated`` body: the deadline is counted missed when it
+        passes (level 1), not when the step is finally done; level 3 flags it."""
+        if data["level"] == 1:
+            self.deadlines[data["deadline"]]["count"] += 1
+        elif data["level"] == 3:
+            self.flagged += 1
+
+    def _count_deadline(self, name: str, days: float, met: bool, escalated: bool = False) -> None:
         d = self.deadlines[name]
-        d["count"] += 1
-        d["met"] += bool(met)
+        if not escalated:               # an escalated deadline was counted (missed) when it passed
+            d["count"] += 1
+            d["met"] += bool(met)
+        d["timed"] += 1
         d["days_sum"] = round(d["days_sum"] + days, 4)
         bucket = _bucket(days)
         d["histogram"][bucket] = d["histogram"].get(bucket, 0) + 1
@@ -128,9 +152,10 @@ class BusinessRecord(Aggregate):
                 "closed_cases": self.closed, "withdrawn_cases": self.withdrawn}
         for name, label in (("acknowledge", "acknowledge"), ("plan", "plan"), ("remediation", "remediate")):
             d = self.deadlines[name]
-            card[f"mean_days_to_{label}"] = round(d["days_sum"] / d["count"], 2) if d["count"] else None
-            card[f"median_days_to_{label}_at_most"] = _median_bucket(d["histogram"], d["count"])
-        card.update({"deadlines_met_share": share(met, decided),
+            card[f"mean_days_to_{label}"] = round(d["days_sum"] / d["timed"], 2) if d["timed"] else None
+            card[f"median_days_to_{label}_at_most"] = _median_bucket(d["histogram"], d["timed"])
+        card.update({"deadlines_met_share": share(met, decided), "deadlines_missed": decided - met,
+                     "flagged_for_consequences": self.flagged,
                      "validated_first_round_share": share(self.first_round_confirmed, self.validated),
                      "reopen_rate": share(self.reopened, self.validated)})
         return card

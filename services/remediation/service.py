@@ -1,6 +1,6 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, handlers, registry, remedy
+from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
@@ -16,8 +16,9 @@ from shared.contracts.common import (
     ACTOR_ROLES, ADMIN_ROLES, BUSINESS_ROLES, PARTNER_ROLES, SAFEGUARDING_ROLES, STAFF_ROLES, WORKER_ROLES,
 )
 from shared.contracts.events import (
-    CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED,
-    IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED, VALIDATION_ROUND_OPENED, VOICE_SUPPRESSION_REPORTED, iso, utc_now,
+    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
+    PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
+    VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -174,6 +175,21 @@ class RemediationService(ServiceBase):
             metrics.OPEN_CASES.labels(status).set(count)
         for deadline, count in self.cases.repo.count_overdue(iso(utc_now())).items():
             metrics.OVERDUE_DEADLINES.labels(deadline).set(count)
+        for level, count in self.cases.repo.count_escalated().items():
+            metrics.ESCALATED_CASES.labels(str(level)).set(count)
+
+    # --- deadlines that escalate (escalation.py) ------------------------------------------
+    @every("escalation_sweep_interval")
+    def escalate_overdue_deadlines(self):
+        escalation.escalate_due(self.cases, utc_now(), self.config.escalation_level_hours)
+
+    @on_event(CASE_DEADLINE_ESCALATED)
+    def project_escalation(self, event):
+        handlers.project_business_record(self.records, event, BusinessRecord.apply_escalation)
+
+    @query(contract.OverdueItems, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
+    def overdue_items(self, p, actor):
+        return escalation.overdue_items(self.cases, p, actor, utc_now(), registry.chain_of(self.parties, actor))
 
     # --- remedy: plans returned, action progress, the ledger (remedy.py) -----------------
     @command(contract.ReturnPlan, allow=STAFF_ROLES)

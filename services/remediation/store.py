@@ -58,7 +58,7 @@ class CaseStore(Repository):
 
     def ensure_indexes(self):
         super().ensure_indexes()
-        for field in ("status", "business_ref", "supplier_ref", "work_area"):
+        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at"):
             self.col.create_index(field)
 
     def count_open_by_status(self) -> dict[str, int]:
@@ -73,6 +73,30 @@ class CaseStore(Repository):
             f"deadlines.{name}.done_at": {"$in": [None]},
             f"deadlines.{name}.due": {"$lt": now_iso},
         }) for name in DEADLINE_INDEX}
+
+    def escalations_due(self, now_iso: str, limit: int) -> list[str]:
+        """Cases whose next deadline escalation has come (services/remediation/escalation.py)."""
+        docs = self.col.find({"next_escalation_at": {"$lte": now_iso}}, {"_id": 1})
+        return [d["_id"] for d in docs.sort("next_escalation_at", 1).limit(limit)]
+
+    def unscheduled(self, limit: int) -> list[str]:
+        """Open cases written before escalation existed. By ``escalation_level``, never
+        null once written: nx-27017's ``$exists: False`` also matches a null field."""
+        docs = self.col.find({"escalation_level": {"$exists": False}, "status": {"$in": sorted(OPEN_STATES)}},
+                             {"_id": 1})
+        return [d["_id"] for d in docs.limit(limit)]
+
+    def overdue_of_business(self, business_ref: str, now_iso: str, limit: int,
+                            after: str | None) -> tuple[list[dict], str | None]:
+        """A page of the business's open cases past a deadline not met yet."""
+        return self.page({"business_ref": business_ref, "status": {"$in": sorted(OPEN_STATES)},
+                          "$or": [{f"deadlines.{name}.done_at": {"$in": [None]}, f"deadlines.{name}.due": {"$lt": now_iso}}
+                                  for name in DEADLINE_INDEX]}, limit, after)
+
+    def count_escalated(self) -> dict[int, int]:
+        """Open cases by the escalation level their current deadlines reached (1 to 3)."""
+        counts = self.count_by("escalation_level", {"status": {"$in": sorted(OPEN_STATES)}})
+        return {level: counts.get(level, 0) for level in (1, 2, 3)}
 
     def cases_of_business(self, business_ref: str) -> list[dict]:
         """For rebuilding a business record from its cases (a full read: backfills only)."""

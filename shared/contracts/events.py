@@ -84,6 +84,8 @@ class DeadlineMet(StrictSchema):
     name = OneOf(DEADLINE_NAMES, required=True)
     days = fields.Float(required=True, validate=validate.Range(min=0))
     met = fields.Boolean(required=True)
+    # The deadline had escalated: counted missed when it passed, not again when done late.
+    escalated = fields.Boolean(load_default=False)
 
 
 class ValidationFact(StrictSchema):

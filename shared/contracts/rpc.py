@@ -247,6 +247,11 @@ class SupplierScorecard(StrictSchema):
     business_ref = Ref(required=True)
 
 
+class OverdueItems(Page):
+    """A business's open cases past a deadline not yet met (services/remediation/escalation.py)."""
+    business_ref = Ref(required=True)
+
+
 class NoArguments(StrictSchema):
     pass
 

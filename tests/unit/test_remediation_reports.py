@@ -8,12 +8,14 @@ from services.remediation import reports
 from services.remediation.disclosure import DisclosureRefused
 from services.remediation.domain import Case
 from services.remediation.reports import BusinessRecord
+from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED
 from shared.errors import Forbidden
 
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 DEADLINES = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
 STAFF = {"id": "cw", "role": "case_worker"}
+ESCALATION_HOURS = (0, 72, 168)
 
 
 def walk(ref: str, business: str, rng: random.Random, events: list) -> Case:
@@ -41,14 +43,21 @@ def walk(ref: str, business: str, rng: random.Random, events: list) -> Case:
               lambda: case.accept_plan(STAFF, later(), DEADLINES),
               lambda: case.report_remediation(sup, later(), "done", ["x"]),
               lambda: case.apply_validation_outcome(1, rng.choice(["confirmed", "not_resolved"]), later(), DEADLINES)]
+    def escalating(step):       # the escalation timer looks in between the steps
+        def run():
+            case.escalate(later(), ESCALATION_HOURS)
+            step()
+        return run
     for step in script[:rng.randint(0, len(script))]:
-        step()
+        escalating(step)()
     if case.status == "remediating" and case.validation_rounds:   # reopened: go round again
-        case.report_remediation(sup, later(), "again", ["y"])
+        escalating(lambda: case.report_remediation(sup, later(), "again", ["y"]))()
         case.apply_validation_outcome(2, "confirmed", later(), DEADLINES)
+    if rng.random() < 0.5:     # some never make the next step: their deadline keeps escalating
+        case.escalate(later() + timedelta(days=rng.randint(0, 90)), ESCALATION_HOURS)
     if case.status not in ("closed",) and rng.random() < 0.1:
         case.withdraw({"id": case.worker_key, "role": "worker", "case_ref": case.case_ref}, later(), "settled")
-    events.extend(data for _, data in case.raised)
+    events.extend(case.raised)
     return case
 
 
@@ -58,9 +67,9 @@ def test_counters_from_events_equal_counters_rebuilt_from_cases():
     for n in range(400):
         cases.append(walk(f"ILM-T{n:05d}", "SUP-1", rng, events))
     live = BusinessRecord("SUP-1")
-    for data in events:
+    for contract, data in events:
         if data["business_ref"] == "SUP-1":
-            live.apply(data)
+            live.apply_escalation(data) if contract is CASE_DEADLINE_ESCALATED else live.apply(data)
     referred = [c.to_dict() for c in cases if c.business_ref == "SUP-1"]
     rebuilt = BusinessRecord.from_cases("SUP-1", referred)
     a, b = live.to_dict(), rebuilt.to_dict()
@@ -69,6 +78,10 @@ def test_counters_from_events_equal_counters_rebuilt_from_cases():
     assert a == b
     assert live.cases == len(referred) > 100 and live.reopened > 0 and live.withdrawn > 0
     assert any(c.plan_history for c in cases)
+    # Every kind of fact occurred: missed and escalated, done late after escalating, flagged.
+    assert live.flagged > 0 and sum(d["count"] - d["timed"] for d in a["deadlines"].values()) > 0
+    late = [f for c, d in events if c is CASE_STATUS_CHANGED and (f := d["deadline_met"]) and f["escalated"]]
+    assert late
 
 
 def test_scorecard_figures():
@@ -86,8 +99,37 @@ def test_scorecard_figures():
         "mean_days_to_acknowledge": 3.5, "median_days_to_acknowledge_at_most": 1.0,
         "mean_days_to_plan": None, "median_days_to_plan_at_most": None,
         "mean_days_to_remediate": None, "median_days_to_remediate_at_most": None,
-        "deadlines_met_share": 0.5, "validated_first_round_share": 0.0, "reopen_rate": 1.0,
+        "deadlines_met_share": 0.5, "deadlines_missed": 1, "flagged_for_consequences": 0,
+        "validated_first_round_share": 0.0, "reopen_rate": 1.0,
     }
+
+
+def test_a_deadline_is_counted_missed_when_it_passes_and_not_again_when_done_late():
+    record = BusinessRecord("SUP-1")
+    escalated = {"deadline": "acknowledge", "due": "t", "escalated_at": "t"}
+    record.apply({"to_status": "referred", "deadline_met": None, "validation": None})
+    record.apply_escalation({**escalated, "level": 1})          # never acknowledged (yet)
+    assert record.scorecard()["deadlines_missed"] == 1 and record.scorecard()["deadlines_met_share"] == 0.0
+    assert record.scorecard()["mean_days_to_acknowledge"] is None     # no step done: no time yet
+    record.apply_escalation({**escalated, "level": 2})
+    record.apply_escalation({**escalated, "level": 3})
+    record.apply({"to_status": "acknowledged", "validation": None,
+                  "deadline_met": {"name": "acknowledge", "days": 12.0, "met": False, "escalated": True}})
+    card = record.scorecard()
+    assert card["deadlines_missed"] == 1 and card["flagged_for_consequences"] == 1
+    assert card["mean_days_to_acknowledge"] == 12.0 and card["deadlines_met_share"] == 0.0
+    # Late without having escalated (the sweep had not looked yet): missed once, here.
+    record.apply({"to_status": "acknowledged", "validation": None,
+                  "deadline_met": {"name": "plan", "days": 30.0, "met": False, "escalated": False}})
+    assert record.scorecard()["deadlines_missed"] == 2
+
+
+def test_a_record_stored_before_escalation_keeps_its_means():
+    stored = BusinessRecord("SUP-1").to_dict()
+    for d in stored["deadlines"].values():
+        del d["timed"]
+    stored["deadlines"]["acknowledge"].update(count=2, met=1, days_sum=8.0)
+    assert BusinessRecord.from_dict(stored).scorecard()["mean_days_to_acknowledge"] == 4.0
 
 
 def test_scorecard_of_a_business_with_no_cases_has_no_shares():
