@@ -93,16 +93,20 @@ class ValidationFact(StrictSchema):
     outcome = OneOf(ROUND_OUTCOMES, required=True)
 
 
-class CaseStatusChanged(StrictSchema):
-    from_status = OneOf(CASE_STATES, required=True, allow_none=True)
-    to_status = OneOf(CASE_STATES, required=True)
-    case_version = fields.Integer(required=True)
+class CaseFacts(StrictSchema):
+    """What every case event says of the case: no worker fact, only the business's."""
     severity = OneOf(SEVERITIES, required=True)
     work_area = OneOf(WORK_AREAS, required=True)
     supplier_ref = Ref(required=True, allow_none=True)
     site_ref = Ref(required=True, allow_none=True)
     business_ref = Ref(required=True, allow_none=True)
     business_type = OneOf(BUSINESS_TYPES, required=True, allow_none=True)
+
+
+class CaseStatusChanged(CaseFacts):
+    from_status = OneOf(CASE_STATES, required=True, allow_none=True)
+    to_status = OneOf(CASE_STATES, required=True)
+    case_version = fields.Integer(required=True)
     actor = fields.Nested(Actor, required=True)
     changed_at = fields.String(required=True)
     # Facts for the businesses' scorecards, set on the steps they belong to.
@@ -112,7 +116,7 @@ class CaseStatusChanged(StrictSchema):
     remedy_actions = fields.List(OneOf(REMEDY_ACTION_TYPES), load_default=None, allow_none=True)
 
 
-class DeadlineEscalated(StrictSchema):
+class DeadlineEscalated(CaseFacts):
     """A case's deadline passed unmet (DOMAIN.md "Timeliness"): level 1 the business
     is reminded, level 2 the partners in its supply chain are told, level 3 it is
     flagged for partner consequences. Each (deadline, round, level) is published once."""
@@ -120,12 +124,6 @@ class DeadlineEscalated(StrictSchema):
     level = fields.Integer(required=True, validate=validate.Range(min=1, max=3))
     due = fields.String(required=True)
     escalated_at = fields.String(required=True)
-    severity = OneOf(SEVERITIES, required=True)
-    work_area = OneOf(WORK_AREAS, required=True)
-    supplier_ref = Ref(required=True, allow_none=True)
-    site_ref = Ref(required=True, allow_none=True)
-    business_ref = Ref(required=True, allow_none=True)
-    business_type = OneOf(BUSINESS_TYPES, required=True, allow_none=True)
 
 
 class ValidationRoundOpened(StrictSchema):
