@@ -35,6 +35,7 @@ import requests  # noqa: E402
 from scripts.stack import (  # noqa: E402
     ROOT, EmbeddedMongo, Stack, add_service_users, create_vhost, dev_keys, ensure_rabbitmq, wait_for,
 )
+from scripts.api_client import Api  # noqa: E402
 from scripts.chat_worker import ChatWorker  # noqa: E402
 from scripts.fake_providers import FakeProviders, format_sent  # noqa: E402
 from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS, WebhookReceiver  # noqa: E402
@@ -99,9 +100,13 @@ def demo_staff(gateway_url: str, suffix: str) -> dict:
     if made.returncode != 0:
         raise RuntimeError(f"ilm admin create failed: {made.stderr}")
     admin = Api.login(gateway_url, admin_name, password)
+    lead_name = f"lek-{suffix}".lower()
     admin.ok("POST", "/v1/staff", {"username": cw_name, "role": "case_worker", "password": password})
+    admin.ok("POST", "/v1/staff", {"username": lead_name, "role": "safeguarding_lead", "password": password})
     return {"admin": admin, "case_worker": Api.login(gateway_url, cw_name, password),
-            "logins": {"admin": admin_name, "case_worker": cw_name, "password": password}}
+            "safeguarding_lead": Api.login(gateway_url, lead_name, password),
+            "logins": {"admin": admin_name, "case_worker": cw_name, "safeguarding_lead": lead_name,
+                       "password": password}}
 
 
 def business_chain(stack, staff: dict, hook_url: str, supplier: str, say=print) -> dict:
@@ -120,8 +125,8 @@ def business_chain(stack, staff: dict, hook_url: str, supplier: str, say=print) 
             for ref, role in ((supplier, "supplier"), (partner, "partner"))}
     say(f"case worker issued API keys to {supplier} and {partner}")
     brand = Api(stack.gateway_url, keys[partner])
-    hook = brand.ok("POST", "/v1/webhooks", {"url": hook_url, "event_types": ["case.status_changed",
-                                                                             "retaliation.reported"]})
+    hook = brand.ok("POST", "/v1/webhooks", {"url": hook_url, "event_types": [
+        "case.status_changed", "retaliation.reported", "case.deadline_escalated"]})
     say(f"partner {partner} subscribed its webhook for its supply chain ({hook['subscription_id']})")
     return {"partner": partner, "keys": keys, "hook": hook, "brand": brand,
             "supplier": Api(stack.gateway_url, keys[supplier])}
@@ -228,6 +233,59 @@ def chat_walk_through(stack, staff: dict, hook_url: str, supplier: str, workers:
     return {"case_ref": ref, "receipt": receipt, "secret": chain["hook"]["secret"], "keys": chain["keys"]}
 
 
+# The demo's compressed clock for escalation (its own environment only): a critical
+# case's supplier has 3 seconds to acknowledge, and the three levels follow each other
+# by about 2 seconds, so the run shows a missed deadline escalating to the partners.
+DEMO_ESCALATION = {"DEADLINES_CRITICAL": "0.000035,7,30", "ESCALATION_LEVEL_HOURS": "0,0.0005,0.001",
+                   "ESCALATION_SWEEP_INTERVAL": "0.5"}
+THREAT = {"channel": "hotline", "language": "th", "work_area": "employer_employee_relations",
+          "text": "The supervisor said anyone who complains again about the deductions will be sent home.",
+          "retaliation": True, "site_ref": "SITE-DEMO"}
+
+
+def safeguarding_walk_through(stack, staff: dict, chain: dict, supplier: str, say=print) -> dict:
+    """A reprisal reported on a hotline call: the alert is stored and queued for the
+    safeguarding lead, who acknowledges it and records a protective measure; the case
+    is critical, so when the supplier does not acknowledge within its (compressed)
+    deadline it escalates: reminded, its partner told, flagged."""
+    cw, lead = staff["case_worker"], staff["safeguarding_lead"]
+    ref = requests.post(f"{stack.intake_url}/grievances", json=dict(THREAT, supplier_ref=supplier),
+                        timeout=10).json()["case_ref"]
+    say(f"a worker reported a threat on the hotline: case {ref}, a retaliation alert")
+    queue = lambda: lead.ok("GET", "/v1/safeguarding/alerts", params={"limit": 200})["items"]  # noqa: E731
+    alert = wait_for(lambda: next((a for a in queue() if a["case_ref"] == ref), None), 20, "the alert in the queue")
+    lead.ok("POST", f"/v1/safeguarding/alerts/{alert['alert_id']}/acknowledgement", {"note": "called the worker"})
+    record = lead.ok("POST", f"/v1/safeguarding/alerts/{alert['alert_id']}/measures",
+                     {"measure": "relocation", "note": "moved to the sister site with her roommate"})
+    say(f"the safeguarding lead acknowledged alert {alert['alert_id']} and recorded a relocation")
+    cw.ok("POST", f"/v1/cases/{ref}/triage", {"note": "threat of dismissal after complaints"})
+    cw.ok("POST", f"/v1/cases/{ref}/referral", {"business_ref": supplier, "business_type": "supplier"})
+    say(f"the case worker referred it to {supplier}, which has 3 s (compressed) to acknowledge, and does not")
+    case = wait_for(lambda: (c := cw.ok("GET", f"/v1/cases/{ref}")).get("escalation_level") == 3 and c, 30,
+                    "the case to escalate to level 3")
+    say("the acknowledgement deadline passed: level 1 reminded the supplier, level 2 told its partner, "
+        "level 3 flagged it for partner consequences")
+    return {"case": case, "alert": record, "seen_by_supplier": chain["supplier"].ok("GET", f"/v1/cases/{ref}")}
+
+
+def print_safeguarding(guarded: dict) -> None:
+    alert = guarded["alert"]
+    print(f"\nSafeguarding record {alert['alert_id']} (case {alert['case_ref']}, staff only):")
+    for name in ("kind", "raised_from", "reported_at", "status", "acknowledged_by", "acknowledged_at"):
+        print(f"  {name:<16} {alert.get(name)}")
+    for m in alert["measures"]:
+        print(f"  measure          {m['measure']} by {m['by']} at {m['at']}: {m['note']}")
+    case = guarded["case"]
+    print(f"\nTimeline of the escalated case {case['case_ref']} (severity {case['severity']}):")
+    for a in case["audit"]:
+        detail = a.get("detail") or {}
+        extra = (f"level {detail['level']} ({detail['deadline']})" if a["action"] == "deadline_escalated"
+                 else detail.get("measure") or detail.get("alert_id") or "")
+        print(f"  {a['at']}  {a['actor']['role']:<17} {a['action']:<26} {extra}")
+    shown = [a["action"] for a in guarded["seen_by_supplier"]["audit"]]
+    print(f"What the supplier sees of that timeline: {', '.join(shown)} (nothing of safeguarding)")
+
+
 def answer_round(workers: list, ref: str, answers: list) -> None:
     """Each worker reads the question about case ``ref`` on their chat and answers."""
     for worker in workers:
@@ -295,6 +353,8 @@ def main(argv=None) -> int:
     providers = FakeProviders(env, port=args.providers_port).start()   # the chat apps' send APIs
     env.update(providers.env(), SMS_WEBHOOK_URL=f"http://127.0.0.1:{args.http_port}/channels/sms")
     env.update(LOCAL_RECEIVER_SETTINGS)      # the brand's endpoint is the local receiver
+    for name, value in DEMO_ESCALATION.items():
+        env.setdefault(name, value)
     os.environ.update(env)   # this process's RPC client and checks use the same settings
     stack = Stack(env, LOCAL / "logs", args.http_port, args.gateway_port)
     receiver = WebhookReceiver()
@@ -316,6 +376,14 @@ def main(argv=None) -> int:
         hooks = receiver.wait("/brand-demo", lambda got: any(h.json["data"].get("to_status") == "closed"
                                                              for h in got), timeout=20)
         print_timeline(case, hooks, result["secret"])
+        chain = {"supplier": Api(stack.gateway_url, result["keys"][supplier])}
+        print_safeguarding(safeguarding_walk_through(stack, staff, chain, supplier, say=say))
+        escalated = receiver.wait("/brand-demo", lambda got: sum(h.json["type"] == "case.deadline_escalated"
+                                                                 for h in got) >= 2, timeout=20)
+        for h in escalated:
+            if h.json["type"] == "case.deadline_escalated":
+                print(f"the partner's endpoint received case.deadline_escalated level {h.json['data']['level']} "
+                      f"({h.json['data']['deadline']}, due {h.json['data']['due']})")
         print_doors(stack, staff["logins"], result, supplier)
         providers.on_send = lambda sent: print(format_sent(sent), flush=True)   # what workers receive from now on
         if args.exit:

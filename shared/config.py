@@ -133,12 +133,15 @@ def _level_hours(name: str) -> tuple[float, float, float]:
     return hours
 
 
-def _days(name: str) -> tuple[int, int, int]:
+def _days(name: str) -> tuple[float, float, float]:
+    """Whole days in production; fractions let a demo or a test watch a deadline pass."""
     try:
-        ack, plan, fix = (int(p) for p in _raw(name).split(","))
+        ack, plan, fix = (float(p) for p in _raw(name).split(","))
     except ValueError as exc:
         raise ConfigError(f"{name} must be three comma-separated day counts") from exc
-    return ack, plan, fix
+    if min(ack, plan, fix) < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return tuple(int(d) if d.is_integer() else d for d in (ack, plan, fix))
 
 
 def _seconds_list(name: str) -> tuple[float, ...]:
