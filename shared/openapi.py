@@ -68,7 +68,22 @@ def build(service_cls, title: str, version: str, description: str = "") -> dict:
         paths.setdefault(path, {})[verb] = described
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    # What the service sends to its subscribers (OpenAPI 3.1 ``webhooks``).
+    webhooks = {}
+    for name, schema, headers in getattr(service_cls, "api_webhooks", lambda: ())():
+        spec.components.schema(schema.__name__, schema=schema)
+        webhooks[name] = {"post": {
+            "operationId": f"webhook.{name}", "summary": f"`{name}` delivered to a subscribed endpoint",
+            "parameters": [{"in": "header", "name": h, "required": True, "description": d, "schema": {"type": "string"}}
+                           for h, d in headers.items()],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": f"#/components/schemas/{schema.__name__}"}}}},
+            "responses": {"2XX": {"description": "Received: any 2xx ends the delivery."},
+                          "410": {"description": "Gone: the endpoint is disabled (no more deliveries)."}}}}
+    document = spec.to_dict()
+    if webhooks:
+        document["webhooks"] = webhooks
+    return document
 
 
 def operation(operation_id: str, summary: str, description: str = "", *, path=None, query=None, body=None,

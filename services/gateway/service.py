@@ -17,8 +17,9 @@ from services.gateway.schemas import (
 )
 from services.gateway.store import AccountStore, ApiKeyStore
 from shared.caller import Caller
+from shared.contracts import webhooks
 from shared.contracts.common import load
-from shared.contracts.events import utc_now
+from shared.contracts.events import WEBHOOK_EVENT_TYPES, utc_now
 from shared.errors import InvalidInput
 from shared.http import json_http, read_json
 from shared.json_body import body_bytes, parse_object
@@ -50,6 +51,11 @@ class GatewayService(ApiDocs, ServiceBase):
     @classmethod
     def api_operations(cls):
         return routes.operations()
+
+    @classmethod
+    def api_webhooks(cls):
+        """The payload of every webhook type, published in the OpenAPI document."""
+        return [(name, webhooks.payload_schema(name), webhooks.HEADERS) for name in WEBHOOK_EVENT_TYPES]
 
     # --- the gateway's own: login, staff accounts, API keys -------------------------
     @json_http("POST", "/v1/auth/login", body=Login, answers={200: AccessToken}, problems=(401, 429))

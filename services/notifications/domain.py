@@ -23,19 +23,10 @@ from email.utils import parsedate_to_datetime
 
 from shared.domain import Aggregate
 from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
+from shared.contracts.webhooks import ALLOWED_FIELDS
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 300   # receivers reject timestamps further off than this
-
-# Webhook type -> envelope/data fields a partner may see.
-ALLOWED_FIELDS = {
-    CASE_STATUS_CHANGED.name: ("from_status", "to_status", "case_version", "severity", "work_area",
-                               "supplier_ref", "site_ref", "business_ref", "business_type", "changed_at"),
-    CASE_DEADLINE_ESCALATED.name: ("deadline", "level", "due", "escalated_at", "severity", "work_area",
-                                   "supplier_ref", "site_ref", "business_ref", "business_type"),
-    RETALIATION_REPORTED.name: ("alert_id", "raised_from", "work_area", "supplier_ref", "site_ref",
-                                "reported_at"),
-}
 
 # The event facts a partner's chain is matched against: the business, its supplier, the site.
 SCOPED_BY = ("supplier_ref", "business_ref", "site_ref")
