@@ -5,7 +5,10 @@ callers pass ``now`` (and the random draw of the jitter).
 Signatures follow Standard Webhooks: ``webhook-signature: v1,<base64 HMAC-SHA256>``
 over ``"{webhook-id}.{webhook-timestamp}.{body}"`` with the endpoint's ``whsec_``
 secret; during a rotation's overlap window both secrets sign (two space-separated
-``v1,`` signatures), so a receiver holding either verifies. Payloads are built from an allow-list per event type: a field added to an
+``v1,`` signatures), so a receiver holding either verifies. An endpoint registered
+with ``signature_scheme: v1a`` is signed with an Ed25519 key instead (``v1a,<base64
+signature>``, the scheme's asymmetric variant): its owner gets only the public key
+(``whpk_``), so no shared secret exists outside this service. Payloads are built from an allow-list per event type: a field added to an
 event later never reaches a partner by accident, and nothing identifying a worker
 (worker key, channel, language, text) is on the list.
 """
@@ -21,11 +24,15 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from shared.domain import Aggregate
 from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
 from shared.contracts.webhooks import ALLOWED_FIELDS
 
 SECRET_PREFIX = "whsec_"
+SIGNING_KEY_PREFIX, PUBLIC_KEY_PREFIX = "whsk_", "whpk_"   # v1a (Ed25519): kept here / given to the owner
+SIGNATURE_SCHEMES = ("v1", "v1a")
 TOLERANCE_SECONDS = 300   # receivers reject timestamps further off than this
 
 # The event facts a partner's chain is matched against: the business, its supplier, the site.
@@ -34,8 +41,24 @@ SCOPED_BY = ("supplier_ref", "business_ref", "site_ref")
 BUSINESS_EVENT_TYPES = (CASE_STATUS_CHANGED.name, CASE_DEADLINE_ESCALATED.name)
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+def new_secret(scheme: str = "v1") -> str:
+    """What signs an endpoint's deliveries: an HMAC secret, or an Ed25519 private key."""
+    if scheme == "v1a":
+        return SIGNING_KEY_PREFIX + _b64(Ed25519PrivateKey.generate().private_bytes_raw())
+    return SECRET_PREFIX + _b64(secrets.token_bytes(32))
+
+
+def shown_to_owner(secret: str) -> dict:
+    """Shown once, at registration or rotation: the HMAC secret itself, or for v1a only
+    the public key that verifies (the private key never leaves the service)."""
+    if secret.startswith(SIGNING_KEY_PREFIX):
+        key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(secret[len(SIGNING_KEY_PREFIX):]))
+        return {"public_key": PUBLIC_KEY_PREFIX + _b64(key.public_key().public_bytes_raw())}
+    return {"secret": secret}
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 def _secret_bytes(secret: str) -> bytes:
@@ -43,12 +66,15 @@ def _secret_bytes(secret: str) -> bytes:
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
-    mac = hmac.new(_secret_bytes(secret), f"{msg_id}.{timestamp}.{body}".encode("utf-8"), hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode("ascii")
+    signed = f"{msg_id}.{timestamp}.{body}".encode("utf-8")
+    if secret.startswith(SIGNING_KEY_PREFIX):
+        key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(secret[len(SIGNING_KEY_PREFIX):]))
+        return "v1a," + _b64(key.sign(signed))
+    return "v1," + _b64(hmac.new(_secret_bytes(secret), signed, hashlib.sha256).digest())
 
 
 def signature_header(secrets_: list[str], msg_id: str, timestamp: int, body: str) -> str:
-    """One ``v1,`` signature per secret that signs now, space-separated."""
+    """One signature (``v1,`` or ``v1a,``) per secret that signs now, space-separated."""
     return " ".join(sign(s, msg_id, timestamp, body) for s in secrets_)
 
 
@@ -193,6 +219,7 @@ class Subscription:
     failures: int = 0                            # consecutive, for the circuit
     failing_since: str | None = None
     circuit_open_until: str | None = None
+    signature_scheme: str = "v1"                 # or "v1a" (Ed25519; SIGNATURE_SCHEMES)
 
     def wants(self, event: dict, chain: frozenset = frozenset()) -> bool:
         """Whether ``event`` is for this endpoint (active or not: a disabled endpoint's

@@ -19,7 +19,7 @@ from eventlet.event import Event
 
 from services.notifications.domain import (
     BUSINESS_EVENT_TYPES, Delivery, Subscription, circuit_after, circuit_gate, new_secret, parse_retry_after,
-    plan_deliveries, replay_order, retry_order,
+    plan_deliveries, replay_order, retry_order, shown_to_owner,
 )
 from shared import metrics
 from shared.contracts.events import iso, utc_now
@@ -48,15 +48,16 @@ def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) ->
     """The endpoint belongs to the caller; its audience follows the role (``audience_for``)."""
     audience = audience_for(actor, p["event_types"])
     sub_id = "sub_" + uuid.uuid4().hex
-    secret = new_secret()
+    scheme = p.get("signature_scheme") or "v1"
+    secret = new_secret(scheme)
     sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
-                       event_types=p["event_types"], audience=audience,
+                       event_types=p["event_types"], audience=audience, signature_scheme=scheme,
                        sealed_secret=sender.seal_secret(secret, sub_id), created_at=iso(now))
     deliveries.repo.add_subscription(sub.__dict__)
     sender.forget_subscriptions()
     log.info("webhook_registered", subscription_id=sub_id, partner_id=actor["id"])
-    # The secret is shown once, here; it is stored only sealed.
-    return {**sub.public_view(), "secret": secret}
+    # The secret (v1a: the public key) is shown once, here; it is stored only sealed.
+    return {**sub.public_view(), **shown_to_owner(secret)}
 
 
 def _owned(repo, subscription_id: str, actor: dict) -> dict:
@@ -139,14 +140,14 @@ def rotate_secret(deliveries, sender, p: dict, actor: dict, now: datetime) -> di
     window ends, so receivers can switch without losing a delivery."""
     repo = deliveries.repo
     sub = Subscription.from_doc(_owned(repo, p["subscription_id"], actor))
-    secret = new_secret()
+    secret = new_secret(sub.signature_scheme)
     until = iso(now + timedelta(seconds=sender.secret_overlap))
     repo.update_subscription(sub.subscription_id, {
         "sealed_secret": sender.seal_secret(secret, sub.subscription_id),
         "previous_sealed_secret": sub.sealed_secret, "previous_secret_until": until})
     sender.forget_subscriptions()
     log.info("webhook_secret_rotated", subscription_id=sub.subscription_id, previous_until=until)
-    return {"subscription_id": sub.subscription_id, "secret": secret, "previous_secret_until": until}
+    return {"subscription_id": sub.subscription_id, **shown_to_owner(secret), "previous_secret_until": until}
 
 
 def fan_out(deliveries, sender, event: dict, clock=utc_now, urgent: bool = False, background=None) -> list[str]:

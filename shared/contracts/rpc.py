@@ -183,6 +183,8 @@ class RegisterWebhook(StrictSchema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"})
     event_types = fields.List(OneOf(WEBHOOK_EVENT_TYPES), required=True,
                               validate=validate.Length(min=1))
+    # v1: HMAC with a shared secret; v1a: Ed25519, the owner holds only the public key.
+    signature_scheme = OneOf(("v1", "v1a"), load_default="v1")
 
 
 # --- remediation: the party registry ------------------------------------------------

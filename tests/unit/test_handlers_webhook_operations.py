@@ -2,16 +2,19 @@
 circuit postpones instead of attempting, an endpoint failing too long is disabled,
 replay and re-enabling keep the original ids, rotation, unsubscribe, and only the
 owner (or staff) acts on an endpoint."""
+import base64
 from dataclasses import replace
 from datetime import timedelta
 
 import eventlet
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventlet.event import Event
 
 from services.notifications import handlers
 from services.notifications.client import Answer
-from services.notifications.domain import CircuitPolicy, Delivery
+from services.notifications.domain import CircuitPolicy, Delivery, signature_header
 from shared.contracts.events import CASE_STATUS_CHANGED, iso, make_event
 from shared.errors import InvalidInput, NotFound
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work, webhook_world
@@ -168,3 +171,27 @@ def test_on_the_ordinary_lane_a_silent_recipient_holds_neither_the_worker_nor_an
     answer_now.send()
     background.waitall()
     assert {store.load(i)["status"] for i in ids} == {"delivered"}
+
+
+def test_a_v1a_endpoint_is_signed_with_ed25519_and_its_owner_holds_only_the_public_key():
+    """Standard Webhooks' asymmetric scheme, checked independently of our code with
+    the cryptography library's own Ed25519 verification; a rotation keeps the scheme
+    and both keys sign during the overlap."""
+    store = FakeNotificationStore()
+    deliveries, sender = unit_of_work(Delivery, repo=store), FakeSender(store)
+    hook = handlers.register_webhook(deliveries, sender, {"url": "http://brand.example/hook", "signature_scheme": "v1a",
+                                                          "event_types": ["case.status_changed"]}, OWNER, NOW)
+    assert "secret" not in hook and hook["public_key"].startswith("whpk_") and hook["signature_scheme"] == "v1a"
+    store.save_chain("BRAND-1", 1, ["SUP-1"])
+    rotated = handlers.rotate_secret(deliveries, sender, {"subscription_id": hook["subscription_id"]}, OWNER, NOW)
+    assert "secret" not in rotated and rotated["public_key"] != hook["public_key"]
+    handlers.fan_out(deliveries, sender, changed(2), at(NOW))
+    (post,) = sender.posts
+    body, msg_id, timestamp = '{"type": "case.status_changed"}', "msg_1", 1764000000
+    header = signature_header(post["secrets"], msg_id, timestamp, body).split()
+    assert [s.split(",")[0] for s in header] == ["v1a", "v1a"]
+    for public_key, signature in zip((rotated["public_key"], hook["public_key"]), header):
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key.removeprefix("whpk_")))
+        key.verify(base64.b64decode(signature.split(",", 1)[1]), f"{msg_id}.{timestamp}.{body}".encode())
+        with pytest.raises(InvalidSignature):
+            key.verify(base64.b64decode(signature.split(",", 1)[1]), f"{msg_id}.{timestamp}.{body} ".encode())
