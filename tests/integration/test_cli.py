@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from services.gateway.cli import app
+from shared.repository import database
 from tests.integration.conftest import eventually
 from tests.integration.helpers import PASSWORD, key_for, post_grievance, report, unique
 
@@ -64,6 +65,14 @@ def test_a_case_worker_logs_in_and_walks_a_case_from_the_list_to_referral(ilm, s
     assert referred.exit_code == 0 and "referred" in referred.output
     audit = json.loads(ilm("cases", "show", ref, "--json").output)["audit"]
     assert [a["action"] for a in audit[-2:]] == ["triage", "refer"] and audit[-1]["actor"]["id"] == name
+    verified = ilm("audit", "verify", ref, "--json")
+    assert verified.exit_code == 0 and json.loads(verified.output)["intact"] is True
+    cases = database("remediation")["cases"]       # someone with database access edits the trail
+    doc = cases.find_one({"_id": ref})
+    doc["audit"][1]["actor"]["id"] = "someone-else"
+    cases.replace_one({"_id": ref}, doc)
+    tampered = ilm("audit", "verify", ref)
+    assert tampered.exit_code == 1 and "TAMPERED" in tampered.output
 
     # Exit codes: 5 a step the case's state refuses, 4 no such case, 2 bad input,
     # 3 not allowed (a case worker acknowledging an alert) and not logged in.

@@ -1,12 +1,12 @@
 """``ilm``: the command line for operators, case workers, safeguarding leads and
 businesses' scripts, on the gateway's HTTP API (session.py). Every command takes
-``--json``; exit codes: 0 done, 1 failed, 2 bad input, 3 not logged in or not
+``--json``; exit codes: 0 done, 1 failed (or a tampered trail), 2 bad input, 3 not logged in or not
 allowed, 4 not found, 5 refused by the case's state, 6 the API unavailable (try
 again later).
 
     ilm login [--url URL] [--username NAME] [--password-stdin]
     ilm cases list|show · ilm alerts [ack|measure] · ilm triage|refer · ilm plan accept|return
-    ilm parties add|link|list|import · ilm keys issue|list|revoke
+    ilm parties add|link|list|import · ilm keys issue|list|revoke · ilm audit verify
     ilm report export --format json|csv|xlsx · ilm admin create|create-user
 """
 from __future__ import annotations
@@ -27,6 +27,7 @@ app = typer.Typer(help="Inclusive Labour Monitoring: command line.", no_args_is_
 app.add_typer(casework.cases, name="cases")
 app.add_typer(casework.alerts, name="alerts")
 app.add_typer(casework.plan, name="plan")
+app.add_typer(casework.audit, name="audit")
 app.command("triage")(casework.triage)
 app.command("refer")(casework.refer)
 app.add_typer(registry.parties, name="parties")

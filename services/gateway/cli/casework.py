@@ -13,6 +13,7 @@ from services.gateway.cli.output import Json, fields, rows, run
 cases = typer.Typer(help="Cases in your scope.", no_args_is_help=True)
 alerts = typer.Typer(help="The safeguarding queue (open retaliation alerts, oldest first).")
 plan = typer.Typer(help="A business's remediation plan.", no_args_is_help=True)
+audit = typer.Typer(help="Case audit trails (hash chains).", no_args_is_help=True)
 
 CASE_FIELDS = ["case_ref", "status", "severity", "work_area", "business_ref", "business_type", "supplier_ref",
                "site_ref", "opened_at", "deadlines"]
@@ -88,6 +89,17 @@ def return_plan(case_ref: str,
                 json: Json = False):
     """Return the plan to the business with reasons, for a revision (staff)."""
     _step(case_ref, "plan-return", json, reasons=reason)
+
+
+@audit.command("verify")
+def verify_audit(case_ref: str, json: Json = False):
+    """Verify a case's hash-chained audit trail (staff): exit 0 intact, 1 tampered,
+    naming the first entry edited, removed or inserted."""
+    answer = run("GET", f"/v1/cases/{case_ref}/audit-verification", json, lambda v: fields(
+        f"audit trail of {case_ref}: {'intact' if v['intact'] else 'TAMPERED'}", v,
+        ["entries", "chained_from", "head", "first_bad"]))
+    if not answer["intact"]:
+        raise typer.Exit(1)
 
 
 def _step(case_ref: str, path: str, as_json: bool, **body):
