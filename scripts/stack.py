@@ -235,7 +235,7 @@ class ServiceProcess:
                                      env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
-    def wait_ready(self, timeout: float = 30) -> None:
+    def wait_ready(self, timeout: float = 90) -> None:
         def started():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: see {self.log_path}")

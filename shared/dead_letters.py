@@ -156,6 +156,23 @@ class DeadLetterQueue:
         self.conn.release()      # closing the channel returns every unacked letter
 
 
+def depth(amqp_uri: str) -> int | None:
+    """How many letters wait in the dead-letter queue (a passive declare: nothing is
+    read or created); 0 before any consumer declared it, None when this broker user
+    may not look (a service with no event handlers has no rights on it)."""
+    from kombu import Connection
+    from shared.messaging import DEAD_LETTER_QUEUE
+    # connect() tries once (default_channel would retry forever while the broker is away).
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        try:
+            conn.connect()
+            return conn.channel().queue_declare(queue=DEAD_LETTER_QUEUE.name, passive=True).message_count
+        except amqp_exceptions.NotFound:
+            return 0
+        except amqp_exceptions.AccessRefused:
+            return None
+
+
 def replay(dlq: DeadLetterQueue, chosen: list[DeadLetter], operator: str, publish) -> dict:
     """Republish each chosen event once (two consumers may have dead-lettered the
     same event), then ack its dead letters. ``publish(envelope)`` confirms or raises."""

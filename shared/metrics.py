@@ -37,4 +37,5 @@ REVISION_CONFLICTS_EXHAUSTED = Counter(
 DEAD_LETTERS_REPLAYED = Counter(
     "ilm_dead_letters_replayed_total", "Dead letters an operator replayed (shared/dead_letters.py), by event type.",
     ["event_type"])
-DEAD_LETTERS = Gauge("ilm_dead_letters", "Messages in the dead-letter queue when last listed or replayed.")
+DEAD_LETTERS = Gauge("ilm_dead_letters", "Messages waiting in the dead-letter queue (recounted by every service "
+                                         "each METRICS_REFRESH_INTERVAL, and by the ops command when it lists).")

@@ -7,15 +7,10 @@ come with them.
 """
 from nameko.timer import Timer
 
+from shared import dead_letters, metrics
 from shared.caller import Caller
 from shared.config import Config, settings_of
 from shared.context import RequestContext
-
-
-class ServiceBase:
-    ctx = RequestContext()
-    config = Config()
-    caller = Caller()    # the verified actor of an RPC call (shared/caller.py)
 
 
 class ConfiguredTimer(Timer):
@@ -32,3 +27,20 @@ class ConfiguredTimer(Timer):
 
 
 every = ConfiguredTimer.decorator
+
+
+class ServiceBase:
+    ctx = RequestContext()
+    config = Config()
+    caller = Caller()    # the verified actor of an RPC call (shared/caller.py)
+
+    @every("metrics_refresh_interval")
+    def count_dead_letters(self):
+        """Poison messages wait for an operator: each service's /metrics says how many,
+        so an alert can fire on ilm_dead_letters > 0 (README "Dead letters")."""
+        try:
+            waiting = dead_letters.depth(self.config.amqp_uri)
+        except OSError:          # the broker is away: the gauge keeps its last count
+            return
+        if waiting is not None:
+            metrics.DEAD_LETTERS.set(waiting)

@@ -8,6 +8,7 @@ import sys
 from urllib.parse import urlparse
 
 import pytest
+import requests
 from kombu import Connection, Exchange
 
 from scripts.stack import ROOT
@@ -60,6 +61,12 @@ def test_dead_letter_is_listed_shown_without_identity_and_replayed_once_its_caus
     found = eventually(lambda: (lambda f: f if len(f.get(opened["event_id"], [])) == 1
                                 and len(f.get(poison["event_id"], [])) == 2 else None)(
         dead_letters_of(stack, opened["event_id"], poison["event_id"])))
+    # Each service's /metrics counts what waits (its timer recounts every METRICS_REFRESH_INTERVAL).
+    def waiting() -> float:
+        text = requests.get(stack.procs["validation"].ops_url + "/metrics", timeout=5).text
+        return max([float(line.split()[-1]) for line in text.splitlines() if line.startswith("ilm_dead_letters ")]
+                   or [0.0])
+    eventually(lambda: waiting() >= 3)
     (summary,) = found[opened["event_id"]]
     assert summary["event_type"] == "validation.round_opened" and summary["reason"] == "rejected"
     assert summary["queue"].startswith("evt-validation-validation.round_opened.v1--remediation.")
