@@ -323,6 +323,10 @@ Try the doors yourself (this run's credentials; dev only):
       -d '{{"username": "{logins['case_worker']}", "password": "{logins['password']}"}}' | \\
       python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
     curl -s {gw}/v1/cases/{ref} -H "authorization: Bearer $TOKEN"
+  the same case worker, on the command line (.venv/bin/ilm):
+    .venv/bin/ilm login --url {gw} --username {logins['case_worker']}
+    .venv/bin/ilm cases list && .venv/bin/ilm cases show {ref} && .venv/bin/ilm audit verify {ref}
+  safeguarding lead {logins.get('safeguarding_lead', '-')} (same password): .venv/bin/ilm alerts
   supplier {supplier}, with its API key:
     curl -s {gw}/v1/cases -H "authorization: Bearer {result['keys'][supplier]}"
   partner BRAND-DEMO, with its API key:
