@@ -33,13 +33,12 @@ def compose(reason: str, facts: dict) -> tuple[str, str]:
     kind = facts["kind"].replace("_", " ")
     if reason == UNACKNOWLEDGED:
         subject = f"ILM safeguarding: {kind} alert {facts['alert_id']} waits unacknowledged"
-        why = f"has waited {facts['waited']:g} minutes and no safeguarding lead has acknowledged it"
+        why = f"it has waited {facts['waited']:g} minutes and no safeguarding lead has acknowledged it"
     else:
         subject = f"ILM safeguarding: {kind} alert {facts['alert_id']} reached no safeguarding recipient"
-        why = (f"reached no safeguarding webhook recipient within {facts['waited']:g} seconds; it waits "
-               f"unacknowledged")
-    text = (f"ILM backup contact: {kind} alert {facts['alert_id']} (reported {facts['reported_at']}) {why}. "
-            f"Please open the safeguarding queue and acknowledge it.")
+        why = f"it reached no safeguarding webhook recipient within {facts['waited']:g} seconds"
+    text = (f"ILM backup contact: {kind} alert {facts['alert_id']} (reported {facts['reported_at']}) waits "
+            f"unacknowledged: {why}. Please open the safeguarding queue and acknowledge it.")
     return subject, text
 
 
