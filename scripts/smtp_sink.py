@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -24,18 +23,12 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from scripts.stack import ROOT, _port_open, free_port, terminate, wait_for
 
 
 class SmtpSink:
     def __init__(self, directory: Path, port: int = 0, echo: bool = False):
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.path = Path(directory) / f"smtp-sink-{self.port}.jsonl"
         self.echo, self.proc = echo, None
 
@@ -48,37 +41,26 @@ class SmtpSink:
         args = [sys.executable, "-m", "scripts.smtp_sink", "--port", str(self.port), "--out", str(self.path)]
         self.proc = subprocess.Popen(args + (["--print"] if self.echo else []), cwd=ROOT,
                                      stdout=None if self.echo else subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not self._listening():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the SMTP sink did not start (is aiosmtpd installed?): {self.proc.poll()}")
-            time.sleep(0.1)
-        return self
 
-    def _listening(self) -> bool:
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            return s.connect_ex(("127.0.0.1", self.port)) == 0
+        def listening():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the SMTP sink exited with {self.proc.returncode} (is aiosmtpd installed?)")
+            return _port_open("127.0.0.1", self.port)
+        wait_for(listening, 20, "the SMTP sink")
+        return self
 
     def messages(self) -> list[dict]:
         return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
     def wait_for(self, predicate: Callable[[list], bool], timeout: float = 30.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The messages once ``predicate(messages)`` holds; TimeoutError after ``timeout``."""
+        def satisfied():
             got = self.messages()
-            if predicate(got):
-                return got
-            time.sleep(0.1)
-        raise AssertionError(f"no e-mail satisfying the condition after {timeout}s (got {len(self.messages())})")
+            return got if predicate(got) else None
+        return wait_for(satisfied, timeout, "an e-mail satisfying the condition")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        terminate(self.proc)
 
     def __enter__(self):
         return self.start()

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from services.notifications.backup import UNACKNOWLEDGED, UNDELIVERED, AlertWatch, plan_sends, received_in_time
 from services.notifications.domain import delivery_id
+from services.notifications.handlers import claim_due
 from shared.contracts.events import RETALIATION_REPORTED, iso, utc_now
 from shared.errors import ConcurrentUpdate
 from shared.logging import get_logger
@@ -80,25 +81,17 @@ def send_due(sends, channel, clock=utc_now, limit: int = SWEEP_BATCH) -> int:
 
 def attempt(sends, channel, sid: str, clock=utc_now) -> str | None:
     """One try, if it is due and this worker wins the claim. Returns the new status."""
-    repo = sends.repo
-    doc = repo.load(sid)
-    if doc is None:
+    claimed = claim_due(sends.repo, sends.aggregate_cls, sid, clock(), channel.lease_seconds)
+    if claimed is None:
         return None
-    send, now = sends.aggregate_cls.from_dict(doc), clock()
-    if not send.is_due(now):
-        return None
-    send.claim(now, channel.lease_seconds)
-    try:
-        doc = repo.replace({**doc, **send.to_dict()})
-    except ConcurrentUpdate:
-        return None     # another worker holds it
+    send, doc = claimed
     try:
         channel.deliver(send.channel, send.recipient, send.subject, send.text)
         error = None
     except Exception as exc:     # noqa: BLE001 - any failure is a try to record and retry
         error = type(exc).__name__
     send.record(clock(), error, channel.retry)
-    repo.replace({**doc, **send.to_dict()})
+    sends.repo.replace({**doc, **send.to_dict()})
     # Never the recipient (a phone number, an address) in the log.
     log.info("backup_attempt", send_id=sid, alert_id=send.alert_id, medium=send.channel, reason=send.reason,
              status=send.status, error=error, attempt=len(send.attempts))
