@@ -54,10 +54,10 @@ def check_watches(watches, deliveries_repo, sends, channel, clock=utc_now, limit
     """Watches whose time has come: received by a safeguarding endpoint in time, or the
     backup contact is told. The sends are stored before the watch is marked, so a
     crash in between only repeats the (idempotent) request."""
-    told = []
+    told, due = [], watches.repo.due(iso(clock()), limit)
     safeguarding = [s["subscription_id"] for s in deliveries_repo.subscriptions_for(RETALIATION_REPORTED.name)
-                    if s.get("audience") == "safeguarding"]
-    for alert_id in watches.repo.due(iso(clock()), limit):
+                    if s.get("audience") == "safeguarding"] if due else []
+    for alert_id in due:
         watch, now = watches.get(alert_id), clock()
         if watch is None or watch.due_at is None or watch.due_at > iso(now):
             continue
