@@ -38,6 +38,7 @@ from scripts.stack import (  # noqa: E402
 from scripts.api_client import Api  # noqa: E402
 from scripts.chat_worker import ChatWorker  # noqa: E402
 from scripts.fake_providers import FakeProviders, format_sent  # noqa: E402
+from scripts.smtp_sink import SmtpSink  # noqa: E402
 from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS, WebhookReceiver  # noqa: E402
 
 LOCAL = ROOT / ".local"
@@ -51,6 +52,9 @@ DEMO_REPORT = {
     "site_ref": "SITE-SAMUT-7",
 }
 
+# Who the local run's backup channel tells of an alert nobody takes up (see README).
+LOCAL_BACKUP_CONTACTS = {"BACKUP_CONTACT_EMAILS": "safeguarding-backup@ilm.local",
+                         "BACKUP_CONTACT_PHONES": "+66800000099", "BACKUP_SMS_FROM": "+66200000001"}
 
 # The first message of the demo's chat: a Burmese worker on LINE ("Forty of us have not
 # been paid overtime for three months.").
@@ -356,6 +360,13 @@ def main(argv=None) -> int:
         print(f"embedded Mongo server (nx-27017) on {mongo.uri}, data in {mongo.data_dir}")
     providers = FakeProviders(env, port=args.providers_port).start()   # the chat apps' send APIs
     env.update(providers.env(), SMS_WEBHOOK_URL=f"http://127.0.0.1:{args.http_port}/channels/sms")
+    # The backup contact channel: e-mail to a local SMTP sink that prints what it gets, SMS
+    # to the fake providers (printed once the demo is done, like the workers' messages).
+    sink = SmtpSink(LOCAL / "smtp", port=args.smtp_port, echo=True).start()
+    env.update(sink.env(), BACKUP_SMS_API_BASE=providers.url)
+    for name, value in LOCAL_BACKUP_CONTACTS.items():
+        env.setdefault(name, value)
+    print(f"SMTP sink for the backup contacts' e-mail on 127.0.0.1:{sink.port}")
     env.update(LOCAL_RECEIVER_SETTINGS)      # the brand's endpoint is the local receiver
     for name, value in DEMO_ESCALATION.items():
         env.setdefault(name, value)
@@ -401,6 +412,7 @@ def main(argv=None) -> int:
         stack.stop()
         receiver.close()
         providers.stop()
+        sink.stop()
         if mongo:
             mongo.stop()
 
@@ -412,6 +424,8 @@ def _parser():
     p.add_argument("--gateway-port", type=int, default=int(os.environ.get("ILM_GATEWAY_PORT", 8080)))
     p.add_argument("--providers-port", type=int, default=int(os.environ.get("ILM_PROVIDERS_PORT", 8090)),
                    help="the fake chat providers' send APIs (LINE, WhatsApp, Messenger, Viber, SMS)")
+    p.add_argument("--smtp-port", type=int, default=int(os.environ.get("ILM_SMTP_PORT", 8025)),
+                   help="the local SMTP sink receiving the backup contacts' e-mail")
     p.add_argument("--mongo-port", type=int, default=int(os.environ.get("ILM_MONGO_PORT", 27017)))
     return p
 

@@ -164,12 +164,17 @@ class EmbeddedMongo:
             return c.admin.command("ping")["ok"] == 1
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        terminate(self.proc)
+
+
+def terminate(proc: subprocess.Popen | None, timeout: float = 10) -> None:
+    """SIGTERM a helper process, SIGKILL it if it is still there after ``timeout``."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 # --- the services ----------------------------------------------------------------------
@@ -194,6 +199,10 @@ def new_dev_keys() -> dict:
     keys |= {n: secrets.token_urlsafe(24) for n in CHANNEL_SECRETS}
     keys["TWILIO_ACCOUNT_SID"] = "AC" + secrets.token_hex(16)     # not secret, but made with them
     keys["IDENTITY_KEYS"] = f"{DEV_IDENTITY_KEY_ID}:" + base64.b64encode(os.urandom(32)).decode()
+    # The backup channel's SMS (notifications) goes to the same fake provider's account;
+    # in production it has credentials of its own. The local SMTP sink takes no login.
+    keys |= {"BACKUP_SMS_ACCOUNT_SID": keys["TWILIO_ACCOUNT_SID"], "BACKUP_SMS_AUTH_TOKEN": keys["TWILIO_AUTH_TOKEN"],
+             "SMTP_PASSWORD": secrets.token_urlsafe(12)}
     return {**keys, DEV_SIGNING_KEYS: auth.format_keys(keyring), "ACTOR_VERIFY_KEYS": auth.verify_keys_of(keyring)}
 
 

@@ -19,6 +19,7 @@ from shared.variables import (
     CHANNEL_VARIABLES, REPORT_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, report_disclosure, validation_rules,
     webhook_egress,
 )
+from shared.variables import BACKUP_VARIABLES, backup_channel
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -79,6 +80,7 @@ VARIABLES: tuple[Var, ...] = (
     *VALIDATION_VARIABLES,
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     *CHANNEL_VARIABLES,
+    *BACKUP_VARIABLES,
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
 )
 
@@ -92,7 +94,7 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
                *(v.name for v in CHANNEL_VARIABLES if v.secret)),
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
-    "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY"),
+    "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY", "SMTP_PASSWORD", "BACKUP_SMS_AUTH_TOKEN"),
     "gateway": ("ACTOR_SIGNING_KEY",),
 }
 SECRETS = tuple(v.name for v in VARIABLES if v.secret)
@@ -207,6 +209,16 @@ class Settings:
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
     escalation_level_hours: tuple = (0.0, 72.0, 168.0)
     escalation_sweep_interval: float = 60.0
+    backup: dict = dataclasses.field(default_factory=dict)   # shared/variables.py backup_channel
+
+    # The safeguarding timer's settings, as the @every timer and remediation read them.
+    @property
+    def safeguarding_ack_minutes(self) -> float:
+        return self.backup.get("ack_minutes", 15.0)
+
+    @property
+    def safeguarding_sweep_seconds(self) -> float:
+        return self.backup.get("sweep_seconds", 5.0)
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -308,6 +320,7 @@ def settings() -> Settings:
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
         escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
+        backup=backup_channel(_raw),
     )
 
 

@@ -11,7 +11,7 @@ record, so handlers are unit-tested with in-memory fakes (tests/fakes.py).
 service's repository, the container's outbox relay and the worker's correlation id.
 
 An aggregate is any object with ``to_dict()``, ``from_dict()`` and a ``raised`` list of
-``(EventContract, data)`` pairs (shared/domain.py).
+``(EventContract, data)`` pairs, or ``(EventContract, data, case_ref)`` (shared/domain.py).
 """
 from __future__ import annotations
 
@@ -129,7 +129,10 @@ class UnitOfWork:
 
     def _drain(self, aggregate, doc_id: str) -> list[dict]:
         correlation_id = self._correlation_id()
-        events = [make_event(contract, doc_id, data, correlation_id) for contract, data in aggregate.raised]
+        # (contract, data) names the aggregate in the envelope; (contract, data, ref) another
+        # subject (a safeguarding alert's event names its case).
+        events = [make_event(contract, subject[0] if subject else doc_id, data, correlation_id)
+                  for contract, data, *subject in aggregate.raised]
         aggregate.raised.clear()
         return events
 

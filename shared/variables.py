@@ -113,3 +113,55 @@ def report_disclosure(raw) -> dict:
     if threshold < 1 or width < 0:
         raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
     return {"threshold": threshold, "width": width}
+
+
+# Safeguarding alerts nobody takes up (services/remediation/safeguarding.py) and the backup
+# contact channel that tells someone (services/notifications/backup.py): e-mail over SMTP
+# and SMS through a Twilio-shaped API with notifications' own credentials (intake's chat
+# credentials stay intake's). No contact set: nothing is sent (logged).
+BACKUP_VARIABLES: tuple[Var, ...] = (
+    Var("SAFEGUARDING_ACK_MINUTES", "15", "Minutes an alert may wait unacknowledged before the backup contact is told (decimals allowed)."),
+    Var("SAFEGUARDING_SWEEP_SECONDS", "5", "Seconds between looks for alerts waiting unacknowledged past SAFEGUARDING_ACK_MINUTES (remediation)."),
+    Var("ALERT_BACKUP_AFTER_SECONDS", "30", "A retaliation alert no safeguarding webhook recipient received within this many seconds goes to the backup contact."),
+    Var("BACKUP_CONTACT_EMAILS", "", "Backup contacts' e-mail addresses (comma-separated)."),
+    Var("BACKUP_CONTACT_PHONES", "", "Backup contacts' phone numbers for SMS, E.164 (comma-separated)."),
+    Var("BACKUP_RETRY_SCHEDULE", "0,30,120,600,1800", "Seconds before each try of a backup message (comma-separated; their count the tries before it is kept as failed)."),
+    Var("SMTP_HOST", "", "SMTP server for backup e-mail (empty: no e-mail)."),
+    Var("SMTP_PORT", "587", "SMTP server port."),
+    Var("SMTP_TLS", "true", "Use STARTTLS with the SMTP server (false only for a local sink)."),
+    Var("SMTP_USER", "", "SMTP login (empty: none)."),
+    Var("SMTP_PASSWORD", "", "SMTP password.", True),
+    Var("SMTP_FROM", "ilm-safeguarding@localhost", "Sender address of backup e-mail."),
+    Var("BACKUP_SMS_ACCOUNT_SID", "", "Twilio account SID for backup SMS (notifications' own; empty: no SMS)."),
+    Var("BACKUP_SMS_AUTH_TOKEN", "", "Twilio auth token for backup SMS.", True),
+    Var("BACKUP_SMS_FROM", "", "Number (E.164) backup SMS are sent from."),
+    Var("BACKUP_SMS_API_BASE", "https://api.twilio.com", "Base URL of the Twilio-shaped SMS API for backup SMS."),
+)
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(",") if p.strip())
+
+
+def backup_channel(raw) -> dict:
+    """The backup channel's settings (services/notifications/backup_sender.py)."""
+    tls = raw("SMTP_TLS").strip().lower()
+    if tls not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError("SMTP_TLS must be true or false")
+    try:
+        numbers = {n: float(raw(n)) for n in ("SAFEGUARDING_ACK_MINUTES", "SAFEGUARDING_SWEEP_SECONDS",
+                                               "ALERT_BACKUP_AFTER_SECONDS")}
+        retry = tuple(float(p) for p in _listed(raw("BACKUP_RETRY_SCHEDULE")))
+        port = int(raw("SMTP_PORT"))
+    except ValueError as exc:
+        raise ConfigError("SAFEGUARDING_ACK_MINUTES, SAFEGUARDING_SWEEP_SECONDS, ALERT_BACKUP_AFTER_SECONDS and "
+                          "BACKUP_RETRY_SCHEDULE must be numbers, SMTP_PORT a whole number") from exc
+    if any(v < 0 for v in (*numbers.values(), *retry)) or not retry:
+        raise ConfigError("the backup channel's times must not be negative, and BACKUP_RETRY_SCHEDULE not empty")
+    return {"ack_minutes": numbers["SAFEGUARDING_ACK_MINUTES"], "sweep_seconds": numbers["SAFEGUARDING_SWEEP_SECONDS"],
+            "after_seconds": numbers["ALERT_BACKUP_AFTER_SECONDS"], "retry": retry,
+            "emails": _listed(raw("BACKUP_CONTACT_EMAILS")), "phones": _listed(raw("BACKUP_CONTACT_PHONES")),
+            "smtp": {"host": raw("SMTP_HOST"), "port": port, "tls": tls in ("true", "1", "yes"),
+                     "user": raw("SMTP_USER"), "password": raw("SMTP_PASSWORD"), "sender": raw("SMTP_FROM")},
+            "sms": {"account_sid": raw("BACKUP_SMS_ACCOUNT_SID"), "auth_token": raw("BACKUP_SMS_AUTH_TOKEN"),
+                    "sender": raw("BACKUP_SMS_FROM"), "api_base": raw("BACKUP_SMS_API_BASE")}}

@@ -39,6 +39,9 @@ os.environ["WEBHOOK_RETRY_SCHEDULE"] = "0,0.5,1,1,1,1,1,1"   # the partners' sch
 os.environ["WEBHOOK_CIRCUIT_COOLDOWN"] = "1"
 os.environ["METRICS_REFRESH_INTERVAL"] = "2"   # the operations test reads the gauges
 os.environ["LOGIN_RATE_LIMIT"] = "200/15 minutes"   # every test logs in from 127.0.0.1
+# Safeguarding alerts unacknowledged after 6 s go to the backup contacts (set only in the
+# stack's environment: tests/integration/conftest.py), whose sends retry in seconds.
+os.environ.update(SAFEGUARDING_ACK_MINUTES="0.1", SAFEGUARDING_SWEEP_SECONDS="0.5", BACKUP_RETRY_SCHEDULE="0,0.5,1")
 # Webhook receivers (scripts/webhook_receiver.py) listen on 127.0.0.1 over http, any port.
 os.environ.update(LOCAL_RECEIVER_SETTINGS)
 # The chat providers' send APIs: scripts/fake_providers.py on a port chosen now, so the

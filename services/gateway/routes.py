@@ -108,6 +108,9 @@ FORWARDS = (
     Forward("POST", ALERTS + "/<alert_id>/measures", "remediation", "record_protective_measure",
             contract.RecordMeasure, "Record a protective measure for the worker (on the case's trail)",
             "safeguarding lead", status=201),
+    Forward("POST", ALERTS + "/<alert_id>/resolution", "remediation", "resolve_alert", contract.ResolveAlert,
+            "Resolve a safeguarding alert with a note (off the queue; the case's severity may be lowered once none "
+            "of its alerts is open; on the case's trail)", "safeguarding lead"),
     Forward("POST", "/v1/webhooks", "notifications", "register_webhook", contract.RegisterWebhook,
             "Subscribe an endpoint to case updates and alerts of the caller's scope (a business: its own cases' "
             "updates and deadline reminders, never alerts)", "partner, supplier, agency, safeguarding lead",

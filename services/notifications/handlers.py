@@ -228,17 +228,10 @@ def retry_due(deliveries, sender, clock=utc_now, urgent_only: bool = False) -> i
 def attempt(deliveries, sender, delivery_id: str, clock=utc_now) -> str | None:
     """A retry, if it is due and this worker wins the lease. Returns the new status."""
     repo = deliveries.repo
-    doc = repo.load(delivery_id)
-    if doc is None:
+    claimed = claim_due(repo, Delivery, delivery_id, clock(), sender.lease_seconds)
+    if claimed is None:
         return None
-    delivery, now = Delivery.from_dict(doc), clock()
-    if not delivery.is_due(now):
-        return None
-    delivery.claim(now, sender.lease_seconds)
-    try:
-        doc = repo.replace({**doc, **delivery.to_dict()})
-    except ConcurrentUpdate:
-        return None   # another worker holds it
+    delivery, doc = claimed
     sub = repo.subscription(delivery.subscription_id)
     if sub is None or not sub.get("active", True):
         # Deleted meanwhile: cancelled. Disabled: held for the re-enabling.
@@ -247,6 +240,23 @@ def attempt(deliveries, sender, delivery_id: str, clock=utc_now) -> str | None:
         repo.replace({**doc, **delivery.to_dict()})
         return delivery.status
     return _send(repo, sender, delivery, Subscription.from_doc(sub), doc, clock)
+
+
+def claim_due(repo, aggregate_cls, doc_id: str, now: datetime, lease_seconds: float):
+    """Load a stored send (a delivery, a backup send) and, if it is due, take its lease
+    with a guarded write: (it, the stored document), or None when it is gone, not due,
+    or another worker holds it."""
+    doc = repo.load(doc_id)
+    if doc is None:
+        return None
+    item = aggregate_cls.from_dict(doc)
+    if not item.is_due(now):
+        return None
+    item.claim(now, lease_seconds)
+    try:
+        return item, repo.replace({**doc, **item.to_dict()})
+    except ConcurrentUpdate:
+        return None   # another worker holds it
 
 
 def _insert(repo, delivery: Delivery) -> dict | None:

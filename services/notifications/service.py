@@ -11,14 +11,17 @@ lane, with its own queue, connection, worker pool and Deployment, so no backlog 
 ordinary events (nor slow partner endpoints holding ordinary workers) can delay an
 alert.
 """
-from services.notifications import handlers
+from services.notifications import backup_handlers, handlers
+from services.notifications.backup import AlertWatch, BackupSend
+from services.notifications.backup_sender import BackupChannel
 from services.notifications.domain import Delivery
-from services.notifications.store import NotificationStore
+from services.notifications.store import AlertWatchStore, BackupSendStore, NotificationStore
 from services.notifications.webhooks import WebhookSender
 from shared.contracts import rpc as contract
 from shared.contracts.common import BUSINESS_ROLES, PARTNER_ROLES, STAFF_ROLES
 from shared.contracts.events import (
-    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED, utc_now,
+    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED,
+    SAFEGUARDING_ALERT_UNACKNOWLEDGED, utc_now,
 )
 from shared.logging import get_logger
 from shared.messaging import on_event
@@ -91,13 +94,27 @@ class AlertLaneService(ServiceBase):
 
     deliveries = Aggregates(NotificationStore, Delivery)
     sender = WebhookSender(cache_seconds=0)
+    # The backup contact channel (backup.py): e-mail and SMS when nobody takes an alert up.
+    backup_sends = Aggregates(BackupSendStore, BackupSend)
+    watches = Aggregates(AlertWatchStore, AlertWatch)
+    backup = BackupChannel()
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
         # Sends run in the sender's pool: this worker is free again once they are stored.
         ids = handlers.fan_out(self.deliveries, self.sender, event, urgent=True, background=self.sender.background)
         log.warning("retaliation_alert_dispatched", deliveries=len(ids))
+        backup_handlers.watch_alert(self.watches, event, utc_now(), self.backup.after_seconds)
+
+    @on_event(SAFEGUARDING_ALERT_UNACKNOWLEDGED)
+    def on_alert_unacknowledged(self, event):
+        backup_handlers.on_unacknowledged(self.backup_sends, self.backup, event)
 
     @every("webhook_retry_interval")
     def retry_due_alerts(self):
         handlers.retry_due(self.deliveries, self.sender, urgent_only=True)
+
+    @every("webhook_retry_interval")
+    def backup_sweep(self):
+        backup_handlers.check_watches(self.watches, self.deliveries.repo, self.backup_sends, self.backup)
+        backup_handlers.send_due(self.backup_sends, self.backup)

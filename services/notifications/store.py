@@ -77,3 +77,32 @@ class NotificationStore(Repository):
     def deliveries_for(self, subscription_id: str, limit: int = 50, after: str | None = None):
         """A page of an endpoint's deliveries, oldest first (``log_key``: creation time, id)."""
         return self.page({"subscription_id": subscription_id}, limit, after, key="log_key")
+
+
+class BackupSendStore(Repository):
+    """Backup contact messages (services/notifications/backup.py), one per source and recipient."""
+    service = "notifications"
+    collection_name = "backup_sends"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("status")
+        self.col.create_index("alert_id")
+
+    def due(self, now_iso: str, limit: int = 100) -> list[str]:
+        pending = self.col.find({"status": "pending", "next_attempt_at": {"$lte": now_iso}}, {"_id": 1}).limit(limit)
+        stale = self.col.find({"status": "sending", "lease_until": {"$lte": now_iso}}, {"_id": 1}).limit(limit)
+        return [d["_id"] for d in (*pending, *stale)]
+
+
+class AlertWatchStore(Repository):
+    """Per retaliation alert: was it received by a safeguarding endpoint in time?"""
+    service = "notifications"
+    collection_name = "alert_watches"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("due_at")
+
+    def due(self, now_iso: str, limit: int = 100) -> list[str]:
+        return [d["_id"] for d in self.col.find({"due_at": {"$lte": now_iso}}, {"_id": 1}).limit(limit)]

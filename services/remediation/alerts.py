@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.remediation.safeguarding import Alert
+from services.remediation.safeguarding import DEFAULT_ACK_MINUTES, Alert
 from shared.contracts.common import page_of
-from shared.errors import NotFound
+from shared.contracts.events import iso
+from shared.errors import ConcurrentUpdate, InvalidTransition, NotFound
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+SWEEP_BATCH = 100
 
 
-def record_alert(alerts, cases, event: dict, now: datetime, policy: dict) -> Alert:
-    alert = Alert.record(event)
+def record_alert(alerts, cases, event: dict, now: datetime, policy: dict,
+                 ack_minutes: float = DEFAULT_ACK_MINUTES) -> Alert:
+    alert = Alert.record(event, ack_minutes)
     stored = alerts.create(alert.alert_id, alert)     # the record exists before anything else
     try:
         cases.change(alert.case_ref, lambda case: case.link_alert(alert.alert_id, alert.raised_from, now, policy,
@@ -32,7 +35,8 @@ def record_alert(alerts, cases, event: dict, now: datetime, policy: dict) -> Ale
 
 
 def link_waiting_alerts(alerts, cases, case_ref: str, now: datetime, policy: dict) -> int:
-    waiting = [Alert.from_dict(d) for d in alerts.repo.of_case(case_ref)]
+    """Open ones: an alert resolved before its case opened leaves the case as it is."""
+    waiting = [a for a in map(Alert.from_dict, alerts.repo.of_case(case_ref)) if a.status == "open"]
     if waiting:
         cases.change(case_ref, lambda case: [case.link_alert(a.alert_id, a.raised_from, now, policy, a.kind)
                                              for a in waiting], skip_unchanged=True)
@@ -57,8 +61,39 @@ def record_measure(alerts, cases, p: dict, actor: dict, now: datetime) -> dict:
     return alert.view()
 
 
-def _change(alerts, p, decide):
-    return alerts.change(p["alert_id"], decide, missing=lambda _: NotFound(f"alert {p['alert_id']} not found"))
+def resolve_alert(alerts, cases, p: dict, actor: dict, now: datetime) -> dict:
+    """open -> resolved, then off the case's open list (on its trail). Resolving again
+    answers 409, and first puts the case right if a crash left it listing the alert."""
+    changed = _change(alerts, p, lambda a: a.resolve(actor, now, p["resolution"]), skip_unchanged=True)
+    alert = changed.aggregate
+    try:
+        cases.change(alert.case_ref, lambda case: case.close_alert(actor, now, alert.alert_id, alert.resolution),
+                     skip_unchanged=True)
+    except NotFound:
+        log.info("alert_case_not_open", action="resolve_alert")
+    if not changed.result:
+        raise InvalidTransition(f"alert {alert.alert_id} was resolved by {alert.resolved_by} at {alert.resolved_at}")
+    log.info("alert_resolved", alert_id=alert.alert_id)
+    return alert.view()
+
+
+def notify_unacknowledged(alerts, now: datetime, limit: int = SWEEP_BATCH) -> list[str]:
+    """The timer: alerts whose acknowledgement time has passed raise
+    ``safeguarding.alert_unacknowledged``, each claimed by its guarded write (a
+    replica that loses reloads, finds it done and writes nothing)."""
+    told = []
+    for alert_id in alerts.repo.backup_due(iso(now), limit):
+        try:
+            if alerts.change(alert_id, lambda a: a.tell_backup_if_due(now), skip_unchanged=True).result:
+                told.append(alert_id)
+                log.warning("alert_unacknowledged", alert_id=alert_id)
+        except ConcurrentUpdate:        # busy beyond the retries: the next sweep takes it
+            log.warning("alert_unacknowledged_deferred", alert_id=alert_id)
+    return told
+
+
+def _change(alerts, p, decide, **kw):
+    return alerts.change(p["alert_id"], decide, missing=lambda _: NotFound(f"alert {p['alert_id']} not found"), **kw)
 
 
 def _on_case_trail(cases, alert: Alert, actor: dict, now: datetime, action: str, detail: dict) -> None:

@@ -44,11 +44,13 @@ class RemediationService(ServiceBase):
 
     @on_event(RETALIATION_REPORTED)
     def on_retaliation_reported(self, event):
-        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines)
+        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines,
+                            self.config.safeguarding_ack_minutes)
 
     @on_event(VOICE_SUPPRESSION_REPORTED)
     def on_voice_suppression_reported(self, event):
-        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines)
+        alerts.record_alert(self.alerts, self.cases, event, utc_now(), self.config.deadlines,
+                            self.config.safeguarding_ack_minutes)
 
     @on_event(VALIDATION_ROUND_OPENED)
     def on_validation_round_opened(self, event):
@@ -127,6 +129,14 @@ class RemediationService(ServiceBase):
     @command(contract.RecordMeasure, allow=SAFEGUARDING_ROLES)
     def record_protective_measure(self, p, actor):
         return alerts.record_measure(self.alerts, self.cases, p, actor, utc_now())
+
+    @command(contract.ResolveAlert, allow=SAFEGUARDING_ROLES)
+    def resolve_alert(self, p, actor):
+        return alerts.resolve_alert(self.alerts, self.cases, p, actor, utc_now())
+
+    @every("safeguarding_sweep_seconds")
+    def tell_backup_of_unacknowledged_alerts(self):
+        alerts.notify_unacknowledged(self.alerts, utc_now())
 
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)

@@ -39,6 +39,12 @@ class AlertStore(Repository):
         super().ensure_indexes()
         self.col.create_index("case_ref")
         self.col.create_index("queue_key", unique=True)
+        self.col.create_index("backup_due_at")
+
+    def backup_due(self, now_iso: str, limit: int) -> list[str]:
+        """Alerts whose acknowledgement time has passed (cleared once told or acknowledged)."""
+        docs = self.col.find({"backup_due_at": {"$lte": now_iso}}, {"_id": 1})
+        return [d["_id"] for d in docs.sort("backup_due_at", 1).limit(limit)]
 
     def of_case(self, case_ref: str) -> list[dict]:
         return list(self.col.find({"case_ref": case_ref}))

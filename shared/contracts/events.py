@@ -203,6 +203,18 @@ class IdentityRevealed(StrictSchema):
     revealed_at = fields.String(required=True)
 
 
+class AlertUnacknowledged(StrictSchema):
+    """A safeguarding alert waited SAFEGUARDING_ACK_MINUTES with no lead acknowledging
+    it (services/remediation/safeguarding.py): notifications tells the backup contact
+    on a second channel. The envelope's ``case_ref`` is the alert's case. Only what the
+    backup message needs: no worker fact, no supplier or site."""
+    alert_id = Ref(required=True)
+    kind = OneOf(("retaliation", "voice_suppression"), required=True)
+    work_area = OneOf(WORK_AREAS, required=True, allow_none=True)
+    reported_at = fields.String(required=True)
+    minutes_waited = fields.Float(required=True, validate=validate.Range(min=0))
+
+
 # --- the catalogue --------------------------------------------------------------
 
 GRIEVANCE_RECEIVED = EventContract("grievance.received", 1, "intake", GrievanceReceived)
@@ -223,6 +235,8 @@ PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", Par
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
 IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
+SAFEGUARDING_ALERT_UNACKNOWLEDGED = EventContract("safeguarding.alert_unacknowledged", 1, "remediation",
+                                                  AlertUnacknowledged)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
@@ -231,6 +245,7 @@ CATALOGUE = {c.routing_key: c for c in (
     PARTY_LINKS_CHANGED,
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
+    SAFEGUARDING_ALERT_UNACKNOWLEDGED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

@@ -65,6 +65,11 @@ class RecordMeasure(AlertCommand):
     note = Text(2000, required=True)
 
 
+class ResolveAlert(AlertCommand):
+    """The safeguarding lead closes an alert: what was done, in a note (staff-only trail)."""
+    resolution = Text(2000, required=True)
+
+
 class RemediationAction(StrictSchema):
     type = OneOf(REMEDY_ACTION_TYPES, required=True)
     description = Text(2000, required=True)

@@ -22,10 +22,26 @@ def providers():
 
 
 @pytest.fixture(scope="session")
-def stack(mongo, rabbitmq, tmp_root, providers):
+def smtp_sink(tmp_root):
+    """The backup channel's mail server, recording each e-mail (its own process:
+    aiosmtpd's asyncio and this process's eventlet do not mix)."""
+    from scripts.smtp_sink import SmtpSink
+    sink = SmtpSink(tmp_root).start()
+    yield sink
+    sink.stop()
+
+
+# The backup contacts of the stack (not of os.environ: the bench's own stack has none).
+BACKUP_CONTACTS = {"BACKUP_CONTACT_EMAILS": "safeguarding-backup@ilm.test", "BACKUP_CONTACT_PHONES": "+66800000099",
+                   "BACKUP_SMS_FROM": "+66200000001"}
+
+
+@pytest.fixture(scope="session")
+def stack(mongo, rabbitmq, tmp_root, providers, smtp_sink):
     port = free_port()
     os.environ["SMS_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/channels/sms"   # the URL Twilio signs
-    s = Stack(dict(os.environ), tmp_root / "logs", port)
+    backup = {**BACKUP_CONTACTS, **smtp_sink.env(), "BACKUP_SMS_API_BASE": providers.url}
+    s = Stack(dict(os.environ, **backup), tmp_root / "logs", port)
     try:
         s.start()
         yield s
