@@ -45,6 +45,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("RETENTION_SWEEP_SECONDS", "3600", "Seconds between looks for cases whose retention period is over (intake)."),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
+    Var("STAFF_OTP_KEY", None, "base64 32-byte key sealing staff members' TOTP secrets at rest (gateway).", True),
     Var("RECEIPT_PEPPER", None, "base64 32-byte server-side pepper mixed into workers' receipt hashes (intake).", True),
     Var("RECEIPT_FREE_TRIES", "5", "Wrong receipts allowed per case reference and per source before delays start."),
     Var("RECEIPT_SOURCE_FREE_TRIES", "20", "Wrong receipts allowed from one source address before delays start."),
@@ -93,7 +94,7 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
     "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY"),
-    "gateway": ("ACTOR_SIGNING_KEY",),
+    "gateway": ("ACTOR_SIGNING_KEY", "STAFF_OTP_KEY"),
 }
 SECRETS = tuple(v.name for v in VARIABLES if v.secret)
 # Still read when set, no longer needed by a new deployment (IDENTITY_KEYS replaces it).
@@ -217,6 +218,10 @@ class Settings:
     @property
     def webhook_secrets_key(self) -> bytes:
         return _key("WEBHOOK_SECRETS_KEY")
+
+    @property
+    def staff_otp_key(self) -> bytes:
+        return _key("STAFF_OTP_KEY")
 
     @property
     def receipt_pepper(self) -> bytes:
