@@ -78,6 +78,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("ESCALATION_LEVEL_HOURS", "0,72,168", "Hours after a missed deadline's due when escalation levels 1 (business reminded), 2 (its partners told) and 3 (flagged for partner consequences) fire; non-decreasing, decimals allowed."),
     Var("ESCALATION_SWEEP_INTERVAL", "60", "Seconds between looks for cases whose next deadline escalation has come (remediation)."),
     *VALIDATION_VARIABLES,
+    Var("CASE_LEASE_SECONDS", "300", "Seconds a staff member's edit lease on a case lasts unless renewed (remediation)."),
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     *CHANNEL_VARIABLES,
     Var("LOG_LEVEL", "INFO", "Minimum log level."),
@@ -205,6 +206,7 @@ class Settings:
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
     escalation_level_hours: tuple = (0.0, 72.0, 168.0)
     escalation_sweep_interval: float = 60.0
+    case_lease_seconds: float = 300.0
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -310,6 +312,7 @@ def settings() -> Settings:
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
         escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
+        case_lease_seconds=_number("CASE_LEASE_SECONDS", float),
     )
 
 

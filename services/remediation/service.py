@@ -1,6 +1,6 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy
+from services.remediation import alerts, assignment, audit_check, escalation, handlers, notes, registry, remedy
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
@@ -219,3 +219,24 @@ class RemediationService(ServiceBase):
     @on_event(LEDGER_ENTRY_RECORDED)
     def count_ledger_entry(self, event):
         remedy.count_entry(self.remedy_totals, event)
+
+    # --- case work as a team: assignment, edit leases, scoped notes (assignment.py, notes.py) --
+    @command(contract.AssignCase, allow=STAFF_ROLES)
+    def assign_case(self, p, actor):
+        return assignment.assign(self.cases, p, actor, utc_now())
+
+    @command(contract.HandOver, allow=STAFF_ROLES)
+    def hand_over_cases(self, p, actor):
+        return assignment.hand_over(self.cases, p, actor, utc_now())
+
+    @command(contract.TakeLease, allow=STAFF_ROLES)
+    def take_case_lease(self, p, actor):
+        return assignment.take_lease(self.cases, p, actor, utc_now(), self.config.case_lease_seconds)
+
+    @command(contract.ReleaseLease, allow=STAFF_ROLES)
+    def release_case_lease(self, p, actor):
+        return assignment.release_lease(self.cases, p, actor, utc_now())
+
+    @command(contract.AddNote, allow=STAFF_ROLES)
+    def add_case_note(self, p, actor):
+        return notes.add_note(self.cases, p, actor, utc_now())

@@ -58,7 +58,7 @@ class CaseStore(Repository):
 
     def ensure_indexes(self):
         super().ensure_indexes()
-        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at"):
+        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at", "assignee"):
             self.col.create_index(field)
 
     def count_open_by_status(self) -> dict[str, int]:
