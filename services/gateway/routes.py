@@ -156,6 +156,8 @@ FORWARDS = (
     Forward("POST", CASE + "/notes", "remediation", "add_case_note", contract.AddNote,
             "Add a note: internal (staff), private (you), business (the business the case is referred to), "
             "partner (the partners of its chain)", "staff", status=201),
+    Forward("GET", CASE + "/access-log", "remediation", "case_access_log", contract.CaseAccessLog,
+            "Who viewed the case or revealed its worker's identity, when, oldest first (limit, after)", "admin"),
 )
 
 _MAP = Map([Rule(f.path, methods=[f.verb], endpoint=i) for i, f in enumerate(FORWARDS)])

@@ -132,3 +132,14 @@ class LedgerTotalsStore(Repository):
     """Running ledger totals, one document per business (per currency inside)."""
     service = "remediation"
     collection_name = "ledger_totals"
+
+
+class AccessLogStore(Repository):
+    """Who viewed or revealed a case (services/remediation/access_log.py): one document
+    per access, inserted only; ids sort by case, then time."""
+    service = "remediation"
+    collection_name = "case_access_log"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("case_ref")

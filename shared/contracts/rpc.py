@@ -354,3 +354,7 @@ class ReleaseLease(CaseCommand):
 class AddNote(CaseCommand):
     scope = OneOf(("internal", "private", "business", "partner"), required=True)
     text = Text(4000, required=True)
+
+
+class CaseAccessLog(Page):
+    case_ref = Ref(required=True)

@@ -1,7 +1,7 @@
 """Case work as a team through the gateway, across the real processes: a staff member
 enrols in two-factor login and logs in with a TOTP code (computed here by pyotp); a
 colleague's cases are all handed to another in one call; a business sees only the
-notes addressed to it."""
+notes addressed to it; an admin reads who viewed the case."""
 import time
 
 import pyotp
@@ -51,3 +51,6 @@ def test_two_factor_login_hand_over_and_scoped_notes(stack, staff):
     sup = key_for(staff, stack, supplier, "supplier")
     assert [n["text"] for n in sup.ok("GET", f"/v1/cases/{ref}")["notes"]] == ["business note"]
     assert len(cw.ok("GET", f"/v1/cases/{ref}")["notes"]) == 4
+    logged = admin.ok("GET", f"/v1/cases/{ref}/access-log", params={"limit": 200})["items"]
+    assert {(e["actor"]["id"], e["action"]) for e in logged} >= {(supplier, "view")}
+    assert [e["actor"]["role"] for e in logged].count("case_worker") >= 2

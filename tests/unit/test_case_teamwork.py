@@ -1,16 +1,17 @@
 """Case work as a team on in-memory fakes: assignment (one case, every case of one
 person in bounded batches, each audited), the case list filtered by assignee, the
 edit lease (a second editor is refused naming the holder, unless forced: audited;
-it expires), and notes whose scope each role's view enforces."""
+it expires), notes whose scope each role's view enforces, and the access log."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.remediation import assignment, notes, registry
+from services.remediation import access_log, assignment, notes, registry
 from services.remediation.assignment import LeaseHeld
 from services.remediation.domain import Case
 from shared.contracts import rpc as contract
 from shared.contracts.common import load
+from shared.contracts.events import IDENTITY_REVEALED, make_event
 from shared.errors import Forbidden, InvalidInput
 from tests.fakes import unit_of_work
 
@@ -121,3 +122,19 @@ def test_each_role_sees_only_the_notes_its_scope_allows():
     assert all(a["action"] != "add_note" for a in case.view_for(SUPPLIER)["audit"])
     with pytest.raises(InvalidInput):
         load(contract.AddNote, {"case_ref": "ILM-T0000", "scope": "worker", "text": "x"})
+
+
+def test_the_access_log_lists_views_and_reveals_in_order_once_each():
+    entries = unit_of_work(access_log.AccessEntry)
+    access_log.record(entries, "ILM-T0000", ANNA, "view", NOW)
+    access_log.record(entries, "ILM-T0001", BEN, "view", NOW)
+    access_log.record(entries, "ILM-T0000", SUPPLIER, "view", NOW + timedelta(seconds=1))
+    reveal = make_event(IDENTITY_REVEALED, "ILM-T0000", {"actor": LEAD, "basis": "staff_role",
+                                                         "revealed_at": "2026-11-01T09:00:02.000Z"}, "corr")
+    access_log.record_reveal(entries, reveal)
+    access_log.record_reveal(entries, reveal)              # redelivered: still one entry
+    first = access_log.of_case(entries, load(contract.CaseAccessLog, {"case_ref": "ILM-T0000", "limit": 2}))
+    assert [(e["actor"]["id"], e["action"]) for e in first["items"]] == [("anna", "view"), ("SUP-1", "view")]
+    rest = access_log.of_case(entries, load(contract.CaseAccessLog, {"case_ref": "ILM-T0000",
+                                                                     "after": first["next"]}))
+    assert [(e["actor"]["id"], e["action"]) for e in rest["items"]] == [("lee", "reveal")] and rest["next"] is None
