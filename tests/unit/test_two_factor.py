@@ -136,3 +136,26 @@ def test_an_admin_reset_is_audited_and_the_member_enrols_again(world):
     with pytest.raises(InvalidTransition):
         handlers.reset_two_factor(accounts, ADMIN, "anna", NOW)
     enrol(world, NOW + timedelta(minutes=5))
+
+
+def test_ilm_login_sends_the_code_and_says_when_the_token_can_only_enrol(monkeypatch, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from services.gateway import cli
+
+    sent = []
+
+    def fake_log_in(url, username, password, otp=None):
+        sent.append(otp)
+        return {"access_token": "t", "expires_in": 900, **({} if otp else {"scope": ENROLMENT_SCOPE})}
+
+    monkeypatch.setattr(cli, "log_in", fake_log_in)
+    monkeypatch.setenv("ILM_CONFIG", str(tmp_path / "session.json"))
+    run = lambda *extra: CliRunner().invoke(cli.app, ["login", "--url", "http://x", "--username", "anna",  # noqa: E731
+                                                      "--password-stdin", "--json", *extra], input="pw\n")
+    with_code = run("--otp", "123456")
+    assert with_code.exit_code == 0 and sent == ["123456"] and "scope" not in json.loads(with_code.output)
+    enrol_only = json.loads(run().output)
+    assert enrol_only["scope"] == ENROLMENT_SCOPE and "/v1/auth/two-factor" in enrol_only["next"]
