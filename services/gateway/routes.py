@@ -156,6 +156,9 @@ FORWARDS = (
     Forward("POST", CASE + "/notes", "remediation", "add_case_note", contract.AddNote,
             "Add a note: internal (staff), private (you), business (the business the case is referred to), "
             "partner (the partners of its chain)", "staff", status=201),
+    Forward("POST", CASE + "/worker-messages", "intake", "message_worker", contract.MessageWorker,
+            "A note to the worker, sent on the chat they reported from (written in their language: the answer "
+            "names it); 409 when they have no open chat", "staff", status=202),
     Forward("GET", CASE + "/access-log", "remediation", "case_access_log", contract.CaseAccessLog,
             "Who viewed the case or revealed its worker's identity, when, oldest first (limit, after)", "admin"),
 )

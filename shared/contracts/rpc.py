@@ -358,3 +358,8 @@ class AddNote(CaseCommand):
 
 class CaseAccessLog(Page):
     case_ref = Ref(required=True)
+
+
+class MessageWorker(CaseCommand):
+    """A note to the worker on their chat (services/intake/staff_messages.py)."""
+    text = Text(2000, required=True)
