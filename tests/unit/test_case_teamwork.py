@@ -14,6 +14,7 @@ from shared.contracts.common import load
 from shared.contracts.events import IDENTITY_REVEALED, make_event
 from shared.errors import Forbidden, InvalidInput
 from tests.fakes import unit_of_work
+from tests.unit.test_remediation_registry import GRIEVANCE
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 ANNA = {"id": "anna", "role": "case_worker"}
@@ -22,11 +23,6 @@ LEAD = {"id": "lee", "role": "safeguarding_lead"}
 SUPPLIER = {"id": "SUP-1", "role": "supplier"}
 OTHER_SUPPLIER = {"id": "SUP-2", "role": "supplier"}
 BRAND = {"id": "BRAND-1", "role": "partner"}
-GRIEVANCE = {
-    "worker_key": "wk_" + "a" * 32, "channel": "hotline", "language": "th", "work_area": "working_conditions",
-    "forced_labour_indicators": [], "severity": "normal", "retaliation": False, "supplier_ref": "SUP-1",
-    "site_ref": None, "agency_ref": None,
-}
 
 
 def cases_with(n: int, assignee=None):
