@@ -1,7 +1,9 @@
 """Case work as a team through the gateway, across the real processes: a staff member
 enrols in two-factor login and logs in with a TOTP code (computed here by pyotp); a
 colleague's cases are all handed to another in one call; a business sees only the
-notes addressed to it; an admin reads who viewed the case."""
+notes addressed to it; an admin reads who viewed the case; a note to the worker
+arrives at the (fake) chat provider on the worker's own chat."""
+import os
 import time
 
 import pyotp
@@ -9,6 +11,7 @@ import pytest
 import requests
 
 from scripts.api_client import Api
+from scripts.chat_worker import ChatWorker, case_and_receipt
 from tests.integration.conftest import eventually
 from tests.integration.helpers import PASSWORD, key_for, post_grievance, report, unique
 
@@ -20,7 +23,7 @@ def login(stack, username, otp=None):
     return requests.post(f"{stack.gateway_url}/v1/auth/login", json=body, timeout=20)
 
 
-def test_two_factor_login_hand_over_and_scoped_notes(stack, staff):
+def test_two_factor_login_hand_over_and_scoped_notes(stack, staff, providers):
     admin, cw = staff["admin"], staff["case_worker"]
     name = unique("tfa").lower()
     admin.ok("POST", "/v1/staff", {"username": name, "role": "case_worker", "password": PASSWORD})
@@ -54,3 +57,11 @@ def test_two_factor_login_hand_over_and_scoped_notes(stack, staff):
     logged = admin.ok("GET", f"/v1/cases/{ref}/access-log", params={"limit": 200})["items"]
     assert {(e["actor"]["id"], e["action"]) for e in logged} >= {(supplier, "view")}
     assert [e["actor"]["role"] for e in logged].count("case_worker") >= 2
+
+    worker = ChatWorker("line", stack.intake_url, providers, os.environ)
+    worker.send("ค่าจ้างของฉันถูกหักโดยไม่มีเหตุผล")
+    chat_ref, _ = case_and_receipt(worker.next_reply())
+    eventually(lambda: cw.call("GET", f"/v1/cases/{chat_ref}").status_code == 200)
+    sent = cw.call("POST", f"/v1/cases/{chat_ref}/worker-messages", {"text": "เราได้รับเรื่องของคุณแล้ว"})
+    assert sent.status_code == 202 and sent.json()["channel"] == "line"
+    assert worker.next_reply(containing="เราได้รับเรื่องของคุณแล้ว")
