@@ -179,7 +179,7 @@ def terminate(proc: subprocess.Popen | None, timeout: float = 10) -> None:
 
 # --- the services ----------------------------------------------------------------------
 
-DATA_KEYS = ("PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER")
+DATA_KEYS = ("PSEUDONYM_KEY", "WEBHOOK_SECRETS_KEY", "RECEIPT_PEPPER", "STAFF_OTP_KEY")
 # The identity master keyring (id:key). "dev1", not "k1": a local set-up made before
 # envelope encryption keeps its IDENTITY_KEY, which the keyring reads as k1 (its v1
 # tokens still open), and gets this key added as the current one.

@@ -46,6 +46,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("RETENTION_SWEEP_SECONDS", "3600", "Seconds between looks for cases whose retention period is over (intake)."),
     Var("PSEUDONYM_KEY", None, "base64 key of the keyed hash that derives pseudonymous worker keys.", True),
     Var("WEBHOOK_SECRETS_KEY", None, "base64 32-byte key encrypting partners' webhook secrets at rest.", True),
+    Var("STAFF_OTP_KEY", None, "base64 32-byte key sealing staff members' TOTP secrets at rest (gateway).", True),
     Var("RECEIPT_PEPPER", None, "base64 32-byte server-side pepper mixed into workers' receipt hashes (intake).", True),
     Var("RECEIPT_FREE_TRIES", "5", "Wrong receipts allowed per case reference and per source before delays start."),
     Var("RECEIPT_SOURCE_FREE_TRIES", "20", "Wrong receipts allowed from one source address before delays start."),
@@ -78,6 +79,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("ESCALATION_LEVEL_HOURS", "0,72,168", "Hours after a missed deadline's due when escalation levels 1 (business reminded), 2 (its partners told) and 3 (flagged for partner consequences) fire; non-decreasing, decimals allowed."),
     Var("ESCALATION_SWEEP_INTERVAL", "60", "Seconds between looks for cases whose next deadline escalation has come (remediation)."),
     *VALIDATION_VARIABLES,
+    Var("CASE_LEASE_SECONDS", "300", "Seconds a staff member's edit lease on a case lasts unless renewed (remediation)."),
     Var("CHAT_SEND_INTERVAL", "1.0", "Seconds between looks for replies due to workers on their chat channels (intake)."),
     *CHANNEL_VARIABLES,
     *BACKUP_VARIABLES,
@@ -95,7 +97,7 @@ SERVICE_SECRETS: dict[str, tuple[str, ...]] = {
     "remediation": ("ACTOR_SIGNING_KEY",),
     "validation": ("ACTOR_SIGNING_KEY",),
     "notifications": ("WEBHOOK_SECRETS_KEY", "ACTOR_SIGNING_KEY", "SMTP_PASSWORD", "BACKUP_SMS_AUTH_TOKEN"),
-    "gateway": ("ACTOR_SIGNING_KEY",),
+    "gateway": ("ACTOR_SIGNING_KEY", "STAFF_OTP_KEY"),
 }
 SECRETS = tuple(v.name for v in VARIABLES if v.secret)
 # Still read when set, no longer needed by a new deployment (IDENTITY_KEYS replaces it).
@@ -209,6 +211,7 @@ class Settings:
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
     escalation_level_hours: tuple = (0.0, 72.0, 168.0)
     escalation_sweep_interval: float = 60.0
+    case_lease_seconds: float = 300.0
     backup: dict = dataclasses.field(default_factory=dict)   # shared/variables.py backup_channel
 
     # The safeguarding timer's settings, as the @every timer and remediation read them.
@@ -232,6 +235,10 @@ class Settings:
     @property
     def webhook_secrets_key(self) -> bytes:
         return _key("WEBHOOK_SECRETS_KEY")
+
+    @property
+    def staff_otp_key(self) -> bytes:
+        return _key("STAFF_OTP_KEY")
 
     @property
     def receipt_pepper(self) -> bytes:
@@ -320,6 +327,7 @@ def settings() -> Settings:
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
         escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
+        case_lease_seconds=_number("CASE_LEASE_SECONDS", float),
         backup=backup_channel(_raw),
     )
 

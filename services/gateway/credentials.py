@@ -17,6 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.gateway.two_factor import TwoFactor
 from shared.auth import Principal
 from shared.contracts.common import ADMIN_ROLES, STAFF_ROLES
 from shared.contracts.events import iso
@@ -29,7 +30,7 @@ LAST_USED_RESOLUTION = 60.0     # seconds: last_used_at is written at most once 
 
 
 @dataclass
-class StaffAccount(Aggregate):
+class StaffAccount(TwoFactor, Aggregate):
     username: str
     role: str
     password_hash: str
@@ -38,6 +39,9 @@ class StaffAccount(Aggregate):
     version: int = 0
     audit: list = field(default_factory=list)
     raised: list = field(default_factory=list, repr=False, compare=False)
+    otp_secret: str | None = None      # sealed TOTP secret once enrolment is confirmed (two_factor.py)
+    otp_pending: str | None = None     # sealed secret of an enrolment not yet confirmed
+    otp_last_step: int = 0             # the last TOTP step accepted: no code is taken twice
 
     @classmethod
     def create(cls, username: str, role: str, password_hash: str, by: dict, now: datetime) -> "StaffAccount":
@@ -55,7 +59,8 @@ class StaffAccount(Aggregate):
         self._audit(by, now, "deactivate", {})
 
     def view(self) -> dict:
-        return {"username": self.username, "role": self.role, "active": self.active, "created_at": self.created_at}
+        return {"username": self.username, "role": self.role, "active": self.active, "created_at": self.created_at,
+                "two_factor": self.two_factor}
 
     def _audit(self, by: dict, now: datetime, action: str, detail: dict) -> None:
         self.version += 1

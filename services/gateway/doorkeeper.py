@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.gateway.credentials import KEY_PREFIX, key_id_of
+from services.gateway.two_factor import ENROLMENT_SCOPE
 from shared.auth import Principal
-from shared.errors import Unauthorized
+from shared.errors import Forbidden, Unauthorized
 
 REFUSED = "a valid API key or staff access token is required"
 
@@ -22,12 +23,17 @@ class Doorkeeper:
         self.accounts, self.keys, self.staff_tokens = accounts, keys, staff_tokens
         self.limits, self.api_rate = limits, api_rate
 
-    def authenticate(self, authorization: str | None, now: datetime) -> Principal:
+    def authenticate(self, authorization: str | None, now: datetime, enrolling: bool = False) -> Principal:
+        """``enrolling``: the two-factor enrolment endpoints, the only ones a token of
+        the enrolment scope may use (two_factor.py)."""
         scheme, _, credential = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not credential.strip():
             raise Unauthorized(REFUSED)
         credential = credential.strip()
-        principal = self._api_key(credential, now) if credential.startswith(KEY_PREFIX) else self._staff(credential)
+        if credential.startswith(KEY_PREFIX):
+            principal = self._api_key(credential, now)
+        else:
+            principal = self._staff(credential, enrolling)
         self.limits.hit(self.api_rate, f"api:{principal.key_id or principal.id}")
         return principal
 
@@ -40,9 +46,12 @@ class Doorkeeper:
             self.keys.change(key_id, lambda k: k.used(now))
         return key.principal()
 
-    def _staff(self, token: str) -> Principal:
-        username, _ = self.staff_tokens.verify(token)
-        account = self.accounts.get(username)
+    def _staff(self, token: str, enrolling: bool = False) -> Principal:
+        claims = self.staff_tokens.claims(token)
+        account = self.accounts.get(str(claims["sub"]))
         if account is None or not account.active:      # deactivated since the login
             raise Unauthorized(REFUSED)
+        if claims.get("scope") == ENROLMENT_SCOPE and not enrolling:
+            raise Forbidden("two-factor login is required for this account: enrol first "
+                            "(POST /v1/auth/two-factor), then log in with a code")
         return account.principal()                     # the role as it is now, not as it was

@@ -145,6 +145,25 @@ FORWARDS = (
             "staff, the business the case is referred to"),
     Forward("GET", "/v1/ledger/totals", "remediation", "ledger_totals", contract.LedgerTotals,
             "A business's remedy ledger totals per currency", "staff, the business itself"),
+    # --- case work as a team (services/remediation/assignment.py, notes.py) ---
+    Forward("POST", CASE + "/assignment", "remediation", "assign_case", contract.AssignCase,
+            "Assign the case to a staff member (null: unassigned); on the case's trail", "staff"),
+    Forward("POST", "/v1/case-hand-overs", "remediation", "hand_over_cases", contract.HandOver,
+            "Hand every case of one staff member to another (e.g. a colleague who left); each case audited",
+            "staff"),
+    Forward("POST", CASE + "/lease", "remediation", "take_case_lease", contract.TakeLease,
+            "Take (or renew) the edit lease: 409 naming the holder while another staff member holds it, "
+            "unless force (audited)", "staff"),
+    Forward("DELETE", CASE + "/lease", "remediation", "release_case_lease", contract.ReleaseLease,
+            "Release your edit lease", "staff"),
+    Forward("POST", CASE + "/notes", "remediation", "add_case_note", contract.AddNote,
+            "Add a note: internal (staff), private (you), business (the business the case is referred to), "
+            "partner (the partners of its chain)", "staff", status=201),
+    Forward("POST", CASE + "/worker-messages", "intake", "message_worker", contract.MessageWorker,
+            "A note to the worker, sent on the chat they reported from (written in their language: the answer "
+            "names it); 409 when they have no open chat", "staff", status=202),
+    Forward("GET", CASE + "/access-log", "remediation", "case_access_log", contract.CaseAccessLog,
+            "Who viewed the case or revealed its worker's identity, when, oldest first (limit, after)", "admin"),
 )
 
 _MAP = Map([Rule(f.path, methods=[f.verb], endpoint=i) for i, f in enumerate(FORWARDS)])

@@ -11,6 +11,8 @@ USERNAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,63}$", error="2-64 lower-cas
 class Login(StrictSchema):
     username = fields.String(required=True, validate=validate.Length(1, 64))
     password = fields.String(required=True, validate=validate.Length(1, 256))
+    # The current code of the authenticator app, for an account enrolled in two-factor login.
+    otp = fields.String(load_default=None, validate=validate.Length(1, 16))
 
 
 class NewStaffAccount(StrictSchema):
@@ -39,6 +41,8 @@ class AccessToken(StrictSchema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, metadata={"description": "Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    scope = fields.String(metadata={"description": "two_factor_enrolment: this token may only enrol in "
+                                                   "two-factor login (mandatory for the account's role)"})
 
 
 class StaffAccountView(StrictSchema):
@@ -47,6 +51,7 @@ class StaffAccountView(StrictSchema):
     role = OneOf(ACCOUNT_ROLES, required=True)
     active = fields.Boolean(required=True)
     created_at = fields.String(required=True)
+    two_factor = fields.Boolean(metadata={"description": "enrolled in two-factor login"})
 
 
 class ApiKeyView(StrictSchema):
@@ -82,3 +87,26 @@ class KeyIdPath(StrictSchema):
 class Health(StrictSchema):
     """The door is up."""
     status = fields.String(required=True)
+
+
+# --- two-factor login ------------------------------------------------------------------
+
+class OtpCode(StrictSchema):
+    otp = fields.String(required=True, validate=validate.Length(1, 16))
+
+
+class TwoFactorRule(StrictSchema):
+    """Who must log in with two factors: the listed roles, or everyone."""
+    roles = fields.List(OneOf(ACCOUNT_ROLES), load_default=list)
+    everyone = fields.Boolean(load_default=False)
+
+
+class TwoFactorPolicyView(StrictSchema):
+    required_roles = fields.List(fields.String(), required=True)
+
+
+class TwoFactorSecret(StrictSchema):
+    """The new TOTP secret, in this answer only: add it to an authenticator app (the URI
+    as a QR code), then confirm with its first code."""
+    secret = fields.String(required=True)
+    provisioning_uri = fields.String(required=True)

@@ -13,9 +13,10 @@ from services.gateway.access import Access
 from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
     AccessToken, ApiKeyList, ApiKeyView, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
-    NewStaffAccount, StaffAccountView, UsernamePath,
+    NewStaffAccount, OtpCode, StaffAccountView, TwoFactorPolicyView, TwoFactorRule, TwoFactorSecret, UsernamePath,
 )
-from services.gateway.store import AccountStore, ApiKeyStore
+from services.gateway.store import AccountStore, ApiKeyStore, PolicyStore
+from services.gateway.two_factor import TwoFactorPolicy
 from shared.caller import Caller
 from shared.contracts import webhooks
 from shared.contracts.common import load
@@ -41,6 +42,7 @@ class GatewayService(ApiDocs, ServiceBase):
 
     accounts = Aggregates(AccountStore, StaffAccount)
     keys = Aggregates(ApiKeyStore, ApiKey)
+    policies = Aggregates(PolicyStore, TwoFactorPolicy)
     access = Access()
     caller = Caller(signs=True)       # vouches for the principal it authenticated
     remediation = RpcProxy("remediation")
@@ -60,10 +62,51 @@ class GatewayService(ApiDocs, ServiceBase):
     # --- the gateway's own: login, staff accounts, API keys -------------------------
     @json_http("POST", "/v1/auth/login", body=Login, answers={200: AccessToken}, problems=(401, 429))
     def login(self, request, body):
-        """Log in (staff): a short-lived access token for a good password."""
+        """Log in (staff): a short-lived access token for a good password, and the current
+        code (``otp``) for an account enrolled in two-factor login."""
         s = self.access.settings
         return 200, handlers.login(self.accounts, self.access.staff_tokens, self.access.limits,
-                                   s.login_rate_limit, body, request.remote_addr)
+                                   s.login_rate_limit, body, request.remote_addr,
+                                   self.access.second_factor(self.policies, utc_now()))
+
+    @json_http("POST", "/v1/auth/two-factor", answers={200: TwoFactorSecret}, problems=GUARDED + (409,))
+    def begin_two_factor(self, request):
+        """Start two-factor enrolment (staff): a new TOTP secret, shown once."""
+        principal = self._authenticate(request, handlers.KEY_ISSUERS, enrolling=True)
+        return 200, handlers.begin_enrolment(self.accounts, self.access.otp_vault, principal.id, utc_now())
+
+    @json_http("POST", "/v1/auth/two-factor/confirmation", reads=OtpCode, answers={200: AccessToken},
+               problems=GUARDED + (400, 409))
+    def confirm_two_factor(self, request):
+        """Confirm enrolment with the first code: two-factor login is then active, and the
+        answer is a full access token."""
+        principal = self._authenticate(request, handlers.KEY_ISSUERS, enrolling=True)
+        a = self.access
+        return 200, handlers.confirm_enrolment(self.accounts, a.staff_tokens, a.otp_vault, a.limits,
+                                               a.settings.login_rate_limit, principal.id,
+                                               read_json(request, OtpCode)["otp"], utc_now())
+
+    @json_http("DELETE", "/v1/staff/<string:username>/two-factor", answers={200: StaffAccountView},
+               problems=GUARDED + (400, 404, 409))
+    def reset_two_factor(self, request, username):
+        """Reset a staff member's two-factor enrolment (admins only; audited): they enrol again."""
+        actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
+        username = load(UsernamePath, {"username": username})["username"]
+        return 200, handlers.reset_two_factor(self.accounts, actor, username, utc_now())
+
+    @json_http("GET", "/v1/two-factor-policy", answers={200: TwoFactorPolicyView}, problems=GUARDED)
+    def get_two_factor_policy(self, request):
+        """The roles that must log in with two factors (admins only)."""
+        self._authenticate(request, handlers.ACCOUNT_MAKERS)
+        return 200, handlers.two_factor_policy(self.policies)
+
+    @json_http("POST", "/v1/two-factor-policy", reads=TwoFactorRule, answers={200: TwoFactorPolicyView},
+               problems=GUARDED + (400,))
+    def set_two_factor_policy(self, request):
+        """Make two factors mandatory for some roles or everyone (admins only; audited). An
+        account under the rule without enrolment then gets a token that can only enrol."""
+        actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
+        return 200, handlers.require_two_factor(self.policies, actor, read_json(request, TwoFactorRule), utc_now())
 
     @json_http("POST", "/v1/staff", reads=NewStaffAccount, answers={201: StaffAccountView}, problems=GUARDED)
     def create_staff_account(self, request):
@@ -116,9 +159,10 @@ class GatewayService(ApiDocs, ServiceBase):
         """Whether the door is up."""
         return 200, {"status": "ok"}
 
-    def _authenticate(self, request, allow=None):
+    def _authenticate(self, request, allow=None, enrolling=False):
         """The caller's principal (401 otherwise); ``allow``: the roles that may use
-        one of the gateway's own endpoints (403 otherwise, before the body is read)."""
+        one of the gateway's own endpoints (403 otherwise, before the body is read);
+        ``enrolling``: a two-factor enrolment endpoint (an enrolment token may call it)."""
         principal = self.access.doorkeeper(self.accounts, self.keys).authenticate(
-            request.headers.get("Authorization"), utc_now())
+            request.headers.get("Authorization"), utc_now(), enrolling)
         return principal if allow is None else principal.require(allow)

@@ -26,16 +26,24 @@ class StaffTokens:
     def __init__(self, signing_key: Ed25519PrivateKey, ttl: float):
         self._key, self._public, self.ttl = signing_key, signing_key.public_key(), int(ttl)
 
-    def issue(self, username: str, role: str) -> dict:
+    def issue(self, username: str, role: str, scope: str | None = None) -> dict:
+        """``scope``: a token limited to one purpose (two-factor enrolment), or None."""
         now = int(time.time())
-        token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": username, "role": role, "iat": now,
-                            "exp": now + self.ttl, "jti": uuid.uuid4().hex}, self._key, algorithm="EdDSA")
-        return {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl}
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": username, "role": role, "iat": now,
+                  "exp": now + self.ttl, "jti": uuid.uuid4().hex}
+        if scope:
+            claims["scope"] = scope
+        token = jwt.encode(claims, self._key, algorithm="EdDSA")
+        answer = {"access_token": token, "token_type": "Bearer", "expires_in": self.ttl}
+        return {**answer, "scope": scope} if scope else answer
 
     def verify(self, token: str) -> tuple[str, str]:
+        claims = self.claims(token)
+        return str(claims["sub"]), str(claims.get("role"))
+
+    def claims(self, token: str) -> dict:
         try:
-            claims = jwt.decode(token, self._public, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
-                                options={"require": ["exp", "iat", "sub", "aud", "iss"]})
+            return jwt.decode(token, self._public, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+                              options={"require": ["exp", "iat", "sub", "aud", "iss"]})
         except jwt.PyJWTError:
             raise Unauthorized("the access token is not valid; log in again") from None
-        return str(claims["sub"]), str(claims.get("role"))

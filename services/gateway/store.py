@@ -21,3 +21,9 @@ class ApiKeyStore(Repository):
         if after:
             query["_id"] = {"$gt": after}
         return list(self.col.find(query).sort("_id", 1).limit(limit))
+
+
+class PolicyStore(Repository):
+    """Rules admins set for every staff account (the two-factor policy, two_factor.py)."""
+    service = "gateway"
+    collection_name = "staff_policies"

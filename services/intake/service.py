@@ -3,7 +3,7 @@ identity, and raises the events every other service works from. Entrypoints only
 use cases are in handlers.py."""
 from nameko.rpc import RpcProxy
 
-from services.intake import chat_door, chat_validation, conversation, erasure, handlers, replies, reveal
+from services.intake import chat_door, chat_validation, conversation, erasure, handlers, replies, reveal, staff_messages
 from services.intake.domain import Grievance
 from services.intake.identity import IdentityVault
 from services.intake.inbox import ChatInbox
@@ -117,6 +117,10 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
     @command(contract.RevealIdentity, allow=STAFF_ROLES + BUSINESS_ROLES)
     def reveal_identity(self, p, actor):
         return reveal.reveal_identity(self.grievances, self.vault, p, actor, utc_now())
+
+    @command(contract.MessageWorker, allow=STAFF_ROLES)
+    def message_worker(self, p, actor):
+        return staff_messages.message_worker(self.grievances, self.vault, p, actor, utc_now())
 
     @command(contract.RecordConsent, allow=STAFF_ROLES)
     def record_consent(self, p, actor):

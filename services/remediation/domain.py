@@ -21,7 +21,9 @@ from shared.contracts.common import (
     WORKER_ROLES,
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
+from services.remediation.assignment import ASSIGNMENT_ACTIONS, Assigned
 from services.remediation.escalation import Escalating
+from services.remediation.notes import NOTE_ACTIONS, Noted
 from services.remediation.plan import Planned
 from services.remediation.safeguarding import SAFEGUARDING_ACTIONS, Safeguarded
 from shared import audit_chain
@@ -39,6 +41,7 @@ WORKER = frozenset(WORKER_ROLES)
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
 STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed"}) | SAFEGUARDING_ACTIONS
+STAFF_ONLY_ACTIONS |= ASSIGNMENT_ACTIONS | NOTE_ACTIONS      # team work: assignment.py, notes.py
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Escalating, Planned, Safeguarded, Aggregate):
+class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -112,6 +115,9 @@ class Case(Escalating, Planned, Safeguarded, Aggregate):
     audit: list = field(default_factory=list)
     # Events raised by the last commands, drained by the handler into the outbox.
     raised: list = field(default_factory=list, repr=False, compare=False)
+    assignee: str | None = None                     # a staff username (assignment.py)
+    lease: dict | None = None                       # who is editing now: {holder, until} (assignment.py)
+    notes: list = field(default_factory=list)       # scoped notes (notes.py)
 
     # --- creation ------------------------------------------------------------
     @classmethod
@@ -222,7 +228,8 @@ class Case(Escalating, Planned, Safeguarded, Aggregate):
         """What a supplier, agency or partner sees: no worker key, channel, language,
         retaliation flag or who among staff did what, and no trace that the worker
         also went to another channel, nor of safeguarding (not even the audit entries)."""
-        hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels", "alerts"}
+        hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels", "alerts",
+                  "assignee", "lease", "notes"}
         view = {k: v for k, v in self.to_dict().items() if k not in hidden}
         view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
                          for a in self.audit if a["action"] not in STAFF_ONLY_ACTIONS]
@@ -240,11 +247,11 @@ class Case(Escalating, Planned, Safeguarded, Aggregate):
         chain (``chain``, from the party registry); a worker their own case."""
         role = actor["role"]
         if role in STAFF:
-            return self.staff_view()
+            return {**self.staff_view(), "notes": self.notes_for(actor)}
         if role in BUSINESS and actor["id"] == self.business_ref:
-            return self.business_view()
+            return {**self.business_view(), "notes": self.notes_for(actor)}
         if role in PARTNER and chain and (self.business_ref in chain or self.supplier_ref in chain):
-            return self.business_view()
+            return {**self.business_view(), "notes": self.notes_for(actor, in_chain=True)}
         if role in WORKER and actor.get("case_ref") == self.case_ref:
             return self.worker_view()
         raise Forbidden(f"case {self.case_ref} is not in the scope of {actor['id']}")

@@ -65,7 +65,7 @@ def _case_scope(p: dict, actor: dict, chain: frozenset) -> dict | None:
     """The filter of the cases ``actor`` may list, with the asked filters (None: none)."""
     query = {k: p[k] for k in ("status", "business_ref") if p[k]}
     if actor["role"] in STAFF:
-        return query
+        return {**query, "assignee": p["assignee"]} if p.get("assignee") else query
     if actor["role"] in PARTNER_ROLES:
         refs = sorted(chain)
         return {**query, "$or": [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]} if refs else None

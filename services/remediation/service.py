@@ -1,13 +1,13 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy
+from services.remediation import access_log, alerts, assignment, audit_check, escalation, handlers, notes, registry, remedy
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
 from services.remediation.store import (
-    AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
+    AccessLogStore, AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
 )
 from shared import metrics
 from shared.contracts import rpc as contract
@@ -35,6 +35,7 @@ class RemediationService(ServiceBase):
     alerts = Aggregates(AlertStore, Alert)
     ledger = Aggregates(LedgerStore, Line)
     remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
+    access_entries = Aggregates(AccessLogStore, access_log.AccessEntry)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -64,6 +65,10 @@ class RemediationService(ServiceBase):
     def on_identity_revealed(self, event):
         handlers.record_identity_reveal(self.cases, event)
 
+    @on_event(IDENTITY_REVEALED)
+    def log_identity_reveal(self, event):
+        access_log.record_reveal(self.access_entries, event)
+
     @on_event(CASE_STATUS_CHANGED)
     def project_business_record(self, event):
         handlers.project_business_record(self.records, event)
@@ -75,7 +80,10 @@ class RemediationService(ServiceBase):
     # --- case work (RPC): who may call is declared here, scope is the domain's -------
     @query(contract.GetCase, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKER_ROLES)
     def get_case(self, p, actor):
-        return handlers.get_case(self.cases, p, actor, registry.chain_of(self.parties, actor))
+        view = handlers.get_case(self.cases, p, actor, registry.chain_of(self.parties, actor))
+        if actor["role"] not in WORKER_ROLES:       # a worker reading their own case is not logged
+            access_log.record(self.access_entries, p["case_ref"], actor, "view", utc_now())
+        return view
 
     @query(contract.ListCases, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def list_cases(self, p, actor):
@@ -229,3 +237,28 @@ class RemediationService(ServiceBase):
     @on_event(LEDGER_ENTRY_RECORDED)
     def count_ledger_entry(self, event):
         remedy.count_entry(self.remedy_totals, event)
+
+    # --- case work as a team: assignment, edit leases, scoped notes (assignment.py, notes.py) --
+    @command(contract.AssignCase, allow=STAFF_ROLES)
+    def assign_case(self, p, actor):
+        return assignment.assign(self.cases, p, actor, utc_now())
+
+    @command(contract.HandOver, allow=STAFF_ROLES)
+    def hand_over_cases(self, p, actor):
+        return assignment.hand_over(self.cases, p, actor, utc_now())
+
+    @command(contract.TakeLease, allow=STAFF_ROLES)
+    def take_case_lease(self, p, actor):
+        return assignment.take_lease(self.cases, p, actor, utc_now(), self.config.case_lease_seconds)
+
+    @command(contract.ReleaseLease, allow=STAFF_ROLES)
+    def release_case_lease(self, p, actor):
+        return assignment.release_lease(self.cases, p, actor, utc_now())
+
+    @command(contract.AddNote, allow=STAFF_ROLES)
+    def add_case_note(self, p, actor):
+        return notes.add_note(self.cases, p, actor, utc_now())
+
+    @query(contract.CaseAccessLog, allow=ADMIN_ROLES)
+    def case_access_log(self, p, actor):
+        return access_log.of_case(self.access_entries, p)

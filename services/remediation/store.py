@@ -64,7 +64,7 @@ class CaseStore(Repository):
 
     def ensure_indexes(self):
         super().ensure_indexes()
-        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at"):
+        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at", "assignee"):
             self.col.create_index(field)
 
     def count_open_by_status(self) -> dict[str, int]:
@@ -138,3 +138,14 @@ class LedgerTotalsStore(Repository):
     """Running ledger totals, one document per business (per currency inside)."""
     service = "remediation"
     collection_name = "ledger_totals"
+
+
+class AccessLogStore(Repository):
+    """Who viewed or revealed a case (services/remediation/access_log.py): one document
+    per access, inserted only; ids sort by case, then time."""
+    service = "remediation"
+    collection_name = "case_access_log"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("case_ref")

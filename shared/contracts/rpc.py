@@ -30,6 +30,7 @@ class ListCases(Page):
     # Filters for staff; a business or partner gets its own scope whatever it asks.
     status = OneOf(CASE_STATES, load_default=None)
     business_ref = Ref(load_default=None)
+    assignee = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,63}$"))
 
 
 class Triage(CaseCommand):
@@ -330,3 +331,42 @@ class GetLedger(CaseCommand):
 
 class LedgerTotals(StrictSchema):
     business_ref = Ref(required=True)
+
+
+# --- case work as a team (services/remediation/assignment.py, notes.py) ---------------
+
+# A staff username, as the gateway's accounts spell them.
+Username = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
+    r"^[a-z0-9][a-z0-9._-]{1,63}$", error="a staff username"), **kw)
+
+
+class AssignCase(CaseCommand):
+    assignee = Username(required=True, allow_none=True, metadata={"description": "null: unassigned"})
+
+
+class HandOver(StrictSchema):
+    from_assignee = Username(required=True)
+    to_assignee = Username(required=True)
+
+
+class TakeLease(CaseCommand):
+    force = fields.Boolean(load_default=False, metadata={"description": "take it over from another editor "
+                                                                         "(on the case's trail)"})
+
+
+class ReleaseLease(CaseCommand):
+    pass
+
+
+class AddNote(CaseCommand):
+    scope = OneOf(("internal", "private", "business", "partner"), required=True)
+    text = Text(4000, required=True)
+
+
+class CaseAccessLog(Page):
+    case_ref = Ref(required=True)
+
+
+class MessageWorker(CaseCommand):
+    """A note to the worker on their chat (services/intake/staff_messages.py)."""
+    text = Text(2000, required=True)

@@ -26,6 +26,11 @@ OWN = [  # the gateway's own endpoints and who may use them
     ("POST", "/v1/api-keys", STAFF_ROLES + ADMIN_ROLES),
     ("GET", "/v1/api-keys", STAFF_ROLES + ADMIN_ROLES),
     ("DELETE", "/v1/api-keys/key_0000000000000000", STAFF_ROLES + ADMIN_ROLES),
+    ("POST", "/v1/auth/two-factor", STAFF_ROLES + ADMIN_ROLES),
+    ("POST", "/v1/auth/two-factor/confirmation", STAFF_ROLES + ADMIN_ROLES),
+    ("DELETE", "/v1/staff/nobody-here/two-factor", ADMIN_ROLES),
+    ("GET", "/v1/two-factor-policy", ADMIN_ROLES),
+    ("POST", "/v1/two-factor-policy", ADMIN_ROLES),
 ]
 
 

@@ -90,10 +90,10 @@ class Client:
         return answer_of(response)
 
 
-def login(url: str, username: str, password: str) -> dict:
+def login(url: str, username: str, password: str, otp: str | None = None) -> dict:
+    body = {"username": username, "password": password, **({"otp": otp} if otp else {})}
     try:
-        response = requests.post(f"{url}/v1/auth/login", json={"username": username, "password": password},
-                                 timeout=30)
+        response = requests.post(f"{url}/v1/auth/login", json=body, timeout=30)
     except requests.RequestException as exc:
         raise Refused(f"cannot reach the API at {url}: {type(exc).__name__}", UNAVAILABLE) from None
     return answer_of(response)
