@@ -185,8 +185,8 @@ class ConsolePages:
     def _case_page(self, request, who, case_ref, refusal=None, **context):
         try:
             case = self.forward_as(who, "GET", f"/v1/cases/{case_ref}", {})
-        except Exception as exc:
-            return self._refused(request, who, "case.html", exc, case=None)
+        except Exception as exc:     # the form's own refusal first (a CSRF failure stays a 403)
+            return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
         context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES)
         if refusal is not None:
