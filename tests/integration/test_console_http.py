@@ -98,3 +98,24 @@ def test_a_case_worker_reads_the_queue_without_acknowledging(stack, worker_accou
     logged_out = s.post(f"{stack.gateway_url}/console/logout", data={"csrf_token": token}, timeout=10,
                         allow_redirects=False)
     assert logged_out.status_code == 303 and f"{SESSION_COOKIE}=;" in logged_out.headers["Set-Cookie"]
+
+
+def test_a_key_issued_on_the_page_is_shown_once_works_and_is_revoked_from_the_page(stack, worker_account):
+    s = login(stack, worker_account)
+    party = unique("SUP")
+    keys_url = f"{stack.gateway_url}/console/keys"
+    issued = s.post(keys_url, data={"party_ref": party, "role": "supplier", "label": "ERP <script>",
+                                    "csrf_token": form_token(s, keys_url)}, timeout=20)
+    assert issued.status_code == 200 and issued.headers["Cache-Control"] == "no-store"
+    key = re.search(r'id="issued-key">(ilmk_[^<]+)<', issued.text).group(1)
+    assert "ERP &lt;script&gt;" in issued.text and "<script" not in issued.text
+    api = {"Authorization": f"Bearer {key}"}
+    assert requests.get(f"{stack.gateway_url}/v1/cases", headers=api, timeout=10).status_code == 200
+    listed = s.get(f"{keys_url}?party_ref={party}", timeout=10).text
+    assert key not in listed                                     # never shown again
+    key_id = re.search(r'data-key="(key_[0-9a-f]+)"', listed).group(1)
+    revoked = s.post(f"{keys_url}/{key_id}/revocation", data={"csrf_token": form_token(s, keys_url)}, timeout=10)
+    assert revoked.status_code == 200 and "revoked" in revoked.url
+    after = s.get(f"{keys_url}?party_ref={party}", timeout=10).text
+    assert f'data-key="{key_id}"' in after and f"/console/keys/{key_id}/revocation" not in after
+    assert requests.get(f"{stack.gateway_url}/v1/cases", headers=api, timeout=10).status_code == 401

@@ -18,6 +18,8 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from services.gateway import handlers
+from services.gateway.console.key_pages import KeyPages
+from services.gateway.console.page import page
 from services.gateway.console.session import ROOT, bearer, end_session, keep_session, over_https
 from services.gateway.console.views import LANG_COOKIE, LANGUAGES, STATIC, language_of, render
 from services.gateway.schemas import Login
@@ -30,7 +32,7 @@ from shared.errors import (
 )
 from shared.failures import as_unavailable
 from shared.logging import get_logger
-from shared.page_http import CsrfRefused, PageHttp, check_csrf, csrf_token, html, read_form, secured, set_csrf_cookie
+from shared.page_http import CsrfRefused, check_csrf, csrf_token, html, read_form, secured, set_csrf_cookie
 from shared.page_views import static_file
 
 log = get_logger(__name__)
@@ -54,19 +56,8 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-class ConsolePage(PageHttp):
-    """A console route: not logged in (or the session expired) goes to the login page."""
 
-    def _problem(self, exc, path):
-        if isinstance(exc, Unauthorized):     # the stale cookie is replaced at the next login
-            return secured(redirect(f"{ROOT}/login", 303))
-        return super()._problem(exc, path)
-
-
-page = ConsolePage.decorator
-
-
-class ConsolePages:
+class ConsolePages(KeyPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
     @page("GET", ROOT)
