@@ -62,7 +62,6 @@ def test_a_lead_acknowledges_the_alert_triages_refers_and_reveals_from_the_conso
     browser.set_window_size(1100, 800)
     browser.get(f"{base}/login?lang=en")          # the browser is Thai; English chosen and kept in a cookie
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
-    shot(browser, "console-login")
     browser.find_element(By.ID, "username").send_keys(shift["lead"])
     browser.find_element(By.ID, "password").send_keys(PASSWORD)
     go(browser, browser.find_element(By.ID, "password").submit)
