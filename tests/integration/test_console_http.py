@@ -119,3 +119,11 @@ def test_a_key_issued_on_the_page_is_shown_once_works_and_is_revoked_from_the_pa
     after = s.get(f"{keys_url}?party_ref={party}", timeout=10).text
     assert f'data-key="{key_id}"' in after and f"/console/keys/{key_id}/revocation" not in after
     assert requests.get(f"{stack.gateway_url}/v1/cases", headers=api, timeout=10).status_code == 401
+
+
+def test_the_webhook_log_page_asks_the_owner(stack, worker_account):
+    s = login(stack, worker_account)
+    blank = s.get(f"{stack.gateway_url}/console/webhooks", timeout=10)
+    assert blank.status_code == 200 and 'id="subscription_id"' in blank.text
+    missing = s.get(f"{stack.gateway_url}/console/webhooks?subscription_id=sub_<b>nope", timeout=10)
+    assert missing.status_code in (400, 403, 404) and "<b>nope" not in missing.text and "&lt;b&gt;nope" in missing.text

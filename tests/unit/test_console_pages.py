@@ -98,3 +98,14 @@ def test_every_console_text_is_translated_to_thai():
     assert not untranslated
     assert "ภาษาไทย" not in render("login.html", "th", who=None, csrf="t", path="/console/login")  # offers English
     assert "เข้าสู่ระบบ" in render("login.html", "th", who=None, csrf="t", path="/console/login")
+
+
+def test_the_delivery_log_shows_each_attempt():
+    deliveries = [{"delivery_id": "d1", "webhook_type": "case.status_changed", "case_ref": "ILM-1",
+                   "created_at": "2026-11-25T01:00:00Z", "status": "retrying", "next_attempt_at": "2026-11-25T01:05:00Z",
+                   "attempts": [{"at": "2026-11-25T01:00:01Z", "status_code": 503, "error": None, "duration_ms": 12.5},
+                                {"at": "2026-11-25T01:00:06Z", "status_code": None, "error": "timeout",
+                                 "duration_ms": 5000.0}]}]
+    page = render("webhooks.html", "en", who=LEAD, csrf="t", path="/console/webhooks", deliveries=deliveries,
+                  wanted={"subscription_id": "sub_1"})
+    assert "503 (12.5 ms)" in page and "timeout (5000.0 ms)" in page and "next try 2026-11-25 01:05:00" in page

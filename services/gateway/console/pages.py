@@ -56,7 +56,6 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-
 class ConsolePages(KeyPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
@@ -90,9 +89,8 @@ class ConsolePages(KeyPages):
                                    body, request.remote_addr)
             who = self.access.doorkeeper(self.accounts, self.keys).authenticate(
                 f"Bearer {token['access_token']}", utc_now()).require(CONSOLE_ROLES)
-        except Unauthorized as exc:
-            return self._show(request, None, "login.html", 401, error="login", username=form.get("username", ""),
-                              detail=str(exc))
+        except Unauthorized:        # the same words for an unknown account, a wrong password, a deactivated one
+            return self._show(request, None, "login.html", 401, error="login", username=form.get("username", ""))
         except Exception as exc:
             return self._refused(request, None, "login.html", exc, username=form.get("username", ""))
         log.info("console_login", role=who.role)
@@ -183,6 +181,24 @@ class ConsolePages(KeyPages):
         if refusal is not None:
             return self._refused(request, who, "case.html", refusal, **context)
         return self._show(request, who, "case.html", **context)
+
+    # --- a webhook endpoint's delivery log ---------------------------------------------
+    @page("GET", f"{ROOT}/webhooks")
+    def console_webhook_log(self, request):
+        """The delivery log of one endpoint by its id (notifications decides who may read it)."""
+        who = self._viewer(request)
+        wanted = _given(request.args, "subscription_id", "after")
+        if "subscription_id" not in wanted:
+            return self._show(request, who, "webhooks.html", deliveries=[], wanted=wanted)
+        try:
+            listed = self.forward_as(who, "GET", f"/v1/webhooks/{wanted.pop('subscription_id')}/deliveries",
+                                     {"limit": "50", **wanted})
+        except Exception as exc:
+            return self._refused(request, who, "webhooks.html", exc, deliveries=[], wanted=_given(
+                request.args, "subscription_id"))
+        shown = _given(request.args, "subscription_id")
+        more = f"{ROOT}/webhooks?{urlencode({**shown, 'after': listed['next']})}" if listed["next"] else None
+        return self._show(request, who, "webhooks.html", deliveries=listed["items"], more=more, wanted=shown)
 
     # --- plumbing -----------------------------------------------------------------------
     def _viewer(self, request):
