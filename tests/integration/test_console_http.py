@@ -22,12 +22,12 @@ def form_token(session: requests.Session, url: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
 
-def login(stack, username: str) -> requests.Session:
+def login(stack, username: str, start: str = "/console/alerts") -> requests.Session:
     s = requests.Session()
     url = f"{stack.gateway_url}/console/login"
     answer = s.post(url, data={"username": username, "password": PASSWORD, "csrf_token": form_token(s, url)},
                     timeout=20, allow_redirects=False)
-    assert answer.status_code == 303 and answer.headers["Location"].endswith("/console/alerts"), answer.text
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(start), answer.text
     return s
 
 
@@ -127,3 +127,12 @@ def test_the_webhook_log_page_asks_the_owner(stack, worker_account):
     assert blank.status_code == 200 and 'id="subscription_id"' in blank.text
     missing = s.get(f"{stack.gateway_url}/console/webhooks?subscription_id=sub_<b>nope", timeout=10)
     assert missing.status_code in (400, 403, 404) and "<b>nope" not in missing.text and "&lt;b&gt;nope" in missing.text
+
+
+def test_an_admin_starts_at_the_keys_and_the_case_owner_refuses_them_the_queue(stack, staff):
+    name = unique("console-admin").lower()
+    staff["admin"].ok("POST", "/v1/staff", {"username": name, "role": "admin", "password": PASSWORD})
+    s = login(stack, name, start="/console/keys")
+    keys = s.get(f"{stack.gateway_url}/console/keys", timeout=10)
+    assert keys.status_code == 200 and 'href="/console/alerts"' not in keys.text
+    assert s.get(f"{stack.gateway_url}/console/alerts", timeout=10).status_code == 403

@@ -61,8 +61,7 @@ class ConsolePages(KeyPages):
 
     @page("GET", ROOT)
     def console_home(self, request):
-        self._viewer(request)
-        return redirect(f"{ROOT}/alerts", 303)
+        return redirect(_start(self._viewer(request)), 303)
 
     @page("GET", f"{ROOT}/static/<string:name>")
     def console_static(self, request, name):
@@ -94,7 +93,7 @@ class ConsolePages(KeyPages):
         except Exception as exc:
             return self._refused(request, None, "login.html", exc, username=form.get("username", ""))
         log.info("console_login", role=who.role)
-        return keep_session(redirect(f"{ROOT}/alerts", 303), token, self._https(request))
+        return keep_session(redirect(_start(who), 303), token, self._https(request))
 
     @page("POST", f"{ROOT}/logout")
     def console_logout(self, request):
@@ -239,6 +238,11 @@ class ConsolePages(KeyPages):
         if getattr(answer, "retry_after", None) is not None:
             response.headers["Retry-After"] = str(answer.retry_after)
         return response
+
+
+def _start(who) -> str:
+    """Where a member starts: staff at the queue; admins (no case work) at the API keys."""
+    return f"{ROOT}/alerts" if who.role in STAFF_ROLES else f"{ROOT}/keys"
 
 
 def _given(values, *names) -> dict:
