@@ -55,6 +55,4 @@ class KeyPages:
         except Exception as exc:
             return self._refused(request, who, "keys.html", refusal or exc, keys=[], key_roles=KEY_ROLES, **context)
         context.update(keys=listed["items"], next=listed["next"], key_roles=KEY_ROLES, done=request.args.get("done"))
-        if refusal is not None:
-            return self._refused(request, who, "keys.html", refusal, **context)
-        return self._show(request, who, "keys.html", **context)
+        return self._answer(request, who, "keys.html", refusal, **context)

@@ -127,9 +127,7 @@ class ConsolePages(KeyPages):
         alerts = sorted(listed["items"], key=lambda a: a.get("kind") != "retaliation")
         context = dict(alerts=alerts, next=listed["next"], can_acknowledge=who.role in SAFEGUARDING_ROLES,
                        done=request.args.get("done"))
-        if refusal is not None:
-            return self._refused(request, who, "alerts.html", refusal, **context)
-        return self._show(request, who, "alerts.html", **context)
+        return self._answer(request, who, "alerts.html", refusal, **context)
 
     # --- the case list ------------------------------------------------------------------
     @page("GET", f"{ROOT}/cases")
@@ -177,9 +175,7 @@ class ConsolePages(KeyPages):
             return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
         context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES)
-        if refusal is not None:
-            return self._refused(request, who, "case.html", refusal, **context)
-        return self._show(request, who, "case.html", **context)
+        return self._answer(request, who, "case.html", refusal, **context)
 
     # --- a webhook endpoint's delivery log ---------------------------------------------
     @page("GET", f"{ROOT}/webhooks")
@@ -221,6 +217,12 @@ class ConsolePages(KeyPages):
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=ROOT, httponly=True,
                                 samesite="Strict", secure=secure)
         return response
+
+    def _answer(self, request, who, template: str, refusal: Exception | None, **context) -> Response:
+        """The page; with what was refused (a form's post) when there was a refusal."""
+        if refusal is not None:
+            return self._refused(request, who, template, refusal, **context)
+        return self._show(request, who, template, **context)
 
     def _refused(self, request, who, template: str, exc: Exception, **context) -> Response:
         """The page again with what went wrong and the status the API would answer;
