@@ -322,7 +322,8 @@ Try the doors yourself (this run's credentials; dev only):
   worker (reference + receipt), at intake:
     curl -s {stack.intake_url}/grievances/{ref}/status -H 'content-type: application/json' \\
       -d '{{"receipt": "{result['receipt']}"}}'
-  case worker {logins['case_worker']} (password {logins['password']}), at the gateway:
+  case worker {logins['case_worker']} (password {logins['password']}), on the console: {gw}/console
+  the same case worker, at the gateway's API:
     TOKEN=$(curl -s {gw}/v1/auth/login -H 'content-type: application/json' \\
       -d '{{"username": "{logins['case_worker']}", "password": "{logins['password']}"}}' | \\
       python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')

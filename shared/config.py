@@ -56,6 +56,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("ACTOR_TOKEN_TTL", "60", "Seconds an actor token minted between services stays valid (at most 300)."),
     Var("STAFF_TOKEN_TTL", "900", "Seconds a staff access token from POST /v1/auth/login stays valid (gateway)."),
     Var("API_RATE_LIMIT", "600/minute", "Requests per API key or staff account on the gateway (limits syntax)."),
+    Var("CONSOLE_HTTPS_PROXY", "false", "true when the gateway is served behind a trusted TLS-terminating proxy: the console's cookies are then Secure for requests it forwards with X-Forwarded-Proto: https."),
     Var("LOGIN_RATE_LIMIT", "10/15 minutes", "Login attempts per account and per source address (gateway)."),
     Var("RATE_LIMIT_STORAGE", "memory://", "Where rate-limit windows live: memory:// (one replica) or a mongodb:// URI."),
     Var("GATEWAY_RPC_TIMEOUT", "10", "Seconds the gateway waits for the service that owns the data."),
@@ -211,6 +212,7 @@ class Settings:
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
     escalation_level_hours: tuple = (0.0, 72.0, 168.0)
     escalation_sweep_interval: float = 60.0
+    console_https_proxy: bool = False
     case_lease_seconds: float = 300.0
     backup: dict = dataclasses.field(default_factory=dict)   # shared/variables.py backup_channel
 
@@ -327,6 +329,7 @@ def settings() -> Settings:
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
         escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
+        console_https_proxy=_raw("CONSOLE_HTTPS_PROXY").strip().lower() in ("1", "true", "yes"),
         case_lease_seconds=_number("CASE_LEASE_SECONDS", float),
         backup=backup_channel(_raw),
     )

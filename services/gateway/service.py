@@ -10,6 +10,7 @@ from nameko.rpc import RpcProxy
 
 from services.gateway import handlers, routes
 from services.gateway.access import Access
+from services.gateway.console.pages import ConsolePages
 from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
     AccessToken, ApiKeyList, ApiKeyView, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
@@ -32,7 +33,7 @@ from shared.unit_of_work import Aggregates
 GUARDED = (401, 403, 429)     # who are you; may you; too many requests
 
 
-class GatewayService(ApiDocs, ServiceBase):
+class GatewayService(ConsolePages, ApiDocs, ServiceBase):
     name = "gateway"
     api_title, api_version = "ILM API: staff, businesses and partners", "1"
     api_description = ("Send `Authorization: Bearer <token>`: a staff access token from POST /v1/auth/login, "
@@ -147,12 +148,18 @@ class GatewayService(ApiDocs, ServiceBase):
         route, variables = routes.resolve(request.method, request.path)
         principal = self._authenticate(request)
         payload = parse_object(body_bytes(request)) if request.method == "POST" else request.args.to_dict()
+        return route.status, self.forward_as(principal, request.method, request.path, payload)
+
+    def forward_as(self, principal, verb: str, path: str, payload: dict):
+        """The owning service's answer to ``verb path`` for ``principal``: the /v1 API's
+        one forwarding path (the console's pages call it too, as the logged-in staff member)."""
+        route, variables = routes.resolve(verb, path)
         clash = set(payload) & set(variables)
         if clash:
             raise InvalidInput({name: ["comes from the URL, not the body"] for name in clash})
         self.caller.vouch(principal)
         method = getattr(getattr(self, route.service), route.method)
-        return route.status, call_within(self.access.settings.gateway_rpc_timeout, method, {**payload, **variables})
+        return call_within(self.access.settings.gateway_rpc_timeout, method, {**payload, **variables})
 
     @json_http("GET", "/health", answers={200: Health})
     def health(self, request):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 
 from services.intake.texts import LANGUAGES, translations
 from shared.contracts.common import WORK_AREAS
+from shared import page_views
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -20,11 +21,8 @@ assert set(LANGUAGE_NAMES) == set(LANGUAGES)
 
 @functools.lru_cache(maxsize=None)
 def environment(language: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
-    env.install_gettext_translations(translations("pages", language), newstyle=True)
-    env.globals.update(languages=LANGUAGES, language_names=LANGUAGE_NAMES, work_areas=WORK_AREAS)
-    return env
+    return page_views.page_environment(TEMPLATES, translations("pages", language), languages=LANGUAGES,
+                                       language_names=LANGUAGE_NAMES, work_areas=WORK_AREAS)
 
 
 def render(template: str, language: str, **context) -> str:
@@ -38,5 +36,4 @@ def preferred_language(request) -> str:
 
 def static_file(name: str) -> bytes | None:
     """A file of the static folder by its bare name (no path: nothing else is reachable)."""
-    path = STATIC / name
-    return path.read_bytes() if "/" not in name and not name.startswith(".") and path.is_file() else None
+    return page_views.static_file(STATIC, name)

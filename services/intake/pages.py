@@ -12,7 +12,7 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from services.intake import handlers
-from services.intake.page_http import (
+from shared.page_http import (
     CSRF_FIELD, CsrfRefused, check_csrf, csrf_token, html, page, read_form, secured, set_csrf_cookie,
 )
 from services.intake.page_views import preferred_language, render, static_file

@@ -10,12 +10,11 @@ failure (tests/unit/test_texts.py), never a silent English fallback in productio
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from shared.catalogues import compiled, read_catalogue
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 # English, and the languages of the migrant workers the operator serves (DOMAIN.md):
@@ -32,17 +31,13 @@ def language_of(tag: str | None) -> str:
 
 def catalogue(domain: str, language: str):
     """The Babel catalogue of one domain and language (for tests and tools)."""
-    with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po", "rb") as f:
-        return read_po(f, locale=language, domain=domain)
+    return read_catalogue(LOCALE_DIR, domain, language)
 
 
 @functools.lru_cache(maxsize=None)
 def translations(domain: str, language: str) -> Translations:
     """gettext-compatible translations (also what Jinja2's i18n extension takes)."""
-    buffer = io.BytesIO()
-    write_mo(buffer, catalogue(domain, language_of(language)))
-    buffer.seek(0)
-    return Translations(buffer, domain=domain)
+    return compiled(catalogue(domain, language_of(language)), domain)
 
 
 def say(message: str, language: str | None, domain: str = "chat", **params) -> str:

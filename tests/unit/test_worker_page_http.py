@@ -1,10 +1,10 @@
-"""The worker page's form bodies and CSRF check (services/intake/page_http.py) on
+"""The worker page's form bodies and CSRF check (shared/page_http.py) on
 werkzeug requests built in memory."""
 import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from services.intake.page_http import CSRF_COOKIE, CsrfRefused, check_csrf, csrf_token, read_form
+from shared.page_http import CSRF_COOKIE, CsrfRefused, check_csrf, csrf_token, read_form
 from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 FORM = "application/x-www-form-urlencoded"

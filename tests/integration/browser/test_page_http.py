@@ -2,7 +2,7 @@
 security headers, no script anywhere, the CSRF check, every language's start page."""
 import requests
 
-from services.intake.page_http import SECURITY_HEADERS
+from shared.page_http import SECURITY_HEADERS
 from services.intake.page_views import LANGUAGE_NAMES
 from services.intake.texts import LANGUAGES, translations
 

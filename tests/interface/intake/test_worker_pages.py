@@ -6,7 +6,7 @@ import re
 import requests
 from pymongo.errors import AutoReconnect
 
-from services.intake.page_http import CSRF_COOKIE, SECURITY_HEADERS
+from shared.page_http import CSRF_COOKIE, SECURITY_HEADERS
 from services.intake.texts import translations
 from shared.json_body import MAX_BODY_BYTES
 from tests.fakes import FakeRepository

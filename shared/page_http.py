@@ -1,9 +1,11 @@
-"""HTTP plumbing of the worker page (services/intake/pages.py): an HTML entrypoint on
-the intake door's own server, the security headers of every answer, form bodies read
-with the JSON door's limits, and the double-submit CSRF token.
+"""HTTP plumbing of the server-rendered pages (the worker page, services/intake/pages.py,
+and the staff console, services/gateway/console/): an HTML entrypoint on the door's own
+server, the security headers of every answer, form bodies read with the JSON door's
+limits, and the double-submit CSRF token.
 
-The page shows receipts, so nothing of it may be cached, framed, sent as a referrer or
-loaded from elsewhere, and it runs no script at all (the CSP forbids any).
+The pages show receipts and workers' words, so nothing of them may be cached, framed,
+sent as a referrer or loaded from elsewhere, and they run no script at all (the CSP
+forbids any).
 """
 from __future__ import annotations
 
@@ -100,9 +102,11 @@ def csrf_token(request) -> str:
         else secrets.token_urlsafe(32)
 
 
-def set_csrf_cookie(response: Response, request, token: str) -> Response:
-    response.set_cookie(CSRF_COOKIE, token, path="/app", httponly=True, samesite="Strict",
-                        secure=request.scheme == "https")
+def set_csrf_cookie(response: Response, request, token: str, path: str = "/app", secure: bool | None = None
+                    ) -> Response:
+    """``secure``: whether the browser reached us over https (default: this request's scheme)."""
+    response.set_cookie(CSRF_COOKIE, token, path=path, httponly=True, samesite="Strict",
+                        secure=request.scheme == "https" if secure is None else secure)
     return response
 
 

@@ -1,0 +1,111 @@
+"""The console's pieces without a server (services/gateway/console): the session
+cookie's flags, https behind a trusted proxy only, the forms' bodies, the language
+choice, escaping of case text, the Thai catalogue."""
+from datetime import datetime, timezone
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+from services.gateway.console.pages import ACTS
+from services.gateway.console.session import SESSION_COOKIE, bearer, end_session, keep_session, over_https
+from services.gateway.console.views import LOCALE_DIR, age, language_of, render
+from shared.auth import Principal
+from shared.catalogues import read_catalogue
+from shared.errors import Unauthorized
+
+LEAD = Principal("lena", "safeguarding_lead")
+HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+
+
+def request(path="/console/alerts", headers=None, scheme="http") -> Request:
+    return Request(EnvironBuilder(path=path, headers=headers or {}, base_url=f"{scheme}://gw.example").get_environ())
+
+
+def test_the_session_cookie_is_httponly_strict_scoped_and_lives_one_token_ttl():
+    cookie = keep_session(Response(), {"access_token": "tok", "expires_in": 900}, secure=True).headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=tok;")
+    for flag in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age=900"):
+        assert flag in cookie
+    assert "Secure" not in keep_session(Response(), {"access_token": "t", "expires_in": 9}, False).headers["Set-Cookie"]
+    assert "Max-Age=0" in end_session(Response(), secure=False).headers["Set-Cookie"]
+
+
+def test_https_is_believed_from_a_forwarded_header_only_behind_the_trusted_proxy():
+    forwarded = request(headers={"X-Forwarded-Proto": "https"})
+    assert over_https(forwarded, behind_https_proxy=True)
+    assert not over_https(forwarded, behind_https_proxy=False)
+    assert over_https(request(scheme="https"), behind_https_proxy=False)
+    assert not over_https(request(), behind_https_proxy=True)
+
+
+def test_the_session_is_the_cookie_or_nothing():
+    assert bearer(request(headers={"Cookie": f"{SESSION_COOKIE}=abc"})) == "Bearer abc"
+    for cookie in ("", f"{SESSION_COOKIE}=", f"{SESSION_COOKIE}={'x' * 5000}"):
+        with pytest.raises(Unauthorized):
+            bearer(request(headers={"Cookie": cookie} if cookie else {}))
+
+
+def test_forms_become_the_api_bodies_without_blank_optional_fields():
+    assert ACTS["triage"]({"severity": "", "work_area": "working_conditions", "note": "  "}) == {
+        "work_area": "working_conditions"}
+    assert ACTS["plan-return"]({"reasons": "no amounts\r\n\n  no dates  \n"}) == {"reasons": ["no amounts", "no dates"]}
+    assert ACTS["identity-reveals"]({}) == {"reason": ""}          # the owner refuses a blank reason (400)
+    assert ACTS["referral"]({"business_ref": " SUP-1 ", "business_type": "supplier", "x": "y"}) == {
+        "business_ref": "SUP-1", "business_type": "supplier"}
+
+
+def test_the_language_comes_from_the_query_then_the_cookie_then_the_browser():
+    assert language_of(request("/console/login?lang=th")) == "th"
+    assert language_of(request(headers={"Cookie": "ilm_console_lang=th", "Accept-Language": "en"})) == "th"
+    assert language_of(request(headers={"Accept-Language": "th-TH,th;q=0.9"})) == "th"
+    assert language_of(request("/console/login?lang=xx", headers={"Accept-Language": "de"})) == "en"
+
+
+def test_case_text_is_escaped_everywhere_it_is_shown():
+    case = {"case_ref": "ILM-7K2M9QXR", "status": "received", "severity": "high", "work_area": HOSTILE,
+            "supplier_ref": HOSTILE, "opened_at": "2026-11-25T01:00:00Z", "deadlines": {}, "alerts": [],
+            "audit": [{"at": "2026-11-25T01:00:00Z", "actor": {"id": HOSTILE, "role": "case_worker"},
+                       "action": "triage", "from": "received", "to": "triaged", "detail": {"note": HOSTILE}}]}
+    revealed = {"text": HOSTILE, "messages": [{"at": "2026-11-25T02:00:00Z", "text": HOSTILE}],
+                "contact": {"name": HOSTILE}, "chat": None}
+    for lang in ("en", "th"):
+        page = render("case.html", lang, who=LEAD, csrf="t", path="/console/cases/x", case=case,
+                      steps=["triage", "refer"], can_reveal=True, revealed=revealed)
+        assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+
+
+def test_the_queue_shows_age_and_who_acknowledged_and_a_form_only_to_a_lead():
+    alerts = [{"alert_id": "A-1", "case_ref": "ILM-1", "kind": "retaliation", "raised_from": "report",
+               "reported_at": "2026-11-25T01:00:00Z", "acknowledged_by": None},
+              {"alert_id": "A-2", "case_ref": "ILM-2", "kind": "voice_suppression", "raised_from": "report",
+               "reported_at": "2026-11-25T02:00:00Z", "acknowledged_by": "lena",
+               "acknowledged_at": "2026-11-25T03:00:00Z"}]
+    as_lead = render("alerts.html", "en", who=LEAD, csrf="t", path="/console/alerts", alerts=alerts,
+                     can_acknowledge=True)
+    assert as_lead.count('action="/console/alerts/') == 1 and "by lena" in as_lead
+    as_worker = render("alerts.html", "en", who=Principal("cw", "case_worker"), csrf="t", path="/console/alerts",
+                       alerts=alerts, can_acknowledge=False)
+    assert 'action="/console/alerts/' not in as_worker
+    now = datetime(2026, 11, 27, 3, 30, tzinfo=timezone.utc)
+    assert (age("2026-11-25T01:00:00Z", now), age("2026-11-27T01:00:00Z", now), age("2026-11-27T03:29:00Z", now)) == (
+        "2d 2h", "2h 30m", "1m")
+
+
+def test_every_console_text_is_translated_to_thai():
+    catalogue = read_catalogue(LOCALE_DIR, "console", "th")
+    untranslated = [m.id for m in catalogue if m.id and not m.string]
+    assert not untranslated
+    assert "ภาษาไทย" not in render("login.html", "th", who=None, csrf="t", path="/console/login")  # offers English
+    assert "เข้าสู่ระบบ" in render("login.html", "th", who=None, csrf="t", path="/console/login")
+
+
+def test_the_delivery_log_shows_each_attempt():
+    deliveries = [{"delivery_id": "d1", "webhook_type": "case.status_changed", "case_ref": "ILM-1",
+                   "created_at": "2026-11-25T01:00:00Z", "status": "retrying", "next_attempt_at": "2026-11-25T01:05:00Z",
+                   "attempts": [{"at": "2026-11-25T01:00:01Z", "status_code": 503, "error": None, "duration_ms": 12.5},
+                                {"at": "2026-11-25T01:00:06Z", "status_code": None, "error": "timeout",
+                                 "duration_ms": 5000.0}]}]
+    page = render("webhooks.html", "en", who=LEAD, csrf="t", path="/console/webhooks", deliveries=deliveries,
+                  wanted={"subscription_id": "sub_1"})
+    assert "503 (12.5 ms)" in page and "timeout (5000.0 ms)" in page and "next try 2026-11-25 01:05:00" in page
