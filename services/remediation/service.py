@@ -1,13 +1,15 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy
+from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy, report_views
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
+from services.remediation.report_tables import ReportCounts, ReportedCase
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
 from services.remediation.store import (
-    AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
+    AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore, ReportCountsStore,
+    ReportedCaseStore,
 )
 from shared import metrics
 from shared.contracts import rpc as contract
@@ -17,7 +19,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
-    PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
+    PARTY_LINKS_CHANGED, REPORT_COUNTS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
     VOICE_SUPPRESSION_REPORTED, iso, utc_now,
 )
 from shared.messaging import on_event
@@ -35,6 +37,8 @@ class RemediationService(ServiceBase):
     alerts = Aggregates(AlertStore, Alert)
     ledger = Aggregates(LedgerStore, Line)
     remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
+    reported = Aggregates(ReportedCaseStore, ReportedCase)        # report tables (report_views.py)
+    report_counts = Aggregates(ReportCountsStore, ReportCounts)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -219,3 +223,37 @@ class RemediationService(ServiceBase):
     @on_event(LEDGER_ENTRY_RECORDED)
     def count_ledger_entry(self, event):
         remedy.count_entry(self.remedy_totals, event)
+
+    # --- report tables built from events (report_tables.py, report_views.py) -------------
+    @on_event(GRIEVANCE_RECEIVED)
+    def report_grievance(self, event):
+        report_views.project_grievance(self.reported, event)
+
+    @on_event(CASE_STATUS_CHANGED)
+    def report_status(self, event):
+        report_views.project_status(self.reported, event)
+
+    @on_event(LEDGER_ENTRY_RECORDED)
+    def report_ledger_entry(self, event):
+        report_views.project_ledger(self.reported, event)
+
+    @on_event(REPORT_COUNTS_CHANGED)
+    def count_report(self, event):
+        report_views.count(self.report_counts, event)
+
+    @query(contract.NoArguments, allow=ACTOR_ROLES)
+    def report_tables(self, p, actor):
+        return report_views.public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @command(contract.NoArguments, allow=STAFF_ROLES)
+    def refresh_report_tables(self, p, actor):
+        return report_views.refresh_public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @every("public_report_interval")
+    def refresh_report_tables_periodically(self):
+        report_views.refresh_public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
+    def partner_report_tables(self, p, actor):
+        return report_views.partner_tables(self.report_counts, self.parties, p, actor, utc_now(),
+                                           self.config.report_disclosure)

@@ -132,3 +132,32 @@ class LedgerTotalsStore(Repository):
     """Running ledger totals, one document per business (per currency inside)."""
     service = "remediation"
     collection_name = "ledger_totals"
+
+
+class ReportedCaseStore(Repository):
+    """What each case contributes to the report tables (report_tables.ReportedCase)."""
+    service = "remediation"
+    collection_name = "report_cases"
+
+
+class ReportCountsStore(Repository):
+    """Running report counts, one document per scope (report_tables.ReportCounts), and
+    the released public tables: reading them never scans cases."""
+    service = "remediation"
+    collection_name = "report_counts"
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.released = db["public_reports"]
+
+    def of_scopes(self, scopes: list[str] | None = None) -> list[dict]:
+        """Every scope's counts (None), or these scopes' (a partner's chain)."""
+        query = {} if scopes is None else {"_id": {"$in": sorted(scopes)}}
+        return list(self.col.find(query, {"cells": 1, "paid": 1}))
+
+    def save_tables(self, tables: dict) -> None:
+        self.released.replace_one({"_id": "tables"}, {"_id": "tables", **tables}, upsert=True)
+
+    def latest_tables(self) -> dict | None:
+        doc = self.released.find_one({"_id": "tables"})
+        return {k: v for k, v in doc.items() if k != "_id"} if doc else None

@@ -194,6 +194,20 @@ class LedgerEntryRecorded(StrictSchema):
     recorded_at = fields.String(required=True)
 
 
+class ReportCountsChanged(StrictSchema):
+    """A case's contribution to the report tables changed (services/remediation/
+    report_tables.py): the signed difference for one scope (the business, else the
+    supplier, else ``*``). Remediation consumes its own event to add it to that scope's
+    counts, so the case's facts and the difference are stored in one write. Counts
+    only: no case, no worker. Its envelope's ``case_ref`` is the case's."""
+    scope = fields.String(required=True, validate=validate.Regexp(r"^(\*|[A-Za-z0-9][A-Za-z0-9_-]{1,63})$"))
+    cells = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)), values=fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)), values=fields.Dict(
+            keys=fields.String(validate=validate.Length(1, 64)), values=fields.Integer())), required=True)
+    paid = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Z]{3}$")), values=fields.String(),
+                       required=True)
+
+
 class IdentityRevealed(StrictSchema):
     """Someone read the worker's identity on this case (services/intake/disclosure.py):
     who, on what basis, when. Never the identity, nor the reason's text (kept on
@@ -223,6 +237,7 @@ PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", Par
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
 IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
+REPORT_COUNTS_CHANGED = EventContract("report.counts_changed", 1, "remediation", ReportCountsChanged)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
@@ -231,6 +246,7 @@ CATALOGUE = {c.routing_key: c for c in (
     PARTY_LINKS_CHANGED,
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
+    REPORT_COUNTS_CHANGED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

@@ -256,6 +256,11 @@ class NoArguments(StrictSchema):
     pass
 
 
+class PartnerReport(StrictSchema):
+    """A partner's supply-chain tables: its own (a partner), or the named partner's (staff)."""
+    partner_ref = Ref(load_default=None)
+
+
 # --- remediation: plans returned, action progress, the remedy ledger (issue 11) ------
 
 NonBlank = lambda n, **kw: fields.String(validate=[validate.Length(1, n), validate.Regexp(r"\S", error="blank")],  # noqa: E731
