@@ -82,3 +82,11 @@ class KeyIdPath(StrictSchema):
 class Health(StrictSchema):
     """The door is up."""
     status = fields.String(required=True)
+
+
+class ExportQuery(StrictSchema):
+    """GET /v1/reports/export: which view, which table, which format."""
+    view = OneOf(("public", "partner"), load_default="public")
+    table = OneOf(("work_area", "indicator", "month", "remedy_paid"), load_default="work_area")
+    format = OneOf(("json", "csv", "xlsx"), load_default="csv")
+    partner_ref = Ref(load_default=None)

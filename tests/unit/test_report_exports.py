@@ -1,0 +1,46 @@
+"""Report tables as files (services/gateway/exports.py), opened back with their readers:
+a suppressed figure is an empty cell, never a zero; a refused table is no file."""
+import csv
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from services.gateway.exports import file_of
+from services.remediation.report_tables import ReportCounts, release
+from shared.errors import InvalidTransition
+
+COUNTS = ReportCounts("sum", cells={
+    "work_area": {"labour_recruitment": {"open": 3, "closed": 40, "withdrawn": 25},
+                  "working_conditions": {"open": 30, "closed": 22, "withdrawn": 18},
+                  "employer_employee_relations": {"open": 27, "closed": 35, "withdrawn": 12},
+                  "living_eating_conditions": {"open": 14, "closed": 16, "withdrawn": 11}},
+    "remedy_paid": {"THB": {"workers": 30}, "USD": {"workers": 12}}}, paid={"THB": "90000.00", "USD": "4000.50"})
+REPORT = release(COUNTS, threshold=10, width=5, computed_at="2026-03-01T00:00:00.000Z")
+
+
+def test_csv_reads_back_with_empty_cells_for_suppressed_figures():
+    rows = list(csv.reader(io.StringIO(file_of(REPORT, "work_area", "csv").decode())))
+    assert rows[0] == ["work area", "open", "closed", "withdrawn", "total"]
+    by_area = {r[0]: r[1:] for r in rows[1:]}
+    assert by_area["labour_recruitment"][0] == ""           # the 3: suppressed, not 0
+    assert sum(1 for r in rows[1:] for v in r[1:] if v == "") == REPORT["tables"]["work_area"]["suppressed"]
+    assert by_area["all"][-1] == "253"
+
+
+def test_xlsx_reads_back_with_openpyxl():
+    book = load_workbook(io.BytesIO(file_of(REPORT, "remedy_paid", "xlsx")))
+    rows = list(book["remedy_paid"].iter_rows(values_only=True))
+    assert rows[0] == ("currency", "workers", "total", "amount_paid")
+    assert rows[1] == ("THB", 30, 30, "90000.00") and rows[2] == ("USD", 12, 12, "4000.50")
+    assert rows[-1][:3] == ("all", 42, 42)
+    assert dict(book["about"].iter_rows(values_only=True))["suppressed below"] == 10
+
+
+def test_json_and_a_refused_table():
+    table = json.loads(file_of(REPORT, "work_area", "json"))
+    assert table["table"] == "work_area" and table["rows"]["labour_recruitment"]["open"] is None
+    with pytest.raises(InvalidTransition, match="month was not released: the grand total 4 is below"):
+        refused = release(ReportCounts("sum", cells={"month": {"2026-02": {"open": 4}}}), 10, 5, "t")
+        file_of(refused, "month", "csv")
