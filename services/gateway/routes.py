@@ -98,6 +98,9 @@ FORWARDS = (
     Forward("GET", "/v1/reports/partner", "remediation", "partner_report_tables", contract.PartnerReport,
             "The same tables over one partner's supply chain (the registry's chain), through the same disclosure "
             "control, naming no business", "partner (its own), staff (partner_ref)"),
+    Forward("GET", "/v1/scorecards", "remediation", "chain_scorecards", contract.PartnerReport,
+            "The scorecards of every supplier and agency in a partner's supply chain, side by side (with open "
+            "cases by age)", "partner (its own), staff (partner_ref)"),
     Forward("POST", "/v1/parties", "remediation", "register_party", contract.RegisterParty,
             "Register a site, supplier, recruitment agency or partner", "staff, admin", status=201),
     Forward("GET", "/v1/parties", "remediation", "list_parties", contract.ListParties,

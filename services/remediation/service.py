@@ -1,6 +1,6 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, escalation, handlers, registry, remedy, report_views
+from services.remediation import alerts, audit_check, engagement, escalation, handlers, registry, remedy, report_views
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
@@ -135,7 +135,8 @@ class RemediationService(ServiceBase):
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def supplier_scorecard(self, p, actor):
-        return handlers.supplier_scorecard(self.records, p, actor, registry.chain_of(self.parties, actor))
+        return engagement.supplier_scorecard(self.records, self.cases.repo, p, actor, utc_now(),
+                                             registry.chain_of(self.parties, actor))
 
     # --- the party registry: kept by staff; a business or partner reads its own record --
     @command(contract.RegisterParty, allow=STAFF_ROLES + ADMIN_ROLES)
@@ -257,3 +258,8 @@ class RemediationService(ServiceBase):
     def partner_report_tables(self, p, actor):
         return report_views.partner_tables(self.report_counts, self.parties, p, actor, utc_now(),
                                            self.config.report_disclosure)
+
+    # --- business engagement across a partner's chain (engagement.py) ----------------------
+    @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
+    def chain_scorecards(self, p, actor):
+        return engagement.chain_scorecards(self.records, self.cases.repo, self.parties, p, actor, utc_now())

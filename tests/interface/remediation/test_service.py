@@ -12,7 +12,7 @@ from shared.config import settings
 from shared.contracts.events import GRIEVANCE_RECEIVED, make_event, utc_now
 from shared.auth import TOKEN_KEY
 from shared.errors import Forbidden, InvalidInput, Unauthorized
-from tests.fakes import FakeCaller, FakePartyStore, FakeRepository, unit_of_work
+from tests.fakes import FakeCaller, FakeCaseStore, FakePartyStore, FakeRepository, unit_of_work
 from tests.principals import ADMIN, CASE_WORKER, context, partner, supplier
 
 GRIEVANCE = {
@@ -95,7 +95,7 @@ def test_the_container_takes_the_actor_from_a_valid_token_only(container_factory
 def test_the_registry_entrypoints_are_for_staff_and_admins_and_scope_a_partner_by_it(container_factory, make_config):
     container = container_factory(RemediationService, make_config())
     parties = unit_of_work(Party, repo=FakePartyStore())
-    cases = unit_of_work(Case)
+    cases = unit_of_work(Case, repo=FakeCaseStore())
     replace_dependencies(container, cases=cases, records=unit_of_work(BusinessRecord), parties=parties)
     container.start()
     cases.create("ILM-1", Case.open("ILM-1", GRIEVANCE, utc_now()))   # of SUP-1
@@ -122,6 +122,10 @@ def test_the_registry_entrypoints_are_for_staff_and_admins_and_scope_a_partner_b
         call(brand, "get_case", {"case_ref": "ILM-2"})
     assert [c["case_ref"] for c in call(brand, "list_cases", {})["items"]] == ["ILM-1"]
     assert call(brand, "supplier_scorecard", {"business_ref": "SUP-1"})["business_ref"] == "SUP-1"
+    compared = call(brand, "chain_scorecards", {})
+    assert [c["business_ref"] for c in compared["items"]] == ["SUP-1"]
+    assert compared["items"][0]["open_cases_by_age"] == {"up_to_7_days": 0, "8_to_30_days": 0,
+                                                         "31_to_90_days": 0, "over_90_days": 0}
     with pytest.raises(Forbidden):
         call(brand, "supplier_scorecard", {"business_ref": "SUP-2"})
     with pytest.raises(Forbidden):
