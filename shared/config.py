@@ -19,6 +19,8 @@ from shared.variables import (
     CHANNEL_VARIABLES, REPORT_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, report_disclosure, validation_rules,
     webhook_egress,
 )
+from shared.variables import SILENCE_VARIABLES, silent_sites
+
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -70,6 +72,7 @@ VARIABLES: tuple[Var, ...] = (
     *WEBHOOK_VARIABLES,
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
     *REPORT_VARIABLES,
+    *SILENCE_VARIABLES,
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
@@ -204,6 +207,8 @@ class Settings:
     report_disclosure: dict = dataclasses.field(default_factory=dict)   # shared/variables.py report_disclosure
     escalation_level_hours: tuple = (0.0, 72.0, 168.0)
     escalation_sweep_interval: float = 60.0
+    silent_sites: dict = dataclasses.field(default_factory=lambda: {"min_monthly": 5, "days": 30.0})
+    silent_site_sweep_interval: float = 3600.0
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -305,6 +310,8 @@ def settings() -> Settings:
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
         escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
+        silent_sites=silent_sites(_raw),
+        silent_site_sweep_interval=_number("SILENT_SITE_SWEEP_INTERVAL", float),
     )
 
 

@@ -113,3 +113,21 @@ def report_disclosure(raw) -> dict:
     if threshold < 1 or width < 0:
         raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
     return {"threshold": threshold, "width": width}
+
+
+# Silent sites (services/remediation/silence.py): a site that used to report and falls silent.
+SILENCE_VARIABLES: tuple[Var, ...] = (
+    Var("SILENT_SITE_MIN_MONTHLY", "5", "Grievances a site must have sent in one calendar month before its silence is watched."),
+    Var("SILENT_SITE_DAYS", "30", "Days without a grievance after which such a site raises voice_suppression.suspected (decimals allowed: tests compress it)."),
+    Var("SILENT_SITE_SWEEP_INTERVAL", "3600", "Seconds between looks for sites fallen silent (remediation)."),
+)
+
+
+def silent_sites(raw) -> dict:
+    try:
+        least, days = int(raw("SILENT_SITE_MIN_MONTHLY")), float(raw("SILENT_SITE_DAYS"))
+    except ValueError as exc:
+        raise ConfigError("SILENT_SITE_MIN_MONTHLY must be an integer and SILENT_SITE_DAYS a number") from exc
+    if least < 1 or days <= 0:
+        raise ConfigError("SILENT_SITE_MIN_MONTHLY must be at least 1 and SILENT_SITE_DAYS more than 0")
+    return {"min_monthly": least, "days": days}

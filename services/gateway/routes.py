@@ -101,6 +101,9 @@ FORWARDS = (
     Forward("GET", "/v1/scorecards", "remediation", "chain_scorecards", contract.PartnerReport,
             "The scorecards of every supplier and agency in a partner's supply chain, side by side (with open "
             "cases by age)", "partner (its own), staff (partner_ref)"),
+    Forward("GET", "/v1/safeguarding/silent-sites", "remediation", "silent_sites", contract.SilentSites,
+            "Sites that used to report and fell silent (voice_suppression.suspected), with their monthly counts, "
+            "a page at a time", "staff"),
     Forward("POST", "/v1/parties", "remediation", "register_party", contract.RegisterParty,
             "Register a site, supplier, recruitment agency or partner", "staff, admin", status=201),
     Forward("GET", "/v1/parties", "remediation", "list_parties", contract.ListParties,

@@ -1,15 +1,18 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import alerts, audit_check, engagement, escalation, handlers, registry, remedy, report_views
+from services.remediation import (
+    alerts, audit_check, engagement, escalation, handlers, registry, remedy, report_views, silence,
+)
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
 from services.remediation.report_tables import ReportCounts, ReportedCase
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
+from services.remediation.silence import SiteActivity
 from services.remediation.store import (
     AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore, ReportCountsStore,
-    ReportedCaseStore,
+    ReportedCaseStore, SiteActivityStore,
 )
 from shared import metrics
 from shared.contracts import rpc as contract
@@ -20,7 +23,7 @@ from shared.contracts.common import (
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
     PARTY_LINKS_CHANGED, REPORT_COUNTS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
-    VOICE_SUPPRESSION_REPORTED, iso, utc_now,
+    VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -39,6 +42,7 @@ class RemediationService(ServiceBase):
     remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
     reported = Aggregates(ReportedCaseStore, ReportedCase)        # report tables (report_views.py)
     report_counts = Aggregates(ReportCountsStore, ReportCounts)
+    sites = Aggregates(SiteActivityStore, SiteActivity)            # silent sites (silence.py)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -263,3 +267,24 @@ class RemediationService(ServiceBase):
     @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
     def chain_scorecards(self, p, actor):
         return engagement.chain_scorecards(self.records, self.cases.repo, self.parties, p, actor, utc_now())
+
+    # --- silent sites: suppression of voice (silence.py) -----------------------------------
+    @on_event(GRIEVANCE_RECEIVED)
+    def count_site_grievance(self, event):
+        silence.count_grievance(self.sites, event, self.config.silent_sites)
+
+    @every("silent_site_sweep_interval")
+    def find_silent_sites(self):
+        silence.sweep(self.sites, utc_now(), self.config.silent_sites)
+
+    @on_event(VOICE_SUPPRESSION_SUSPECTED)
+    def record_silence(self, event):
+        handlers.project_business_record(self.records, event, BusinessRecord.apply_silence)
+
+    @on_event(VOICE_SUPPRESSION_REPORTED)
+    def record_voice_report(self, event):
+        silence.record_voice_report(self.records, event)
+
+    @query(contract.SilentSites, allow=STAFF_ROLES)
+    def silent_sites(self, p, actor):
+        return silence.list_suspected(self.sites, p)

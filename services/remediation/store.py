@@ -167,3 +167,31 @@ class ReportCountsStore(Repository):
     def latest_tables(self) -> dict | None:
         doc = self.released.find_one({"_id": "tables"})
         return {k: v for k, v in doc.items() if k != "_id"} if doc else None
+
+    def partner_release(self, partner_ref: str) -> dict | None:
+        """The partner's last released tables with the fingerprint of what they were built from."""
+        return self.released.find_one({"_id": "partner:" + partner_ref})
+
+    def save_partner_release(self, partner_ref: str, fingerprint: str, tables: dict) -> None:
+        self.released.replace_one({"_id": "partner:" + partner_ref},
+                                  {"_id": "partner:" + partner_ref, "fingerprint": fingerprint, "tables": tables},
+                                  upsert=True)
+
+
+class SiteActivityStore(Repository):
+    """Per-site monthly grievance counts (silence.py), one document per site."""
+    service = "remediation"
+    collection_name = "site_activity"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("watch_from")
+        self.col.create_index("silences")
+
+    def silent_since(self, cutoff_iso: str, limit: int) -> list[str]:
+        """Sites watched whose last grievance is at or before the cutoff (null never matches)."""
+        docs = self.col.find({"watch_from": {"$lte": cutoff_iso}}, {"_id": 1})
+        return [d["_id"] for d in docs.sort("watch_from", 1).limit(limit)]
+
+    def suspected(self, limit: int, after: str | None) -> tuple[list[dict], str | None]:
+        return self.page({"silences": {"$gt": 0}}, limit, after)

@@ -208,6 +208,20 @@ class ReportCountsChanged(StrictSchema):
                        required=True)
 
 
+class VoiceSuppressionSuspected(StrictSchema):
+    """A site that used to report fell silent (services/remediation/silence.py): for
+    case workers and the business's record, never public. Once per silence. Its
+    envelope's ``case_ref`` is the site's ref. Nothing of any worker or case."""
+    site_ref = Ref(required=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    business_ref = Ref(required=True, allow_none=True)     # the supplier: whose record it is on
+    busiest_month = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$"))
+    busiest_month_count = fields.Integer(required=True, validate=validate.Range(min=1))
+    last_grievance_at = fields.String(required=True)
+    silent_days = fields.Float(required=True, validate=validate.Range(min=0))
+    suspected_at = fields.String(required=True)
+
+
 class IdentityRevealed(StrictSchema):
     """Someone read the worker's identity on this case (services/intake/disclosure.py):
     who, on what basis, when. Never the identity, nor the reason's text (kept on
@@ -238,6 +252,7 @@ PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", Par
 LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
 IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
 REPORT_COUNTS_CHANGED = EventContract("report.counts_changed", 1, "remediation", ReportCountsChanged)
+VOICE_SUPPRESSION_SUSPECTED = EventContract("voice_suppression.suspected", 1, "remediation", VoiceSuppressionSuspected)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
@@ -247,6 +262,7 @@ CATALOGUE = {c.routing_key: c for c in (
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
     REPORT_COUNTS_CHANGED,
+    VOICE_SUPPRESSION_SUSPECTED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).

@@ -256,6 +256,10 @@ class NoArguments(StrictSchema):
     pass
 
 
+class SilentSites(Page):
+    """Sites whose silence was flagged (services/remediation/silence.py), a page at a time."""
+
+
 class PartnerReport(StrictSchema):
     """A partner's supply-chain tables: its own (a partner), or the named partner's (staff)."""
     partner_ref = Ref(load_default=None)

@@ -69,6 +69,7 @@ def test_engagement_figures_worked_out_by_hand():
         "deadlines_met_share": 0.857, "deadlines_missed": 1,                     # 6 of 7 decided
         "flagged_for_consequences": 0,
         "validated_first_round_share": 0.5, "reopen_rate": 0.5,                  # A confirmed, C reopened
+        "voice_suppression_reported": 0, "voice_suppression_suspected": 0,
         "open_cases_by_age": {"up_to_7_days": 1, "8_to_30_days": 1, "31_to_90_days": 1, "over_90_days": 0},
     }
 

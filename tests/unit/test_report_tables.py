@@ -20,7 +20,7 @@ DISCLOSURE = {"threshold": 10, "width": 5}
 class FakeCountsStore(FakeRepository):
     def __init__(self):
         super().__init__()
-        self.tables = None
+        self.tables, self.partners = None, {}
 
     def of_scopes(self, scopes=None):
         return [copy.deepcopy(d) for ref, d in self.docs.items() if scopes is None or ref in scopes]
@@ -30,6 +30,12 @@ class FakeCountsStore(FakeRepository):
 
     def latest_tables(self):
         return copy.deepcopy(self.tables)
+
+    def partner_release(self, partner_ref):
+        return copy.deepcopy(self.partners.get(partner_ref))
+
+    def save_partner_release(self, partner_ref, fingerprint, tables):
+        self.partners[partner_ref] = copy.deepcopy({"fingerprint": fingerprint, "tables": tables})
 
 
 class Projection:
@@ -226,3 +232,10 @@ def test_public_tables_are_read_from_the_stored_release_and_partners_see_their_c
     staff = report_views.partner_tables(projection2.counts, Parties(), {"partner_ref": "BRAND-1"},
                                         {"id": "cw", "role": "case_worker"}, NOW, DISCLOSURE)
     assert staff["tables"] == view["tables"]
+    # Released once per state of the chain's counts: read back until they change.
+    later = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    brand = {"id": "BRAND-1", "role": "partner"}
+    assert report_views.partner_tables(projection2.counts, Parties(), {}, brand, later, DISCLOSURE) == view
+    projection2.feed(grievance("ILM-P99"))
+    changed = report_views.partner_tables(projection2.counts, Parties(), {}, brand, later, DISCLOSURE)
+    assert changed["computed_at"] != view["computed_at"] and changed["tables"]["work_area"]["total"] == 12
