@@ -23,6 +23,7 @@ from email.utils import parsedate_to_datetime
 
 from shared.domain import Aggregate
 from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, RETALIATION_REPORTED, iso
+from shared.contracts.events import VOICE_SUPPRESSION_SUSPECTED
 
 SECRET_PREFIX = "whsec_"
 TOLERANCE_SECONDS = 300   # receivers reject timestamps further off than this
@@ -35,6 +36,9 @@ ALLOWED_FIELDS = {
                                    "supplier_ref", "site_ref", "business_ref", "business_type"),
     RETALIATION_REPORTED.name: ("alert_id", "raised_from", "work_area", "supplier_ref", "site_ref",
                                 "reported_at"),
+    # A site fell silent (remediation's silence.py); its ``case_ref`` is the site's ref.
+    VOICE_SUPPRESSION_SUSPECTED.name: ("site_ref", "supplier_ref", "business_ref", "busiest_month",
+                                       "busiest_month_count", "last_grievance_at", "silent_days", "suspected_at"),
 }
 
 # The event facts a partner's chain is matched against: the business, its supplier, the site.

@@ -266,7 +266,8 @@ CATALOGUE = {c.routing_key: c for c in (
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).
-WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name, CASE_DEADLINE_ESCALATED.name)
+WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name, CASE_DEADLINE_ESCALATED.name,
+                       VOICE_SUPPRESSION_SUSPECTED.name)
 
 
 class Envelope(StrictSchema):

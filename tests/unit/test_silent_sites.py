@@ -75,3 +75,18 @@ def test_an_explicit_report_of_suppressed_voice_goes_on_the_suppliers_record():
     silence.record_voice_report(records, report)
     silence.record_voice_report(records, report)
     assert records.get("SUP-1").scorecard()["voice_suppression_reported"] == 1
+
+
+def test_partners_of_the_sites_chain_get_it_by_webhook_and_businesses_never():
+    from services.notifications.domain import Subscription, payload_for, plan_deliveries
+    event = make_event(silence.VOICE_SUPPRESSION_SUSPECTED, "SITE-A", {
+        "site_ref": "SITE-A", "supplier_ref": "SUP-1", "business_ref": "SUP-1", "busiest_month": "2026-02",
+        "busiest_month_count": 3, "last_grievance_at": iso(T0), "silent_days": 31.0, "suspected_at": iso(T0)}, "c")
+    assert set(payload_for(event)["data"]) == set(event["data"]) | {"case_ref"}
+    subs = [Subscription(subscription_id=sid, partner_id=who, audience=audience, url="https://x.example/h",
+                         event_types=[event["event_type"]], sealed_secret="sealed:s", created_at=iso(T0))
+            for sid, who, audience in (("s1", "BRAND-1", "partner"), ("s2", "BRAND-2", "partner"),
+                                       ("s3", "SUP-1", "business"))]
+    planned = plan_deliveries(subs, event, T0, 15, False, {"BRAND-1": frozenset({"SUP-1", "SITE-A"}),
+                                                           "BRAND-2": frozenset({"SUP-9"})})
+    assert [sub.subscription_id for _, sub in planned] == ["s1"]
