@@ -17,6 +17,9 @@ Both are fed at least once and deduplicated by event id (the UnitOfWork), so a
 redelivered event changes nothing. Tables are released only through
 disclosure.protect (``release``); a refused table is reported with its reason.
 
+Country of origin and destination sector are optional at intake: a case without
+them counts under ``unknown``.
+
 Decisions: a case counts once per table, except the indicator table, where a case
 counts under each indicator it carries (``none``: no indicator), so that table's
 total is the number of (case, indicator) mentions. "Workers reached by remedy" is
@@ -31,12 +34,13 @@ from decimal import Decimal
 
 from services.remediation.disclosure import DisclosureRefused, protect
 from services.remediation.reports import PUBLIC_STAGES, STAGES
-from shared.contracts.common import FORCED_LABOUR_INDICATORS, WORK_AREAS
+from shared.contracts.common import FORCED_LABOUR_INDICATORS, SECTORS, WORK_AREAS
 from shared.contracts.events import REPORT_COUNTS_CHANGED
 from shared.domain import Aggregate
 
 UNSCOPED = "*"           # cases not referred to a business and naming no supplier
 NO_INDICATOR = "none"
+UNKNOWN = "unknown"      # origin country or sector not given at intake (optional fields)
 WORKERS = "workers"
 # name -> (what its rows are, its columns); rows of "month" and "remedy_paid" are the
 # ones present in the counts.
@@ -44,9 +48,12 @@ TABLES = {
     "work_area": ("work area", PUBLIC_STAGES),
     "indicator": ("ILO forced-labour indicator", PUBLIC_STAGES),
     "month": ("month received", PUBLIC_STAGES),
+    "origin_country": ("country of origin", PUBLIC_STAGES),
+    "sector": ("destination sector", PUBLIC_STAGES),
     "remedy_paid": ("currency", (WORKERS,)),
 }
-FIXED_ROWS = {"work_area": WORK_AREAS, "indicator": FORCED_LABOUR_INDICATORS + (NO_INDICATOR,)}
+FIXED_ROWS = {"work_area": WORK_AREAS, "indicator": FORCED_LABOUR_INDICATORS + (NO_INDICATOR,),
+              "sector": SECTORS + (UNKNOWN,)}
 
 
 def _add(into: dict, cells: dict, sign: int = 1) -> None:
@@ -80,6 +87,8 @@ class ReportedCase(Aggregate):
     work_area: str | None = None
     indicators: list = field(default_factory=list)
     month: str | None = None
+    origin_country: str | None = None
+    sector: str | None = None
     stage: str = "open"
     scope: str = UNSCOPED
     case_version: int = 0               # the last case.status_changed applied
@@ -91,6 +100,7 @@ class ReportedCase(Aggregate):
         self.known = True
         self.indicators = sorted(data["forced_labour_indicators"])
         self.month = data["received_at"][:7]
+        self.origin_country, self.sector = data.get("origin_country"), data.get("sector")
         if not self.case_version:       # a status change (triage) may have corrected them
             self.work_area = data["work_area"]
             self.scope = data["supplier_ref"] or UNSCOPED
@@ -116,7 +126,9 @@ class ReportedCase(Aggregate):
             return {"scope": self.scope, "cells": {}, "paid": {}}
         one = {self.stage: 1}
         cells = {"work_area": {self.work_area: dict(one)}, "month": {self.month: dict(one)},
-                 "indicator": {i: dict(one) for i in self.indicators or [NO_INDICATOR]}}
+                 "indicator": {i: dict(one) for i in self.indicators or [NO_INDICATOR]},
+                 "origin_country": {self.origin_country or UNKNOWN: dict(one)},
+                 "sector": {self.sector or UNKNOWN: dict(one)}}
         paid, workers = {}, {}
         for line in self.lines.values():
             if Decimal(line["paid"]) > 0:

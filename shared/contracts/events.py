@@ -19,6 +19,7 @@ from shared.contracts.common import (
     BUSINESS_TYPES, CASE_STATES, CHANNELS, DEADLINE_NAMES, FORCED_LABOUR_INDICATORS, REMEDY_ACTION_TYPES,
     ROUND_OUTCOMES, SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
 )
+from shared.contracts.common import SECTORS
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class GrievanceReceived(StrictSchema):
     site_ref = Ref(required=True, allow_none=True)
     agency_ref = Ref(required=True, allow_none=True)
     received_at = fields.String(required=True)
+    # Optional (issue 15's report tables): the worker's country of origin, the destination sector.
+    origin_country = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    sector = OneOf(SECTORS, load_default=None, allow_none=True)
 
 
 class RetaliationReported(StrictSchema):

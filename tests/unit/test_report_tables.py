@@ -64,8 +64,8 @@ class Projection:
         return total_of(self.counts.repo.of_scopes(scopes))
 
 
-def grievance(ref, area="working_conditions", indicators=(), supplier="SUP-1", month="2026-02"):
-    return make_event(GRIEVANCE_RECEIVED, ref, {
+def grievance(ref, area="working_conditions", indicators=(), supplier="SUP-1", month="2026-02", **optional):
+    return make_event(GRIEVANCE_RECEIVED, ref, {**optional,
         "worker_key": "wk_" + "a" * 32, "channel": "sms", "language": "th", "work_area": area,
         "forced_labour_indicators": list(indicators), "severity": "normal", "retaliation": False,
         "supplier_ref": supplier, "site_ref": None, "agency_ref": None, "received_at": f"{month}-03T09:00:00.000Z"}, "c")
@@ -90,7 +90,8 @@ def story():
     """Three cases: one closed with two workers repaid, one referred elsewhere after
     triage corrected its area, one withdrawn before any referral."""
     return [
-        grievance("ILM-A", indicators=["withholding_of_wages", "debt_bondage"]),
+        grievance("ILM-A", indicators=["withholding_of_wages", "debt_bondage"], origin_country="MM",
+                  sector="fishing_and_seafood"),
         status("ILM-A", 1, "received"), status("ILM-A", 3, "referred", "SUP-1"),
         paid("ILM-A", "L1", "1500.00"), paid("ILM-A", "L2", "700.50"), paid("ILM-A", "L2", "-0.50", n=2),
         status("ILM-A", 9, "closed", "SUP-1"),
@@ -113,6 +114,8 @@ def test_events_in_tables_out():
                                         "none": {"open": 1, "withdrawn": 1}}
     assert total.cells["month"] == {"2026-02": {"closed": 1, "withdrawn": 1}, "2026-03": {"open": 1}}
     assert total.cells["remedy_paid"] == {"THB": {"workers": 2}} and total.paid == {"THB": "2200.00"}
+    assert total.cells["origin_country"] == {"MM": {"closed": 1}, "unknown": {"open": 1, "withdrawn": 1}}
+    assert total.cells["sector"] == {"fishing_and_seafood": {"closed": 1}, "unknown": {"open": 1, "withdrawn": 1}}
     # Per scope: the business a case is referred to, else its supplier, else "*".
     assert projection.total(["AGY-9"]).cells["work_area"] == {"living_eating_conditions": {"open": 1}}
     assert projection.total(["SUP-1"]).cells["month"] == {"2026-02": {"closed": 1}}
@@ -239,3 +242,22 @@ def test_public_tables_are_read_from_the_stored_release_and_partners_see_their_c
     projection2.feed(grievance("ILM-P99"))
     changed = report_views.partner_tables(projection2.counts, Parties(), {}, brand, later, DISCLOSURE)
     assert changed["computed_at"] != view["computed_at"] and changed["tables"]["work_area"]["total"] == 12
+
+
+def test_intake_carries_the_optional_origin_country_and_sector_on_grievance_received():
+    import pytest
+    from services.intake.domain import Grievance
+    from shared.contracts.common import load
+    from shared.contracts.grievance import GrievanceReport
+    from shared.errors import InvalidInput
+    body = {"channel": "hotline", "language": "my", "work_area": "labour_recruitment", "text": "fees"}
+    with pytest.raises(InvalidInput) as bad:
+        load(GrievanceReport, {**body, "origin_country": "Myanmar", "sector": "mining_and_such"})
+    assert set(bad.value.errors) == {"origin_country", "sector"}
+    report = load(GrievanceReport, {**body, "origin_country": "MM", "sector": "fishing_and_seafood"})
+    g = Grievance.receive(report, "ILM-O1", "wk_" + "b" * 32, "v1:t", None, NOW)
+    event = make_event(GRIEVANCE_RECEIVED, "ILM-O1", g.raised[0][1], "c")
+    assert (event["data"]["origin_country"], event["data"]["sector"]) == ("MM", "fishing_and_seafood")
+    plain = Grievance.receive(load(GrievanceReport, body), "ILM-O2", "wk_" + "b" * 32, "v1:t", None, NOW)
+    assert "origin_country" not in plain.raised[0][1]      # older consumers see the event they knew
+    assert make_event(GRIEVANCE_RECEIVED, "ILM-O2", plain.raised[0][1], "c")["data"]["sector"] is None

@@ -69,6 +69,8 @@ class Table(str, Enum):
     work_area = "work_area"
     indicator = "indicator"
     month = "month"
+    origin_country = "origin_country"
+    sector = "sector"
     remedy_paid = "remedy_paid"
 
 
@@ -76,7 +78,7 @@ class Table(str, Enum):
 def export(fmt: Annotated[Format, typer.Option("--format", help="json, csv or xlsx")] = Format.csv,
            output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (stdout if absent).")] = None,
            table: Annotated[Optional[Table], typer.Option("--table", help="A report table (work_area, indicator, month, "
-                                                          "remedy_paid) instead of the cases by work area and stage")] = None,
+                                                          "origin_country, sector, remedy_paid) instead of the cases by work area and stage")] = None,
            partner: Annotated[Optional[str], typer.Option("--partner", help="With --table: that partner's supply chain "
                                                           "(a partner's own key: its own; staff: name it)")] = None):
     """Export the public report, or one of its tables (--table), public or a partner's."""
