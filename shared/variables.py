@@ -105,11 +105,17 @@ REPORT_VARIABLES: tuple[Var, ...] = (
 )
 
 
-def report_disclosure(raw) -> dict:
+def _numbers(raw, *named) -> list:
+    """Each (NAME, int or float) read with ``raw``; a ConfigError naming them otherwise."""
     try:
-        threshold, width = int(raw("REPORT_SUPPRESS_BELOW")), float(raw("REPORT_PROTECTION_WIDTH"))
+        return [kind(raw(name)) for name, kind in named]
     except ValueError as exc:
-        raise ConfigError("REPORT_SUPPRESS_BELOW must be an integer and REPORT_PROTECTION_WIDTH a number") from exc
+        raise ConfigError(" and ".join(f"{name} must be {'an integer' if kind is int else 'a number'}"
+                                       for name, kind in named)) from exc
+
+
+def report_disclosure(raw) -> dict:
+    threshold, width = _numbers(raw, ("REPORT_SUPPRESS_BELOW", int), ("REPORT_PROTECTION_WIDTH", float))
     if threshold < 1 or width < 0:
         raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
     return {"threshold": threshold, "width": width}
@@ -124,10 +130,7 @@ SILENCE_VARIABLES: tuple[Var, ...] = (
 
 
 def silent_sites(raw) -> dict:
-    try:
-        least, days = int(raw("SILENT_SITE_MIN_MONTHLY")), float(raw("SILENT_SITE_DAYS"))
-    except ValueError as exc:
-        raise ConfigError("SILENT_SITE_MIN_MONTHLY must be an integer and SILENT_SITE_DAYS a number") from exc
+    least, days = _numbers(raw, ("SILENT_SITE_MIN_MONTHLY", int), ("SILENT_SITE_DAYS", float))
     if least < 1 or days <= 0:
         raise ConfigError("SILENT_SITE_MIN_MONTHLY must be at least 1 and SILENT_SITE_DAYS more than 0")
     return {"min_monthly": least, "days": days}

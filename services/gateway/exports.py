@@ -41,28 +41,44 @@ def rows_of(table: dict) -> list[list]:
 
 def file_of(report: dict, name: str, fmt: str) -> bytes:
     table = released_table(report, name)
+    about = [["computed_at", report["computed_at"]], ["suppressed below", report["suppressed_below"]],
+             ["protection width", report["protection_width"]], ["rows", table["rows_are"]], ["note", NOTE]]
+    return _file(fmt, {k: report[k] for k in ("computed_at", "suppressed_below", "protection_width")}
+                 | {"table": name, **table}, rows_of(table), name, about)
+
+
+def scorecard_rows(compared: dict) -> list[list]:
+    """The chain comparison (remediation's chain_scorecards): a business a row, its
+    open cases by age flattened into columns."""
+    items = compared["items"]
+    plain = [k for k in (items[0] if items else {}) if k != "open_cases_by_age"]
+    ages = list(items[0]["open_cases_by_age"]) if items else []
+    return [plain + [f"open_{a}" for a in ages]] + [
+        [item[k] for k in plain] + [item["open_cases_by_age"][a] for a in ages] for item in items]
+
+
+def scorecards_file(compared: dict, fmt: str) -> bytes:
+    return _file(fmt, compared, scorecard_rows(compared), "scorecards",
+                 [["partner", compared["partner_ref"]], ["computed_at", compared["computed_at"]]])
+
+
+def _file(fmt: str, whole: dict, rows: list[list], sheet_name: str, about: list[list]) -> bytes:
     if fmt == "json":
-        return json.dumps({k: report[k] for k in ("computed_at", "suppressed_below", "protection_width")}
-                          | {"table": name, **table}, ensure_ascii=False, indent=2).encode()
+        return json.dumps(whole, ensure_ascii=False, indent=2).encode()
     if fmt == "csv":
         text = io.StringIO()
-        csv.writer(text).writerows([["" if v is None else v for v in row] for row in rows_of(table)])
+        csv.writer(text).writerows([["" if v is None else v for v in row] for row in rows])
         return text.getvalue().encode()
-    return _xlsx(report, name, table)
-
-
-def _xlsx(report: dict, name: str, table: dict) -> bytes:
     from openpyxl import Workbook     # only this export needs it
 
     book = Workbook()
     sheet = book.active
-    sheet.title = name[:31]
-    for row in rows_of(table):
+    sheet.title = sheet_name[:31]
+    for row in rows:
         sheet.append(row)
-    about = book.create_sheet("about")
-    for row in (["computed_at", report["computed_at"]], ["suppressed below", report["suppressed_below"]],
-                ["protection width", report["protection_width"]], ["rows", table["rows_are"]], ["note", NOTE]):
-        about.append(row)
+    notes = book.create_sheet("about")
+    for row in about:
+        notes.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -74,7 +90,8 @@ def operation() -> tuple[str, str, dict]:
     from shared.openapi import operation as described
 
     op = described("export_report", "A released report table as a file (JSON, CSV or XLSX)",
-                   "Who may call: anyone authenticated (view=public), a partner or staff naming one (view=partner). "
+                   "Who may call: anyone authenticated (view=public), a partner or staff naming one (view=partner; "
+                   "view=scorecards: the scorecards of the partner's chain side by side, table ignored). "
                    "409 with the reason when the table was refused by disclosure control.",
                    query=ExportQuery(), problems=(401, 403, 409, 429, 503))
     op["responses"]["200"] = {"description": "The table as a file (Content-Disposition: attachment).",

@@ -86,7 +86,7 @@ class Health(StrictSchema):
 
 class ExportQuery(StrictSchema):
     """GET /v1/reports/export: which view, which table, which format."""
-    view = OneOf(("public", "partner"), load_default="public")
+    view = OneOf(("public", "partner", "scorecards"), load_default="public")
     table = OneOf(("work_area", "indicator", "month", "origin_country", "sector", "remedy_paid"),
                   load_default="work_area")
     format = OneOf(("json", "csv", "xlsx"), load_default="csv")

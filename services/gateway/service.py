@@ -115,12 +115,16 @@ class GatewayService(ApiDocs, ServiceBase):
         query = load(ExportQuery, request.args.to_dict())
         self.caller.vouch(principal)
         timeout = self.access.settings.gateway_rpc_timeout
-        if query["view"] == "partner":
-            report = call_within(timeout, self.remediation.partner_report_tables, {"partner_ref": query["partner_ref"]})
+        partner = {"partner_ref": query["partner_ref"]}
+        if query["view"] == "scorecards":
+            name, data = f"scorecards.{query['format']}", exports.scorecards_file(
+                call_within(timeout, self.remediation.chain_scorecards, partner), query["format"])
         else:
-            report = call_within(timeout, self.remediation.report_tables, {})
-        name = f"{query['view']}-{query['table']}.{query['format']}"
-        return Response(exports.file_of(report, query["table"], query["format"]), status=200, headers={
+            report = (call_within(timeout, self.remediation.partner_report_tables, partner) if query["view"] == "partner"
+                      else call_within(timeout, self.remediation.report_tables, {}))
+            name = f"{query['view']}-{query['table']}.{query['format']}"
+            data = exports.file_of(report, query["table"], query["format"])
+        return Response(data, status=200, headers={
             "Content-Type": exports.MEDIA_TYPES[query["format"]], "Content-Disposition": f'attachment; filename="{name}"'})
 
     @json_http("GET", "/health", answers={200: Health})

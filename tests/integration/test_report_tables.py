@@ -1,7 +1,7 @@
 """The report tables through the gateway, on the real processes: grievances become
 counts by events alone; a partner reads its own supply chain's tables and downloads
-one as XLSX; the public tables download as CSV and name no business; a supplier
-may not read a partner's view."""
+one as XLSX, and its chain's scorecards as CSV; the public tables download as CSV
+and name no business; a supplier may not read a partner's view."""
 import csv
 import io
 
@@ -41,4 +41,8 @@ def test_partner_and_public_tables_and_their_files(stack, actors, staff):
     assert public.status_code == 200 and public.headers["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(public.text)))
     assert table[0][0] == "work area" and int(table[-1][-1]) >= CASES and supplier not in public.text
+    compared = brand.call("GET", "/v1/reports/export", params={"view": "scorecards"})
+    cards = list(csv.DictReader(io.StringIO(compared.text)))
+    assert compared.status_code == 200 and [c["business_ref"] for c in cards] == [supplier]
+    assert cards[0]["open_up_to_7_days"] == "0"          # referred to nobody yet: no business's open cases
     assert key_for(staff, stack, supplier, "supplier").call("GET", "/v1/reports/partner").status_code == 403

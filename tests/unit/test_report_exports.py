@@ -44,3 +44,19 @@ def test_json_and_a_refused_table():
     with pytest.raises(InvalidTransition, match="month was not released: the grand total 4 is below"):
         refused = release(ReportCounts("sum", cells={"month": {"2026-02": {"open": 4}}}), 10, 5, "t")
         file_of(refused, "month", "csv")
+
+
+def test_the_chain_comparison_as_csv_and_xlsx():
+    from services.gateway.exports import scorecards_file
+    card = {"business_ref": "SUP-1", "cases": 4, "deadlines_met_share": 0.857, "reopen_rate": None,
+            "open_cases_by_age": {"up_to_7_days": 1, "over_90_days": 0}}
+    compared = {"partner_ref": "BRAND-1", "computed_at": "t",
+                "items": [{"business_type": "supplier", **card}, {"business_type": "agency", **card,
+                                                                  "business_ref": "AGY-1"}]}
+    rows = list(csv.reader(io.StringIO(scorecards_file(compared, "csv").decode())))
+    assert rows[0] == ["business_type", "business_ref", "cases", "deadlines_met_share", "reopen_rate",
+                       "open_up_to_7_days", "open_over_90_days"]
+    assert rows[1] == ["supplier", "SUP-1", "4", "0.857", "", "1", "0"] and rows[2][1] == "AGY-1"
+    book = load_workbook(io.BytesIO(scorecards_file(compared, "xlsx")))
+    assert list(book["scorecards"].iter_rows(values_only=True))[2][:3] == ("agency", "AGY-1", 4)
+    assert list(scorecards_file({**compared, "items": []}, "csv").decode().splitlines()) == [""]

@@ -90,3 +90,14 @@ def test_partners_of_the_sites_chain_get_it_by_webhook_and_businesses_never():
     planned = plan_deliveries(subs, event, T0, 15, False, {"BRAND-1": frozenset({"SUP-1", "SITE-A"}),
                                                            "BRAND-2": frozenset({"SUP-9"})})
     assert [sub.subscription_id for _, sub in planned] == ["s1"]
+
+
+def test_the_settings_are_checked_at_start():
+    import pytest
+    from shared.errors import ConfigError
+    from shared.variables import silent_sites
+    values = {"SILENT_SITE_MIN_MONTHLY": "5", "SILENT_SITE_DAYS": "0.25"}
+    assert silent_sites(values.get) == {"min_monthly": 5, "days": 0.25}
+    for bad in ({"SILENT_SITE_MIN_MONTHLY": "many"}, {"SILENT_SITE_DAYS": "0"}, {"SILENT_SITE_MIN_MONTHLY": "0"}):
+        with pytest.raises(ConfigError, match="SILENT_SITE"):
+            silent_sites({**values, **bad}.get)
