@@ -60,3 +60,34 @@ def test_the_chain_comparison_as_csv_and_xlsx():
     book = load_workbook(io.BytesIO(scorecards_file(compared, "xlsx")))
     assert list(book["scorecards"].iter_rows(values_only=True))[2][:3] == ("agency", "AGY-1", 4)
     assert list(scorecards_file({**compared, "items": []}, "csv").decode().splitlines()) == [""]
+
+
+def test_ilm_report_export_table_writes_the_released_table(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import importlib
+
+    from services.gateway.cli import app
+    cli_report = importlib.import_module("services.gateway.cli.report")
+    asked = []
+
+    class Client:
+        def call(self, verb, path, body=None, params=None):
+            asked.append((path, params))
+            return REPORT
+
+    monkeypatch.setattr(cli_report, "Client", Client)
+    runner = CliRunner()
+    out = runner.invoke(app, ["report", "export", "--table", "work_area", "--format", "csv"])
+    assert out.exit_code == 0 and out.output.splitlines()[0] == "work area,open,closed,withdrawn,total"
+    target = tmp_path / "paid.xlsx"
+    out = runner.invoke(app, ["report", "export", "--table", "remedy_paid", "--format", "xlsx", "-o", str(target),
+                              "--partner", "BRAND-1"])
+    assert out.exit_code == 0 and load_workbook(target)["remedy_paid"]["A2"].value == "THB"
+    assert asked == [("/v1/reports/tables", None), ("/v1/reports/partner", {"partner_ref": "BRAND-1"})]
+    refused = runner.invoke(app, ["report", "export", "--table", "month"])    # no months: released, all zero
+    assert refused.exit_code == 0
+    monkeypatch.setattr(cli_report, "Client", type("C", (), {"call": lambda *a, **k: {
+        **REPORT, "tables": {"month": {"rows_are": "month received", "released": False, "reason": "too few"}}}}))
+    refused = runner.invoke(app, ["report", "export", "--table", "month"])
+    assert refused.exit_code == 5 and "too few" in refused.output
