@@ -97,15 +97,6 @@ class FakePartyStore(FakeRepository):
                 if d["kind"] == "partner" and set(supplier_refs) & set(d["links"].get("sources_from", ()))]
 
 
-class FakeCaseStore(FakeRepository):
-    """The case queries engagement.py makes (open cases of a business by age)."""
-
-    def count_open_opened_between(self, business_ref, after, until):
-        from services.remediation.domain import OPEN_STATES
-        return sum(1 for d in self.docs.values() if d["business_ref"] == business_ref and d["status"] in OPEN_STATES
-                   and (after is None or d["opened_at"] > after) and (until is None or d["opened_at"] <= until))
-
-
 # --- notifications ---------------------------------------------------------------------
 
 class FakeNotificationStore(FakeRepository):

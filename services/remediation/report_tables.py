@@ -40,7 +40,8 @@ from shared.domain import Aggregate
 
 UNSCOPED = "*"           # cases not referred to a business and naming no supplier
 NO_INDICATOR = "none"
-UNKNOWN = "unknown"      # origin country or sector not given at intake (optional fields)
+UNKNOWN = "unknown"
+OPEN_BY_DAY = "open_by_day"   # not a published table: engagement.py reads a business's own      # origin country or sector not given at intake (optional fields)
 WORKERS = "workers"
 # name -> (what its rows are, its columns); rows of "month" and "remedy_paid" are the
 # ones present in the counts.
@@ -87,6 +88,8 @@ class ReportedCase(Aggregate):
     work_area: str | None = None
     indicators: list = field(default_factory=list)
     month: str | None = None
+    day: str | None = None              # received (the age of an open case, engagement.py)
+    referred: bool = False
     origin_country: str | None = None
     sector: str | None = None
     stage: str = "open"
@@ -99,7 +102,7 @@ class ReportedCase(Aggregate):
     def apply_grievance(self, data: dict) -> None:
         self.known = True
         self.indicators = sorted(data["forced_labour_indicators"])
-        self.month = data["received_at"][:7]
+        self.month, self.day = data["received_at"][:7], data["received_at"][:10]
         self.origin_country, self.sector = data.get("origin_country"), data.get("sector")
         if not self.case_version:       # a status change (triage) may have corrected them
             self.work_area = data["work_area"]
@@ -113,6 +116,7 @@ class ReportedCase(Aggregate):
         self.stage = STAGES[data["to_status"]]
         self.work_area = data["work_area"]
         self.scope = data["business_ref"] or data["supplier_ref"] or UNSCOPED
+        self.referred = data["business_ref"] is not None
         self._recount()
 
     def apply_ledger(self, data: dict) -> None:
@@ -136,6 +140,8 @@ class ReportedCase(Aggregate):
                 workers[line["currency"]] = {WORKERS: workers.get(line["currency"], {}).get(WORKERS, 0) + 1}
         if workers:
             cells["remedy_paid"] = workers
+        if self.stage == "open" and self.referred:      # the business's open cases by day received:
+            cells[OPEN_BY_DAY] = {self.day: dict(one)}   # its scorecard's ages, never published
         return {"scope": self.scope, "cells": cells, "paid": paid}
 
     def _recount(self) -> None:

@@ -139,7 +139,7 @@ class RemediationService(ServiceBase):
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def supplier_scorecard(self, p, actor):
-        return engagement.supplier_scorecard(self.records, self.cases.repo, p, actor, utc_now(),
+        return engagement.supplier_scorecard(self.records, self.report_counts, p, actor, utc_now(),
                                              registry.chain_of(self.parties, actor))
 
     # --- the party registry: kept by staff; a business or partner reads its own record --
@@ -266,7 +266,7 @@ class RemediationService(ServiceBase):
     # --- business engagement across a partner's chain (engagement.py) ----------------------
     @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
     def chain_scorecards(self, p, actor):
-        return engagement.chain_scorecards(self.records, self.cases.repo, self.parties, p, actor, utc_now())
+        return engagement.chain_scorecards(self.records, self.report_counts, self.parties, p, actor, utc_now())
 
     # --- silent sites: suppression of voice (silence.py) -----------------------------------
     @on_event(GRIEVANCE_RECEIVED)

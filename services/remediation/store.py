@@ -103,12 +103,6 @@ class CaseStore(Repository):
         return list(self.col.find({"business_ref": business_ref},
                                   {"status": 1, "deadlines": 1, "deadline_history": 1, "validation_rounds": 1}))
 
-    def count_open_opened_between(self, business_ref: str, after: str | None, until: str | None) -> int:
-        """The business's open cases received in (after, until] (engagement.py's age buckets)."""
-        opened = {**({"$gt": after} if after else {}), **({"$lte": until} if until else {})}
-        return self.count({"business_ref": business_ref, "status": {"$in": sorted(OPEN_STATES)},
-                           **({"opened_at": opened} if opened else {})})
-
     def counts_by_area(self) -> dict[str, dict[str, int]]:
         return {area: self.count_by("status", {"work_area": area}) for area in WORK_AREAS}
 

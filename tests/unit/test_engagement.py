@@ -8,9 +8,10 @@ import pytest
 from services.remediation import engagement, handlers
 from services.remediation.domain import Case
 from services.remediation.reports import BusinessRecord
-from shared.contracts.events import CASE_DEADLINE_ESCALATED, make_event
+from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, make_event
 from shared.errors import Forbidden
-from tests.fakes import FakeCaseStore, unit_of_work
+from tests.fakes import unit_of_work
+from tests.unit.test_report_tables import Projection
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 DEADLINES = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
@@ -51,15 +52,22 @@ def scenario():
 
 
 def test_engagement_figures_worked_out_by_hand():
-    cases = unit_of_work(Case, repo=FakeCaseStore())
-    records = unit_of_work(BusinessRecord)
+    records, projection = unit_of_work(BusinessRecord), Projection()
     for case in scenario():
+        projection.feed(make_event(GRIEVANCE_RECEIVED, case.case_ref, {
+            "worker_key": case.worker_key, "channel": "sms", "language": "th", "work_area": case.work_area,
+            "forced_labour_indicators": [], "severity": "normal", "retaliation": False, "supplier_ref": "SUP-1",
+            "site_ref": None, "agency_ref": None, "received_at": case.opened_at}, "c"))
         for contract, data in case.raised:
+            event = make_event(contract, case.case_ref, data, "c")
             apply = BusinessRecord.apply_escalation if contract is CASE_DEADLINE_ESCALATED else BusinessRecord.apply
-            handlers.project_business_record(records, make_event(contract, case.case_ref, data, "c"), apply)
-        case.raised.clear()
-        cases.create(case.case_ref, case)
-    card = engagement.supplier_scorecard(records, cases.repo, {"business_ref": "SUP-1"}, STAFF, NOW)
+            handlers.project_business_record(records, event, apply)
+            if contract is CASE_STATUS_CHANGED:
+                projection.feed(event)
+    counts = projection.counts
+    from services.remediation.report_tables import release
+    assert "open_by_day" in projection.total().cells and "open_by_day" not in str(release(projection.total(), 10, 5, "t"))
+    card = engagement.supplier_scorecard(records, counts, {"business_ref": "SUP-1"}, STAFF, NOW)
     assert card == {
         "business_ref": "SUP-1", "cases": 4, "open_cases": 3, "closed_cases": 1, "withdrawn_cases": 0,
         "mean_days_to_acknowledge": 4.0,                 # (2 + 9 + 1) / 3
@@ -81,11 +89,11 @@ def test_engagement_figures_worked_out_by_hand():
         def get(self, ref):
             return Brand() if ref == "BRAND-1" else None
 
-    compared = engagement.chain_scorecards(records, cases.repo, Parties(), {"partner_ref": None},
+    compared = engagement.chain_scorecards(records, counts, Parties(), {"partner_ref": None},
                                            {"id": "BRAND-1", "role": "partner"}, NOW)
     assert [(c["business_ref"], c["business_type"]) for c in compared["items"]] == [
         ("AGY-1", "agency"), ("SUP-1", "supplier"), ("SUP-2", "supplier")]     # sites are not scored
     assert compared["items"][1] == {"business_type": "supplier", **card}
     assert compared["items"][2]["cases"] == 0 and compared["items"][2]["deadlines_met_share"] is None
     with pytest.raises(Forbidden):
-        engagement.chain_scorecards(records, cases.repo, Parties(), {"partner_ref": "BRAND-1"}, SUP, NOW)
+        engagement.chain_scorecards(records, counts, Parties(), {"partner_ref": "BRAND-1"}, SUP, NOW)

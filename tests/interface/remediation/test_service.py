@@ -12,7 +12,7 @@ from shared.config import settings
 from shared.contracts.events import GRIEVANCE_RECEIVED, make_event, utc_now
 from shared.auth import TOKEN_KEY
 from shared.errors import Forbidden, InvalidInput, Unauthorized
-from tests.fakes import FakeCaller, FakeCaseStore, FakePartyStore, FakeRepository, unit_of_work
+from tests.fakes import FakeCaller, FakePartyStore, FakeRepository, unit_of_work
 from tests.principals import ADMIN, CASE_WORKER, context, partner, supplier
 
 GRIEVANCE = {
@@ -95,7 +95,7 @@ def test_the_container_takes_the_actor_from_a_valid_token_only(container_factory
 def test_the_registry_entrypoints_are_for_staff_and_admins_and_scope_a_partner_by_it(container_factory, make_config):
     container = container_factory(RemediationService, make_config())
     parties = unit_of_work(Party, repo=FakePartyStore())
-    cases = unit_of_work(Case, repo=FakeCaseStore())
+    cases = unit_of_work(Case)
     replace_dependencies(container, cases=cases, records=unit_of_work(BusinessRecord), parties=parties)
     container.start()
     cases.create("ILM-1", Case.open("ILM-1", GRIEVANCE, utc_now()))   # of SUP-1
