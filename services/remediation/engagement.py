@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from services.remediation import reports
-from services.remediation.report_views import _partner_of
+from services.remediation.report_views import partner_of
 from services.remediation.report_tables import OPEN_BY_DAY, ReportCounts
 from services.remediation.reports import BusinessRecord
 from shared.contracts.events import iso
@@ -43,7 +43,7 @@ def chain_scorecards(records, report_counts, parties, p: dict, actor: dict, now:
     """Every supplier and agency in one partner's chain (the registry's), comparable:
     the partner's own, or the named partner's for staff. Sites are not scored (a case
     is referred to a supplier or an agency)."""
-    partner_ref = _partner_of(actor, p)
+    partner_ref = partner_of(actor, p)
     party = parties.get(partner_ref)
     chain = party.chain if party is not None and party.kind == "partner" else {}
     refs = sorted(set(chain.get("suppliers", ())) | set(chain.get("agencies", ())))

@@ -63,7 +63,7 @@ def partner_tables(counts, parties, p: dict, actor: dict, now: datetime, disclos
     """The same tables over one partner's supply chain (the party registry's chain,
     never self-declared): a partner sees its own; staff name the partner. Released
     through the same disclosure control; no business is named."""
-    partner_ref = _partner_of(actor, p)
+    partner_ref = partner_of(actor, p)
     party = parties.get(partner_ref)
     chain = party.chain_refs() if party is not None and party.kind == "partner" else frozenset()
     total = total_of(counts.repo.of_scopes(list(chain)))
@@ -80,7 +80,7 @@ def partner_tables(counts, parties, p: dict, actor: dict, now: datetime, disclos
     return tables
 
 
-def _partner_of(actor: dict, p: dict) -> str:
+def partner_of(actor: dict, p: dict) -> str:
     if actor["role"] in PARTNER_ROLES:
         if p.get("partner_ref") not in (None, actor["id"]):
             raise Forbidden(f"{actor['id']} may see only its own supply chain's figures")
