@@ -20,6 +20,8 @@ from shared.variables import (
     webhook_egress,
 )
 from shared.variables import BACKUP_VARIABLES, backup_channel
+from shared.variables import SILENCE_VARIABLES, silent_sites
+
 
 VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
@@ -73,6 +75,7 @@ VARIABLES: tuple[Var, ...] = (
     *WEBHOOK_VARIABLES,
     Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
     *REPORT_VARIABLES,
+    *SILENCE_VARIABLES,
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),
     Var("DEADLINES_CRITICAL", "2,7,30", "Days to acknowledge, plan, remediate for critical cases."),
     Var("DEADLINES_HIGH", "5,14,45", "Days to acknowledge, plan, remediate for high-severity cases."),
@@ -224,6 +227,8 @@ class Settings:
     @property
     def safeguarding_sweep_seconds(self) -> float:
         return self.backup.get("sweep_seconds", 5.0)
+    silent_sites: dict = dataclasses.field(default_factory=lambda: {"min_monthly": 5, "days": 30.0})
+    silent_site_sweep_interval: float = 3600.0
 
     # Keys are read on first use so that a service only needs the keys it uses.
     @property
@@ -332,6 +337,8 @@ def settings() -> Settings:
         console_https_proxy=_raw("CONSOLE_HTTPS_PROXY").strip().lower() in ("1", "true", "yes"),
         case_lease_seconds=_number("CASE_LEASE_SECONDS", float),
         backup=backup_channel(_raw),
+        silent_sites=silent_sites(_raw),
+        silent_site_sweep_interval=_number("SILENT_SITE_SWEEP_INTERVAL", float),
     )
 
 

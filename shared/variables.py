@@ -105,11 +105,17 @@ REPORT_VARIABLES: tuple[Var, ...] = (
 )
 
 
-def report_disclosure(raw) -> dict:
+def _numbers(raw, *named) -> list:
+    """Each (NAME, int or float) read with ``raw``; a ConfigError naming them otherwise."""
     try:
-        threshold, width = int(raw("REPORT_SUPPRESS_BELOW")), float(raw("REPORT_PROTECTION_WIDTH"))
+        return [kind(raw(name)) for name, kind in named]
     except ValueError as exc:
-        raise ConfigError("REPORT_SUPPRESS_BELOW must be an integer and REPORT_PROTECTION_WIDTH a number") from exc
+        raise ConfigError(" and ".join(f"{name} must be {'an integer' if kind is int else 'a number'}"
+                                       for name, kind in named)) from exc
+
+
+def report_disclosure(raw) -> dict:
+    threshold, width = _numbers(raw, ("REPORT_SUPPRESS_BELOW", int), ("REPORT_PROTECTION_WIDTH", float))
     if threshold < 1 or width < 0:
         raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
     return {"threshold": threshold, "width": width}
@@ -165,3 +171,18 @@ def backup_channel(raw) -> dict:
                      "user": raw("SMTP_USER"), "password": raw("SMTP_PASSWORD"), "sender": raw("SMTP_FROM")},
             "sms": {"account_sid": raw("BACKUP_SMS_ACCOUNT_SID"), "auth_token": raw("BACKUP_SMS_AUTH_TOKEN"),
                     "sender": raw("BACKUP_SMS_FROM"), "api_base": raw("BACKUP_SMS_API_BASE")}}
+
+
+# Silent sites (services/remediation/silence.py): a site that used to report and falls silent.
+SILENCE_VARIABLES: tuple[Var, ...] = (
+    Var("SILENT_SITE_MIN_MONTHLY", "5", "Grievances a site must have sent in one calendar month before its silence is watched."),
+    Var("SILENT_SITE_DAYS", "30", "Days without a grievance after which such a site raises voice_suppression.suspected (decimals allowed: tests compress it)."),
+    Var("SILENT_SITE_SWEEP_INTERVAL", "3600", "Seconds between looks for sites fallen silent (remediation)."),
+)
+
+
+def silent_sites(raw) -> dict:
+    least, days = _numbers(raw, ("SILENT_SITE_MIN_MONTHLY", int), ("SILENT_SITE_DAYS", float))
+    if least < 1 or days <= 0:
+        raise ConfigError("SILENT_SITE_MIN_MONTHLY must be at least 1 and SILENT_SITE_DAYS more than 0")
+    return {"min_monthly": least, "days": days}

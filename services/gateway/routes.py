@@ -89,6 +89,21 @@ FORWARDS = (
             "staff, the business itself, partners sourcing from it"),
     Forward("GET", "/v1/reports/public", "remediation", "public_report", contract.NoArguments,
             "The anonymised public report (small counts suppressed)", "anyone authenticated"),
+    Forward("GET", "/v1/reports/tables", "remediation", "report_tables", contract.NoArguments,
+            "The public report tables (by work area, ILO indicator, month received; workers reached and money "
+            "repaid per currency), each released through disclosure control or refused with its reason; as a "
+            "file: GET /v1/reports/export", "anyone authenticated"),
+    Forward("POST", "/v1/reports/tables/refresh", "remediation", "refresh_report_tables", contract.NoArguments,
+            "Release the public report tables now from the running counts", "staff"),
+    Forward("GET", "/v1/reports/partner", "remediation", "partner_report_tables", contract.PartnerReport,
+            "The same tables over one partner's supply chain (the registry's chain), through the same disclosure "
+            "control, naming no business", "partner (its own), staff (partner_ref)"),
+    Forward("GET", "/v1/scorecards", "remediation", "chain_scorecards", contract.PartnerReport,
+            "The scorecards of every supplier and agency in a partner's supply chain, side by side (with open "
+            "cases by age)", "partner (its own), staff (partner_ref)"),
+    Forward("GET", "/v1/safeguarding/silent-sites", "remediation", "silent_sites", contract.SilentSites,
+            "Sites that used to report and fell silent (voice_suppression.suspected), with their monthly counts, "
+            "a page at a time", "staff"),
     Forward("POST", "/v1/parties", "remediation", "register_party", contract.RegisterParty,
             "Register a site, supplier, recruitment agency or partner", "staff, admin", status=201),
     Forward("GET", "/v1/parties", "remediation", "list_parties", contract.ListParties,

@@ -110,3 +110,12 @@ class TwoFactorSecret(StrictSchema):
     as a QR code), then confirm with its first code."""
     secret = fields.String(required=True)
     provisioning_uri = fields.String(required=True)
+
+
+class ExportQuery(StrictSchema):
+    """GET /v1/reports/export: which view, which table, which format."""
+    view = OneOf(("public", "partner", "scorecards"), load_default="public")
+    table = OneOf(("work_area", "indicator", "month", "origin_country", "sector", "remedy_paid"),
+                  load_default="work_area")
+    format = OneOf(("json", "csv", "xlsx"), load_default="csv")
+    partner_ref = Ref(load_default=None)

@@ -8,12 +8,14 @@ protected route: who are you (401), may you (403), then what you sent (400).
 """
 from nameko.rpc import RpcProxy
 
-from services.gateway import handlers, routes
+from werkzeug.wrappers import Response
+
+from services.gateway import exports, handlers, routes
 from services.gateway.access import Access
 from services.gateway.console.pages import ConsolePages
 from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
-    AccessToken, ApiKeyList, ApiKeyView, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
+    AccessToken, ApiKeyList, ApiKeyView, ExportQuery, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
     NewStaffAccount, OtpCode, StaffAccountView, TwoFactorPolicyView, TwoFactorRule, TwoFactorSecret, UsernamePath,
 )
 from services.gateway.store import AccountStore, ApiKeyStore, PolicyStore
@@ -53,7 +55,7 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
 
     @classmethod
     def api_operations(cls):
-        return routes.operations()
+        return [*routes.operations(), exports.operation()]
 
     @classmethod
     def api_webhooks(cls):
@@ -160,6 +162,26 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
         self.caller.vouch(principal)
         method = getattr(getattr(self, route.service), route.method)
         return call_within(self.access.settings.gateway_rpc_timeout, method, {**payload, **variables})
+
+    @json_http("GET", "/v1/reports/export", documented=False)
+    def export_report(self, request):
+        """A released report table as a file: built here from remediation's JSON answer
+        (exports.py), which has applied disclosure control; a refused table is a 409."""
+        principal = self._authenticate(request)
+        query = load(ExportQuery, request.args.to_dict())
+        self.caller.vouch(principal)
+        timeout = self.access.settings.gateway_rpc_timeout
+        partner = {"partner_ref": query["partner_ref"]}
+        if query["view"] == "scorecards":
+            name, data = f"scorecards.{query['format']}", exports.scorecards_file(
+                call_within(timeout, self.remediation.chain_scorecards, partner), query["format"])
+        else:
+            report = (call_within(timeout, self.remediation.partner_report_tables, partner) if query["view"] == "partner"
+                      else call_within(timeout, self.remediation.report_tables, {}))
+            name = f"{query['view']}-{query['table']}.{query['format']}"
+            data = exports.file_of(report, query["table"], query["format"])
+        return Response(data, status=200, headers={
+            "Content-Type": exports.MEDIA_TYPES[query["format"]], "Content-Disposition": f'attachment; filename="{name}"'})
 
     @json_http("GET", "/health", answers={200: Health})
     def health(self, request):

@@ -99,6 +99,8 @@ class Grievance(ChatThread, Disclosure, Aggregate):
     erased_at: str | None = None
     audit: list = field(default_factory=list)            # erasure, reveals, consent: hash-chained
     business_ref: str | None = None  # the business the case is referred to (services/intake/disclosure.py)
+    origin_country: str | None = None   # optional facts for the report tables (issue 15)
+    sector: str | None = None
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -113,12 +115,14 @@ class Grievance(ChatThread, Disclosure, Aggregate):
                 agency_ref=report.get("agency_ref"),
                 consent_to_share_identity=bool(report.get("consent_to_share_identity")),
                 received_at=iso(now), sealed_text=sealed_text, sealed_contact=sealed_contact,
-                receipt_hash=receipt_hash)
+                receipt_hash=receipt_hash, origin_country=report.get("origin_country"), sector=report.get("sector"))
         g.raised.append((GRIEVANCE_RECEIVED, {
             "worker_key": worker_key, "channel": g.channel, "language": g.language,
             "work_area": g.work_area, "forced_labour_indicators": g.forced_labour_indicators,
             "severity": severity, "retaliation": retaliation, "supplier_ref": g.supplier_ref,
             "site_ref": g.site_ref, "agency_ref": g.agency_ref, "received_at": g.received_at,
+            # Only when given: consumers default them to None.
+            **{k: v for k, v in (("origin_country", g.origin_country), ("sector", g.sector)) if v},
         }))
         if retaliation:
             g._raise_retaliation("grievance", now)

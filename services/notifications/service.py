@@ -23,6 +23,7 @@ from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, PARTY_CHAIN_CHANGED, RETALIATION_REPORTED,
     SAFEGUARDING_ALERT_UNACKNOWLEDGED, utc_now,
 )
+from shared.contracts.events import VOICE_SUPPRESSION_SUSPECTED
 from shared.logging import get_logger
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -77,6 +78,10 @@ class NotificationsService(ServiceBase):
 
     @on_event(CASE_DEADLINE_ESCALATED)
     def on_deadline_escalated(self, event):
+        handlers.fan_out(self.deliveries, self.sender, event, background=self.sender.background)
+
+    @on_event(VOICE_SUPPRESSION_SUSPECTED)
+    def on_voice_suppression_suspected(self, event):
         handlers.fan_out(self.deliveries, self.sender, event, background=self.sender.background)
 
     @on_event(PARTY_CHAIN_CHANGED)

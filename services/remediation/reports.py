@@ -70,6 +70,9 @@ class BusinessRecord(Aggregate):
     first_round_confirmed: int = 0
     reopened: int = 0           # first round "not resolved" (a confirmed round closes)
     flagged: int = 0            # deadlines that reached escalation level 3 (partner consequences)
+    # Suppression of voice on the record (silence.py): reports from intake, silences suspected.
+    voice_suppression_reported: int = 0
+    voice_suppression_suspected: int = 0
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
@@ -125,6 +128,14 @@ class BusinessRecord(Aggregate):
         elif data["level"] == 3:
             self.flagged += 1
 
+    def apply_voice_report(self, data: dict) -> None:
+        """A ``voice_suppression.reported`` naming this business as the supplier."""
+        self.voice_suppression_reported += 1
+
+    def apply_silence(self, data: dict) -> None:
+        """A ``voice_suppression.suspected``: one of its sites fell silent."""
+        self.voice_suppression_suspected += 1
+
     def _count_deadline(self, name: str, days: float, met: bool, escalated: bool = False) -> None:
         d = self.deadlines[name]
         if not escalated:               # an escalated deadline was counted (missed) when it passed
@@ -157,7 +168,9 @@ class BusinessRecord(Aggregate):
         card.update({"deadlines_met_share": share(met, decided), "deadlines_missed": decided - met,
                      "flagged_for_consequences": self.flagged,
                      "validated_first_round_share": share(self.first_round_confirmed, self.validated),
-                     "reopen_rate": share(self.reopened, self.validated)})
+                     "reopen_rate": share(self.reopened, self.validated),
+                     "voice_suppression_reported": self.voice_suppression_reported,
+                     "voice_suppression_suspected": self.voice_suppression_suspected})
         return card
 
 

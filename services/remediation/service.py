@@ -1,13 +1,19 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
-from services.remediation import access_log, alerts, assignment, audit_check, escalation, handlers, notes, registry, remedy
+from services.remediation import (
+    access_log, alerts, assignment, audit_check, engagement, escalation, handlers, notes, registry, remedy, report_views,
+    silence,
+)
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
 from services.remediation.parties import Party
+from services.remediation.report_tables import ReportCounts, ReportedCase
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
+from services.remediation.silence import SiteActivity
 from services.remediation.store import (
     AccessLogStore, AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
+    ReportCountsStore, ReportedCaseStore, SiteActivityStore,
 )
 from shared import metrics
 from shared.contracts import rpc as contract
@@ -17,8 +23,8 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
-    PARTY_LINKS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
-    VOICE_SUPPRESSION_REPORTED, iso, utc_now,
+    PARTY_LINKS_CHANGED, REPORT_COUNTS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
+    VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -36,6 +42,9 @@ class RemediationService(ServiceBase):
     ledger = Aggregates(LedgerStore, Line)
     remedy_totals = Aggregates(LedgerTotalsStore, LedgerTotals)   # not "ledger_totals": the RPC method
     access_entries = Aggregates(AccessLogStore, access_log.AccessEntry)
+    reported = Aggregates(ReportedCaseStore, ReportedCase)        # report tables (report_views.py)
+    report_counts = Aggregates(ReportCountsStore, ReportCounts)
+    sites = Aggregates(SiteActivityStore, SiteActivity)            # silent sites (silence.py)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -149,7 +158,8 @@ class RemediationService(ServiceBase):
     # --- engaged businesses, public reporting ------------------------------------------
     @query(contract.SupplierScorecard, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def supplier_scorecard(self, p, actor):
-        return handlers.supplier_scorecard(self.records, p, actor, registry.chain_of(self.parties, actor))
+        return engagement.supplier_scorecard(self.records, self.report_counts, p, actor, utc_now(),
+                                             registry.chain_of(self.parties, actor))
 
     # --- the party registry: kept by staff; a business or partner reads its own record --
     @command(contract.RegisterParty, allow=STAFF_ROLES + ADMIN_ROLES)
@@ -262,3 +272,62 @@ class RemediationService(ServiceBase):
     @query(contract.CaseAccessLog, allow=ADMIN_ROLES)
     def case_access_log(self, p, actor):
         return access_log.of_case(self.access_entries, p)
+    # --- report tables built from events (report_tables.py, report_views.py) -------------
+    @on_event(GRIEVANCE_RECEIVED)
+    def report_grievance(self, event):
+        report_views.project_grievance(self.reported, event)
+
+    @on_event(CASE_STATUS_CHANGED)
+    def report_status(self, event):
+        report_views.project_status(self.reported, event)
+
+    @on_event(LEDGER_ENTRY_RECORDED)
+    def report_ledger_entry(self, event):
+        report_views.project_ledger(self.reported, event)
+
+    @on_event(REPORT_COUNTS_CHANGED)
+    def count_report(self, event):
+        report_views.count(self.report_counts, event)
+
+    @query(contract.NoArguments, allow=ACTOR_ROLES)
+    def report_tables(self, p, actor):
+        return report_views.public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @command(contract.NoArguments, allow=STAFF_ROLES)
+    def refresh_report_tables(self, p, actor):
+        return report_views.refresh_public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @every("public_report_interval")
+    def refresh_report_tables_periodically(self):
+        report_views.refresh_public_tables(self.report_counts, utc_now(), self.config.report_disclosure)
+
+    @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
+    def partner_report_tables(self, p, actor):
+        return report_views.partner_tables(self.report_counts, self.parties, p, actor, utc_now(),
+                                           self.config.report_disclosure)
+
+    # --- business engagement across a partner's chain (engagement.py) ----------------------
+    @query(contract.PartnerReport, allow=PARTNER_ROLES + STAFF_ROLES)
+    def chain_scorecards(self, p, actor):
+        return engagement.chain_scorecards(self.records, self.report_counts, self.parties, p, actor, utc_now())
+
+    # --- silent sites: suppression of voice (silence.py) -----------------------------------
+    @on_event(GRIEVANCE_RECEIVED)
+    def count_site_grievance(self, event):
+        silence.count_grievance(self.sites, event, self.config.silent_sites)
+
+    @every("silent_site_sweep_interval")
+    def find_silent_sites(self):
+        silence.sweep(self.sites, utc_now(), self.config.silent_sites)
+
+    @on_event(VOICE_SUPPRESSION_SUSPECTED)
+    def record_silence(self, event):
+        handlers.project_business_record(self.records, event, BusinessRecord.apply_silence)
+
+    @on_event(VOICE_SUPPRESSION_REPORTED)
+    def record_voice_report(self, event):
+        silence.record_voice_report(self.records, event)
+
+    @query(contract.SilentSites, allow=STAFF_ROLES)
+    def silent_sites(self, p, actor):
+        return silence.list_suspected(self.sites, p)

@@ -149,3 +149,60 @@ class AccessLogStore(Repository):
     def ensure_indexes(self):
         super().ensure_indexes()
         self.col.create_index("case_ref")
+
+
+class ReportedCaseStore(Repository):
+    """What each case contributes to the report tables (report_tables.ReportedCase)."""
+    service = "remediation"
+    collection_name = "report_cases"
+
+
+class ReportCountsStore(Repository):
+    """Running report counts, one document per scope (report_tables.ReportCounts), and
+    the released public tables: reading them never scans cases."""
+    service = "remediation"
+    collection_name = "report_counts"
+
+    def __init__(self, db):
+        super().__init__(db)
+        self.released = db["public_reports"]
+
+    def of_scopes(self, scopes: list[str] | None = None) -> list[dict]:
+        """Every scope's counts (None), or these scopes' (a partner's chain)."""
+        query = {} if scopes is None else {"_id": {"$in": sorted(scopes)}}
+        return list(self.col.find(query, {"cells": 1, "paid": 1}))
+
+    def save_tables(self, tables: dict) -> None:
+        self.released.replace_one({"_id": "tables"}, {"_id": "tables", **tables}, upsert=True)
+
+    def latest_tables(self) -> dict | None:
+        doc = self.released.find_one({"_id": "tables"})
+        return {k: v for k, v in doc.items() if k != "_id"} if doc else None
+
+    def partner_release(self, partner_ref: str) -> dict | None:
+        """The partner's last released tables with the fingerprint of what they were built from."""
+        return self.released.find_one({"_id": "partner:" + partner_ref})
+
+    def save_partner_release(self, partner_ref: str, fingerprint: str, tables: dict) -> None:
+        self.released.replace_one({"_id": "partner:" + partner_ref},
+                                  {"_id": "partner:" + partner_ref, "fingerprint": fingerprint, "tables": tables},
+                                  upsert=True)
+
+
+class SiteActivityStore(Repository):
+    """Per-site monthly grievance counts (silence.py), one document per site."""
+    service = "remediation"
+    collection_name = "site_activity"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("watch_from")
+        self.col.create_index("silences")
+
+    def silent_since(self, cutoff_iso: str, limit: int) -> list[str]:
+        """Sites watched whose last grievance is at or before the cutoff (null never matches)."""
+        docs = self.col.find({"watch_from": {"$lte": cutoff_iso}}, {"_id": 1})
+        return [d["_id"] for d in docs.sort("watch_from", 1).limit(limit)]
+
+    def suspected(self, limit: int, after: str | None) -> tuple[list[dict], str | None]:
+        return self.page({"silences": {"$gt": 0}}, limit, after)

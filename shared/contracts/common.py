@@ -18,6 +18,9 @@ FORCED_LABOUR_INDICATORS = (
     "retention_of_identity_documents", "withholding_of_wages", "debt_bondage",
     "abusive_working_and_living_conditions", "excessive_overtime",
 )
+# Destination sectors a grievance may name (issue 15's report tables); optional at intake.
+SECTORS = ("agriculture", "construction", "domestic_work", "electronics", "fishing_and_seafood", "food_processing",
+           "garments_and_textiles", "hospitality", "manufacturing_other", "mining", "services_other")
 CHANNELS = ("hotline", "line", "facebook_messenger", "whatsapp", "viber", "sms", "worker_app",
             "in_person", "ngo_referral")
 SEVERITIES = ("critical", "high", "normal")

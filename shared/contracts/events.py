@@ -19,6 +19,7 @@ from shared.contracts.common import (
     BUSINESS_TYPES, CASE_STATES, CHANNELS, DEADLINE_NAMES, FORCED_LABOUR_INDICATORS, REMEDY_ACTION_TYPES,
     ROUND_OUTCOMES, SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, Actor, OneOf, Ref, StrictSchema, load,
 )
+from shared.contracts.common import SECTORS
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class GrievanceReceived(StrictSchema):
     site_ref = Ref(required=True, allow_none=True)
     agency_ref = Ref(required=True, allow_none=True)
     received_at = fields.String(required=True)
+    # Optional (issue 15's report tables): the worker's country of origin, the destination sector.
+    origin_country = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    sector = OneOf(SECTORS, load_default=None, allow_none=True)
 
 
 class RetaliationReported(StrictSchema):
@@ -194,6 +198,34 @@ class LedgerEntryRecorded(StrictSchema):
     recorded_at = fields.String(required=True)
 
 
+class ReportCountsChanged(StrictSchema):
+    """A case's contribution to the report tables changed (services/remediation/
+    report_tables.py): the signed difference for one scope (the business, else the
+    supplier, else ``*``). Remediation consumes its own event to add it to that scope's
+    counts, so the case's facts and the difference are stored in one write. Counts
+    only: no case, no worker. Its envelope's ``case_ref`` is the case's."""
+    scope = fields.String(required=True, validate=validate.Regexp(r"^(\*|[A-Za-z0-9][A-Za-z0-9_-]{1,63})$"))
+    cells = fields.Dict(keys=fields.String(validate=validate.Length(1, 64)), values=fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 64)), values=fields.Dict(
+            keys=fields.String(validate=validate.Length(1, 64)), values=fields.Integer())), required=True)
+    paid = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Z]{3}$")), values=fields.String(),
+                       required=True)
+
+
+class VoiceSuppressionSuspected(StrictSchema):
+    """A site that used to report fell silent (services/remediation/silence.py): for
+    case workers and the business's record, never public. Once per silence. Its
+    envelope's ``case_ref`` is the site's ref. Nothing of any worker or case."""
+    site_ref = Ref(required=True)
+    supplier_ref = Ref(required=True, allow_none=True)
+    business_ref = Ref(required=True, allow_none=True)     # the supplier: whose record it is on
+    busiest_month = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-[0-9]{2}$"))
+    busiest_month_count = fields.Integer(required=True, validate=validate.Range(min=1))
+    last_grievance_at = fields.String(required=True)
+    silent_days = fields.Float(required=True, validate=validate.Range(min=0))
+    suspected_at = fields.String(required=True)
+
+
 class IdentityRevealed(StrictSchema):
     """Someone read the worker's identity on this case (services/intake/disclosure.py):
     who, on what basis, when. Never the identity, nor the reason's text (kept on
@@ -237,6 +269,8 @@ LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation",
 IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
 SAFEGUARDING_ALERT_UNACKNOWLEDGED = EventContract("safeguarding.alert_unacknowledged", 1, "remediation",
                                                   AlertUnacknowledged)
+REPORT_COUNTS_CHANGED = EventContract("report.counts_changed", 1, "remediation", ReportCountsChanged)
+VOICE_SUPPRESSION_SUSPECTED = EventContract("voice_suppression.suspected", 1, "remediation", VoiceSuppressionSuspected)
 
 CATALOGUE = {c.routing_key: c for c in (
     GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VOICE_SUPPRESSION_REPORTED, VALIDATION_ANSWER_SUBMITTED,
@@ -246,10 +280,13 @@ CATALOGUE = {c.routing_key: c for c in (
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
     SAFEGUARDING_ALERT_UNACKNOWLEDGED,
+    REPORT_COUNTS_CHANGED,
+    VOICE_SUPPRESSION_SUSPECTED,
 )}
 
 # Event types a partner may subscribe a webhook to (names without version).
-WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name, CASE_DEADLINE_ESCALATED.name)
+WEBHOOK_EVENT_TYPES = (CASE_STATUS_CHANGED.name, RETALIATION_REPORTED.name, CASE_DEADLINE_ESCALATED.name,
+                       VOICE_SUPPRESSION_SUSPECTED.name)
 
 
 class Envelope(StrictSchema):

@@ -4,6 +4,10 @@ records through the gateway (shared/contracts/rpc.py RecordCall)."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import CHANNELS, FORCED_LABOUR_INDICATORS, Email, WORK_AREAS, OneOf, Ref, StrictSchema
+from shared.contracts.common import SECTORS
+
+# ISO 3166-1 alpha-2 (the worker's country of origin; optional, for the report tables).
+COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="an ISO 3166-1 alpha-2 country code such as MM")
 
 TEXT = validate.Length(1, 10_000)
 SHORT = validate.Length(1, 200)
@@ -37,6 +41,8 @@ class ReportFields(StrictSchema):
     retaliation = fields.Boolean(load_default=False)
     voice_suppression = fields.Boolean(load_default=False)   # told not to complain, phone taken...
     consent_to_share_identity = fields.Boolean(load_default=False)
+    origin_country = fields.String(load_default=None, allow_none=True, validate=COUNTRY)
+    sector = OneOf(SECTORS, load_default=None, allow_none=True)
 
 
 class GrievanceReport(ReportFields):

@@ -264,6 +264,15 @@ class NoArguments(StrictSchema):
     pass
 
 
+class SilentSites(Page):
+    """Sites whose silence was flagged (services/remediation/silence.py), a page at a time."""
+
+
+class PartnerReport(StrictSchema):
+    """A partner's supply-chain tables: its own (a partner), or the named partner's (staff)."""
+    partner_ref = Ref(load_default=None)
+
+
 # --- remediation: plans returned, action progress, the remedy ledger (issue 11) ------
 
 NonBlank = lambda n, **kw: fields.String(validate=[validate.Length(1, n), validate.Regexp(r"\S", error="blank")],  # noqa: E731

@@ -9,7 +9,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.contracts.common import Ref
-from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, CATALOGUE, RETALIATION_REPORTED
+from shared.contracts.events import (
+    CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, CATALOGUE, RETALIATION_REPORTED, VOICE_SUPPRESSION_SUSPECTED,
+)
 
 # Webhook type -> the data fields a receiver may see (besides ``case_ref``).
 ALLOWED_FIELDS = {
@@ -19,6 +21,9 @@ ALLOWED_FIELDS = {
                                    "supplier_ref", "site_ref", "business_ref", "business_type"),
     RETALIATION_REPORTED.name: ("alert_id", "raised_from", "work_area", "supplier_ref", "site_ref",
                                 "reported_at"),
+    # A site fell silent (remediation's silence.py); its ``case_ref`` is the site's ref.
+    VOICE_SUPPRESSION_SUSPECTED.name: ("site_ref", "supplier_ref", "business_ref", "busiest_month",
+                                       "busiest_month_count", "last_grievance_at", "silent_days", "suspected_at"),
 }
 HEADERS = {
     "webhook-id": "The delivery's id: the same on every retry and replay (deduplicate on it).",

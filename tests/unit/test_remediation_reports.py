@@ -101,6 +101,7 @@ def test_scorecard_figures():
         "mean_days_to_remediate": None, "median_days_to_remediate_at_most": None,
         "deadlines_met_share": 0.5, "deadlines_missed": 1, "flagged_for_consequences": 0,
         "validated_first_round_share": 0.0, "reopen_rate": 1.0,
+        "voice_suppression_reported": 0, "voice_suppression_suspected": 0,
     }
 
 

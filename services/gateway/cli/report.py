@@ -12,7 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from services.gateway.cli.session import Client, Refused, fail
+from services.gateway import exports
+from services.gateway.cli.session import CONFLICT, Client, Refused, fail
+from shared.errors import InvalidTransition
 
 report = typer.Typer(help="Anonymised reports.", no_args_is_help=True)
 STAGES = ("open", "closed", "withdrawn", "total")
@@ -42,13 +44,7 @@ def write(public: dict, fmt: Format, output: Path | None) -> None:
         data = text.getvalue().encode()
     else:
         data = _xlsx(public)
-    if output is None:
-        if fmt is Format.xlsx:
-            raise Refused("an XLSX export needs --output FILE", 2)
-        typer.echo(data.decode(), nl=False)
-    else:
-        output.write_bytes(data)
-        typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)
+    _emit(data, fmt, output)
 
 
 def _xlsx(public: dict) -> bytes:
@@ -69,11 +65,41 @@ def _xlsx(public: dict) -> bytes:
     return out.getvalue()
 
 
+class Table(str, Enum):
+    work_area = "work_area"
+    indicator = "indicator"
+    month = "month"
+    origin_country = "origin_country"
+    sector = "sector"
+    remedy_paid = "remedy_paid"
+
+
 @report.command("export")
 def export(fmt: Annotated[Format, typer.Option("--format", help="json, csv or xlsx")] = Format.csv,
-           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (stdout if absent).")] = None):
-    """Export the public report."""
+           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="File to write (stdout if absent).")] = None,
+           table: Annotated[Optional[Table], typer.Option("--table", help="A report table (work_area, indicator, month, "
+                                                          "origin_country, sector, remedy_paid) instead of the cases by work area and stage")] = None,
+           partner: Annotated[Optional[str], typer.Option("--partner", help="With --table: that partner's supply chain "
+                                                          "(a partner's own key: its own; staff: name it)")] = None):
+    """Export the public report, or one of its tables (--table), public or a partner's."""
     try:
-        write(Client().call("GET", "/v1/reports/public"), fmt, output)
+        if table is None:
+            write(Client().call("GET", "/v1/reports/public"), fmt, output)
+        else:
+            answer = (Client().call("GET", "/v1/reports/partner", params={"partner_ref": partner}) if partner
+                      else Client().call("GET", "/v1/reports/tables"))
+            _emit(exports.file_of(answer, table.value, fmt.value), fmt, output)
     except Refused as refused:
         fail(refused)
+    except InvalidTransition as refused:      # a table refused by disclosure control
+        fail(Refused(str(refused), CONFLICT))
+
+
+def _emit(data: bytes, fmt: Format, output: Path | None) -> None:
+    if output is None:
+        if fmt is Format.xlsx:
+            raise Refused("an XLSX export needs --output FILE", 2)
+        typer.echo(data.decode(), nl=False)
+    else:
+        output.write_bytes(data)
+        typer.echo(f"wrote {output} ({len(data)} bytes)", err=True)

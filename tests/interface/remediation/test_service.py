@@ -122,6 +122,10 @@ def test_the_registry_entrypoints_are_for_staff_and_admins_and_scope_a_partner_b
         call(brand, "get_case", {"case_ref": "ILM-2"})
     assert [c["case_ref"] for c in call(brand, "list_cases", {})["items"]] == ["ILM-1"]
     assert call(brand, "supplier_scorecard", {"business_ref": "SUP-1"})["business_ref"] == "SUP-1"
+    compared = call(brand, "chain_scorecards", {})
+    assert [c["business_ref"] for c in compared["items"]] == ["SUP-1"]
+    assert compared["items"][0]["open_cases_by_age"] == {"up_to_7_days": 0, "8_to_30_days": 0,
+                                                         "31_to_90_days": 0, "over_90_days": 0}
     with pytest.raises(Forbidden):
         call(brand, "supplier_scorecard", {"business_ref": "SUP-2"})
     with pytest.raises(Forbidden):
