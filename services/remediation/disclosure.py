@@ -10,8 +10,8 @@ only when no small count can be learned from what is published.
 3. The proof, before release: for each suppressed figure a linear program over
    everything published (every line's sum, figures >= 0; ``scipy.optimize.linprog``)
    finds the least and the greatest value it could have. A figure whose range is
-   narrower than ``width`` gets another member of one of its lines suppressed, and
-   the proof runs again; when nothing is left to suppress the table is refused with
+   narrower than ``width`` gets one more figure suppressed (of its own lines first,
+   then of lines reached through other hidden figures), and the proof runs again; when nothing is left to suppress the table is refused with
    the figure and its range named (:class:`DisclosureRefused`). No table is released
    without the proof. The grand total is always published (the report says how many
    cases it covers), so a small table can be refused.
@@ -134,10 +134,21 @@ def _complete(hidden: set, lines, values, kept: set) -> None:
 
 
 def _widen(key, hidden, lines, values, kept: set):
-    """One more member of a line through ``key`` to suppress (smallest first)."""
-    candidates = sorted((values[m], str(m), m) for parts, total in lines if key in parts or key == total
-                        for m in parts + [total] if m not in hidden and m not in kept)
-    return candidates[0][2] if candidates else None
+    """One more figure to suppress so that ``key``'s range can grow: the smallest shown
+    member of a line through ``key``; else of a line through a hidden figure reached
+    from ``key`` through hidden figures (the nearest first); else the smallest shown
+    figure anywhere. None only when everything but what is kept is hidden."""
+    reached, frontier = {key}, [key]
+    while frontier:
+        touching = [parts + [total] for parts, total in lines if any(f in parts or f == total for f in frontier)]
+        shown = sorted((values[m], str(m), m) for members in touching for m in members
+                       if m not in hidden and m not in kept)
+        if shown:
+            return shown[0][2]
+        frontier = [m for members in touching for m in members if m in hidden and m not in reached]
+        reached.update(frontier)
+    anywhere = sorted((v, str(k), k) for k, v in values.items() if k not in hidden and k not in kept)
+    return anywhere[0][2] if anywhere else None
 
 
 def _released(values, hidden, ranges, rows, cols) -> Released:
