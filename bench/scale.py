@@ -213,9 +213,10 @@ def _rebuild_records(store, gen) -> dict:
     docs = [{"_id": ref, **BusinessRecord.from_cases(ref, cases).to_dict()} for ref, cases in gen.cases_by_business()]
     built = time.perf_counter() - started
     started = time.perf_counter()
-    insert = getattr(records, "insert_many", None) or (lambda batch: records.col.insert_many(batch, ordered=False))
-    for i in range(0, len(docs), 1000):
-        insert(docs[i:i + 1000])
+    # Upserted, as a backfill beside live services must: the escalation sweep may have
+    # created a business's record already (bulk-loaded cases past their deadlines).
+    for doc in docs:
+        records.col.replace_one({"_id": doc["_id"]}, doc, upsert=True)
     biggest = next((d for d in docs if d["_id"] == gen.biggest_supplier()), {})
     return {"businesses": len(docs), "biggest_supplier_referred_cases": biggest.get("cases"),
             "from_cases_seconds": round(built, 2),

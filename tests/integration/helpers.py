@@ -60,3 +60,22 @@ def key_for(staff: dict, stack, party_ref: str, role: str) -> Api:
     """An API client with a key the case worker issued for ``party_ref``."""
     issued = staff["case_worker"].ok("POST", "/v1/api-keys", {"party_ref": party_ref, "role": role, "label": "test"})
     return Api(stack.gateway_url, issued["api_key"])
+
+
+def consumer_queues(contract) -> set[str]:
+    """The queue of every handler of ``contract`` in every service class, named as
+    nameko names them: where a poison event of that type dies, once per queue."""
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    from services.intake.service import IntakeService
+    from services.notifications.service import AlertLaneService, NotificationsService
+    from services.remediation.service import RemediationService
+    from services.validation.service import ValidationService
+    from shared.messaging import ReliableEventHandler
+    queues = set()
+    for cls in (IntakeService, RemediationService, ValidationService, NotificationsService, AlertLaneService):
+        for name in dir(cls):
+            for ext in getattr(getattr(cls, name), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+                if isinstance(ext, ReliableEventHandler) and ext.contract == contract:
+                    queues.add(f"evt-{contract.source}-{contract.routing_key}--{cls.name}.{name}")
+    return queues
