@@ -4,6 +4,7 @@ logging set-up) name the error's type and the correlation id, never the worker's
 words or contact, even though the error's message and its cause quote them."""
 import io
 import json
+import re
 import logging
 
 import pytest
@@ -76,5 +77,8 @@ def test_a_500_logs_the_error_type_and_correlation_id_but_no_input(container_fac
     assert any(line.get("logger") == "nameko.containers" for line in errors)     # nameko's own line
     out, err = capfd.readouterr()
     for text in (production_logs.getvalue(), out, err):
+        # nameko names a worker by its memory address (<WorkerContext ... at 0x7f65c0142050>),
+        # which may hold the digits by chance: addresses are not input.
+        text = re.sub(r"0x[0-9a-f]+", "0x", text)
         for secret in (WORDS, PHONE, LINE_ID, "passports", "0142", "somchai"):
             assert secret not in text
