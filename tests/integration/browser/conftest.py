@@ -6,6 +6,9 @@ import json
 import os
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -47,3 +50,23 @@ def last_status(driver, url: str) -> int:
 def requested_urls(driver) -> list[str]:
     """Every URL the browser asked for (pages, the style sheet, anything)."""
     return [m["params"]["request"]["url"] for m in network(driver) if m["method"] == "Network.requestWillBeSent"]
+
+
+def replaced(element):
+    """Stale: the page it was on is gone (Chromium sometimes says so with an inspector error
+    instead of a stale-element one, while the new document takes over)."""
+    def gone(_driver) -> bool:
+        try:
+            element.is_enabled()
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+        return False
+    return gone
+
+
+def navigate(driver, act, timeout: float = 30) -> None:
+    """Do ``act`` (a click) and wait until the next page replaced this one: a click does
+    not wait for a POST's answer."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    act()
+    WebDriverWait(driver, timeout).until(replaced(page))

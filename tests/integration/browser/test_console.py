@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.integration.browser.conftest import last_status
+from tests.integration.browser.conftest import last_status, navigate
 from tests.integration.conftest import eventually
 from tests.integration.helpers import PASSWORD, post_grievance, report, unique
 
@@ -31,23 +30,9 @@ def shot(driver, name: str) -> None:
 
 
 def go(driver, act) -> None:
-    """Do ``act`` (a click) and wait until the next page replaced this one."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    act()
-    WebDriverWait(driver, 30).until(replaced(page))
+    """Do ``act`` (a click) and wait until the next console page is there."""
+    navigate(driver, act)
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "main"))
-
-
-def replaced(element):
-    """Stale: the page it was on is gone (Chromium sometimes says so with an inspector error
-    instead of a stale-element one, while the new document takes over)."""
-    def gone(_driver) -> bool:
-        try:
-            element.is_enabled()
-        except (StaleElementReferenceException, WebDriverException):
-            return True
-        return False
-    return gone
 
 
 def submit(driver, form_id: str) -> None:

@@ -5,12 +5,10 @@ import re
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 
 from services.intake.texts import LANGUAGES, translations
 from shared.contracts.common import CASE_STATES
-from tests.integration.browser.conftest import last_status, requested_urls
+from tests.integration.browser.conftest import last_status, navigate, requested_urls
 from tests.integration.conftest import eventually
 
 WHAT_HAPPENED = "นายจ้างไม่จ่ายค่าล่วงเวลามาสามเดือนแล้ว ทั้งทีมสิบคน"
@@ -35,10 +33,7 @@ def fill(driver, field_id: str, text: str) -> None:
 
 
 def click_and_wait(driver, by, selector) -> None:
-    """Click, then wait until the next page replaced this one (a click does not wait for a POST's answer)."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(by, selector).click()
-    WebDriverWait(driver, 20).until(staleness_of(page))
+    navigate(driver, lambda: driver.find_element(by, selector).click(), timeout=20)
 
 
 def press(driver, action: str) -> None:
