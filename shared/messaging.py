@@ -135,6 +135,10 @@ class ReliableEventHandler(EventHandler):
         _backoffs.pop(self.queue.name, None)
         super().stop()
 
+    def kill(self):
+        _backoffs.pop(self.queue.name, None)     # a killed consumer pauses nothing (readyz must not say so)
+        super().kill()
+
     def handle_message(self, body, message):
         if self.backoff.remaining():
             # Held unacked (it counts against the prefetch) until the pause ends; in a

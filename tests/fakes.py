@@ -9,6 +9,7 @@ import copy
 from services.notifications.client import Answer
 from services.notifications.domain import CircuitPolicy, RetryPolicy
 from shared.errors import ConcurrentUpdate
+from shared.outbox import clear_outbox
 from shared.repository import DuplicateKeyError
 from shared.unit_of_work import UnitOfWork
 
@@ -60,13 +61,17 @@ class FakeRepository:
 
 
 class FakeRelay:
-    """Publishes at once: records each event and clears it from the outbox."""
+    """Publishes at once: records each event and clears it from the outbox (of a fake
+    repository, or of a real store on the embedded server)."""
 
     def __init__(self):
         self.published: list[dict] = []
 
     def relay(self, repo, doc):
         self.published.extend(doc["outbox"])
+        if not hasattr(repo, "docs"):
+            clear_outbox(repo, doc["_id"], {e["event_id"] for e in doc["outbox"]}, doc)
+            return True
         stored = repo.docs.get(doc["_id"])
         if stored is not None:
             stored["outbox"], stored["outbox_pending"] = [], False

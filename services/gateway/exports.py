@@ -62,6 +62,14 @@ def scorecards_file(compared: dict, fmt: str) -> bytes:
                  [["partner", compared["partner_ref"]], ["computed_at", compared["computed_at"]]])
 
 
+def view_file(export: dict, fmt: str) -> bytes:
+    """A saved view's cases (remediation's export_view: no worker key or words), a row each."""
+    fields = export["fields"]
+    rows = [fields] + [[", ".join(v) if isinstance(v, list) else v for v in (r[f] for f in fields)]
+                       for r in export["rows"]]
+    return _file(fmt, export, rows, "cases", [["view", export["view"]], ["more", export["more"]]])
+
+
 def _file(fmt: str, whole: dict, rows: list[list], sheet_name: str, about: list[list]) -> bytes:
     if fmt == "json":
         return json.dumps(whole, ensure_ascii=False, indent=2).encode()
@@ -84,17 +92,22 @@ def _file(fmt: str, whole: dict, rows: list[list], sheet_name: str, about: list[
     return out.getvalue()
 
 
-def operation() -> tuple[str, str, dict]:
-    """The download route's OpenAPI operation: its query and its three media types."""
-    from services.gateway.schemas import ExportQuery
+def operations() -> list[tuple[str, str, dict]]:
+    """The download routes' OpenAPI operations: their queries and the three media types."""
+    from services.gateway.schemas import ExportQuery, ViewExportQuery
     from shared.openapi import operation as described
 
-    op = described("export_report", "A released report table as a file (JSON, CSV or XLSX)",
-                   "Who may call: anyone authenticated (view=public), a partner or staff naming one (view=partner; "
-                   "view=scorecards: the scorecards of the partner's chain side by side, table ignored). "
-                   "409 with the reason when the table was refused by disclosure control.",
-                   query=ExportQuery(), problems=(401, 403, 409, 429, 503))
-    op["responses"]["200"] = {"description": "The table as a file (Content-Disposition: attachment).",
-                              "content": {media.split(";")[0]: {"schema": {"type": "object" if fmt == "json" else "string"}}
-                                          for fmt, media in MEDIA_TYPES.items()}}
-    return "/v1/reports/export", "get", op
+    report = described("export_report", "A released report table as a file (JSON, CSV or XLSX)",
+                       "Who may call: anyone authenticated (view=public), a partner or staff naming one (view=partner; "
+                       "view=scorecards: the scorecards of the partner's chain side by side, table ignored). "
+                       "409 with the reason when the table was refused by disclosure control.",
+                       query=ExportQuery(), problems=(401, 403, 409, 429, 503))
+    view = described("export_view", "The cases of one of your saved views as a file (JSON, CSV or XLSX)",
+                     "Who may call: staff, their own views. Up to 500 cases (``more`` in the file says there are "
+                     "others); no worker key or words; each case's access log records the export.",
+                     query=ViewExportQuery(), problems=(401, 403, 404, 429, 503))
+    for op in (report, view):
+        op["responses"]["200"] = {"description": "A file (Content-Disposition: attachment).", "content": {
+            media.split(";")[0]: {"schema": {"type": "object" if fmt == "json" else "string"}}
+            for fmt, media in MEDIA_TYPES.items()}}
+    return [("/v1/reports/export", "get", report), ("/v1/view-exports", "get", view)]

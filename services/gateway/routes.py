@@ -35,10 +35,14 @@ CASE = "/v1/cases/<case_ref>"
 PARTY = "/v1/parties/<ref>"
 ALERTS = "/v1/safeguarding/alerts"
 HOOK = "/v1/webhooks/<subscription_id>"
+VIEWS = "/v1/views"
+VIEW = VIEWS + "/<name>"
 FORWARDS = (
     Forward("GET", "/v1/cases", "remediation", "list_cases", contract.ListCases,
-            "Cases in the caller's scope, a page at a time (limit, after); staff may filter by status or "
-            "business", "staff, supplier, agency, partner"),
+            "Cases in the caller's scope, a page at a time (limit, after), filtered by status, severity, work area, "
+            "business, overdue, due within hours, changed since or reference (its beginning); staff also by "
+            "partner, channel, language, assignee, unassigned or tag (a business or partner asking those gets 403: "
+            "its view does not show them)", "staff, supplier, agency, partner"),
     Forward("GET", CASE, "remediation", "get_case", contract.GetCase,
             "A case, as the caller may see it (staff: all; business: referred to it, redacted; "
             "partner: its supply chain, redacted)", "staff, supplier, agency, partner"),
@@ -177,6 +181,26 @@ FORWARDS = (
     Forward("POST", CASE + "/worker-messages", "intake", "message_worker", contract.MessageWorker,
             "A note to the worker, sent on the chat they reported from (written in their language: the answer "
             "names it); 409 when they have no open chat", "staff", status=202),
+    Forward("POST", CASE + "/tags", "remediation", "tag_case", contract.TagCase,
+            "Add or remove the case's tags (staff's own labels, never shown to businesses; on the trail)", "staff"),
+    Forward("GET", "/v1/deadlines", "remediation", "deadline_board", contract.DeadlineBoard,
+            "The deadlines board: each deadline not yet met that is overdue or due within hours (default 24), "
+            "soonest first, with the escalation level reached; assignee= for one person's", "staff"),
+    # --- saved views (services/remediation/saved_views.py): each staff member's own ---
+    Forward("GET", VIEWS, "remediation", "list_views", contract.NoArguments,
+            "Your saved views, each with how many cases it holds and how many are new or changed since you last "
+            "opened it", "staff"),
+    Forward("POST", VIEWS, "remediation", "save_view", contract.SaveView,
+            "Save (or replace) a named view: the filters of GET /v1/cases", "staff"),
+    Forward("DELETE", VIEW, "remediation", "delete_view", contract.NamedView, "Delete one of your views", "staff"),
+    Forward("GET", VIEW + "/cases", "remediation", "view_cases", contract.ViewCases,
+            "The view's cases, a page at a time (changed_only: new or changed since you last opened it); the "
+            "first page marks the view opened", "staff"),
+    Forward("POST", VIEW + "/assignment", "remediation", "bulk_assign", contract.BulkAssign,
+            "Assign every case of the view (up to 500 a call; more: true says call again), each on its trail",
+            "staff"),
+    Forward("POST", VIEW + "/tags", "remediation", "bulk_tag", contract.BulkTag,
+            "Add or remove tags on every case of the view (up to 500 a call), each on its trail", "staff"),
     Forward("GET", CASE + "/access-log", "remediation", "case_access_log", contract.CaseAccessLog,
             "Who viewed the case or revealed its worker's identity, when, oldest first (limit, after)", "admin"),
 )

@@ -3,6 +3,7 @@ endpoints it forwards take the owning service's RPC contracts (routes.py)."""
 from marshmallow import fields, validate
 
 from services.gateway.credentials import ACCOUNT_ROLES
+from shared.contracts import rpc
 from shared.contracts.common import BUSINESS_ROLES, PARTNER_ROLES, OneOf, Ref, StrictSchema
 
 USERNAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,63}$", error="2-64 lower-case letters, digits, . _ or -")
@@ -110,6 +111,12 @@ class TwoFactorSecret(StrictSchema):
     as a QR code), then confirm with its first code."""
     secret = fields.String(required=True)
     provisioning_uri = fields.String(required=True)
+
+
+class ViewExportQuery(StrictSchema):
+    """GET /v1/view-exports: which of your saved views, which format."""
+    name = rpc.ViewName(required=True)
+    format = OneOf(("json", "csv", "xlsx"), load_default="csv")
 
 
 class ExportQuery(StrictSchema):

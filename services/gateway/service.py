@@ -17,6 +17,7 @@ from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
     AccessToken, ApiKeyList, ApiKeyView, ExportQuery, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
     NewStaffAccount, OtpCode, StaffAccountView, TwoFactorPolicyView, TwoFactorRule, TwoFactorSecret, UsernamePath,
+    ViewExportQuery,
 )
 from services.gateway.store import AccountStore, ApiKeyStore, PolicyStore
 from services.gateway.two_factor import TwoFactorPolicy
@@ -55,7 +56,7 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
 
     @classmethod
     def api_operations(cls):
-        return [*routes.operations(), exports.operation()]
+        return [*routes.operations(), *exports.operations()]
 
     @classmethod
     def api_webhooks(cls):
@@ -181,6 +182,19 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
             name = f"{query['view']}-{query['table']}.{query['format']}"
             data = exports.file_of(report, query["table"], query["format"])
         return Response(data, status=200, headers={
+            "Content-Type": exports.MEDIA_TYPES[query["format"]], "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @json_http("GET", "/v1/view-exports", documented=False)
+    def export_view(self, request):
+        """A saved view's cases as a file (exports.py) from remediation's export_view,
+        which keeps the view's scope and logs the export on each case."""
+        principal = self._authenticate(request)
+        query = load(ViewExportQuery, request.args.to_dict())
+        self.caller.vouch(principal)
+        export = call_within(self.access.settings.gateway_rpc_timeout, self.remediation.export_view,
+                             {"name": query["name"]})
+        name = f"view-{''.join(c if c.isalnum() else '-' for c in query['name'])}.{query['format']}"
+        return Response(exports.view_file(export, query["format"]), status=200, headers={
             "Content-Type": exports.MEDIA_TYPES[query["format"]], "Content-Disposition": f'attachment; filename="{name}"'})
 
     @json_http("GET", "/health", answers={200: Health})

@@ -22,6 +22,7 @@ from shared.contracts.common import (
 )
 from shared.contracts.events import CASE_STATUS_CHANGED, iso
 from services.remediation.assignment import ASSIGNMENT_ACTIONS, Assigned
+from services.remediation.case_list import TAG_ACTIONS, Listed
 from services.remediation.escalation import Escalating
 from services.remediation.notes import NOTE_ACTIONS, Noted
 from services.remediation.plan import Planned
@@ -41,7 +42,7 @@ WORKER = frozenset(WORKER_ROLES)
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
 STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed"}) | SAFEGUARDING_ACTIONS
-STAFF_ONLY_ACTIONS |= ASSIGNMENT_ACTIONS | NOTE_ACTIONS      # team work: assignment.py, notes.py
+STAFF_ONLY_ACTIONS |= ASSIGNMENT_ACTIONS | NOTE_ACTIONS | TAG_ACTIONS   # team work: assignment.py, notes.py, case_list.py
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def allowed(step: str, status: str) -> bool:
 
 
 @dataclass
-class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Aggregate):
+class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Listed, Aggregate):
     case_ref: str
     status: str
     severity: str
@@ -118,6 +119,7 @@ class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Aggregate):
     assignee: str | None = None                     # a staff username (assignment.py)
     lease: dict | None = None                       # who is editing now: {holder, until} (assignment.py)
     notes: list = field(default_factory=list)       # scoped notes (notes.py)
+    tags: list = field(default_factory=list)        # staff's own labels (case_list.py)
 
     # --- creation ------------------------------------------------------------
     @classmethod
@@ -229,7 +231,7 @@ class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Aggregate):
         retaliation flag or who among staff did what, and no trace that the worker
         also went to another channel, nor of safeguarding (not even the audit entries)."""
         hidden = {"worker_key", "channel", "language", "retaliation", "audit", "other_channels", "alerts",
-                  "assignee", "lease", "notes"}
+                  "assignee", "lease", "notes", "tags"}
         view = {k: v for k, v in self.to_dict().items() if k not in hidden}
         view["audit"] = [{"at": a["at"], "action": a["action"], "from": a["from"], "to": a["to"]}
                          for a in self.audit if a["action"] not in STAFF_ONLY_ACTIONS]

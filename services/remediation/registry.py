@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.remediation.domain import STAFF, Case
 from services.remediation.parties import KEEPERS, Party
 from shared.contracts.common import PARTNER_ROLES, page_of
 from shared.errors import Forbidden, InvalidInput, NotFound
@@ -49,27 +48,6 @@ def chain_of(parties, actor: dict) -> frozenset:
         return frozenset()
     party = parties.get(actor["id"])
     return party.chain_refs() if party is not None and party.kind == "partner" else frozenset()
-
-
-def list_cases(cases, p: dict, actor: dict, chain: frozenset) -> dict:
-    """Staff: every case, filtered by status and business. A business: the cases
-    referred to it. A partner: the cases of its chain. Each as ``view_for`` shows it."""
-    query = _case_scope(p, actor, chain)
-    if query is None:
-        return page_of([], None)
-    docs, next_ref = cases.repo.page(query, p["limit"], p["after"])
-    return page_of([Case.from_dict(d).view_for(actor, chain) for d in docs], next_ref)
-
-
-def _case_scope(p: dict, actor: dict, chain: frozenset) -> dict | None:
-    """The filter of the cases ``actor`` may list, with the asked filters (None: none)."""
-    query = {k: p[k] for k in ("status", "business_ref") if p[k]}
-    if actor["role"] in STAFF:
-        return {**query, "assignee": p["assignee"]} if p.get("assignee") else query
-    if actor["role"] in PARTNER_ROLES:
-        refs = sorted(chain)
-        return {**query, "$or": [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]} if refs else None
-    return None if query.get("business_ref", actor["id"]) != actor["id"] else {**query, "business_ref": actor["id"]}
 
 
 def derive_chains(parties, event: dict, now: datetime) -> list[str]:

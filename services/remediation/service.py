@@ -1,8 +1,8 @@
 """Remediation: opens a case per grievance and walks it through the state machine
 (domain.py). Entrypoints only; each use case is a function in handlers.py."""
 from services.remediation import (
-    access_log, alerts, assignment, audit_check, engagement, escalation, handlers, notes, registry, remedy, report_views,
-    silence,
+    access_log, alerts, assignment, audit_check, case_list, engagement, escalation, handlers, notes, registry, remedy,
+    report_views, saved_views, silence,
 )
 from services.remediation.domain import Case
 from services.remediation.ledger import LedgerTotals, Line
@@ -10,10 +10,11 @@ from services.remediation.parties import Party
 from services.remediation.report_tables import ReportCounts, ReportedCase
 from services.remediation.reports import BusinessRecord
 from services.remediation.safeguarding import Alert
+from services.remediation.saved_views import SavedView
 from services.remediation.silence import SiteActivity
 from services.remediation.store import (
     AccessLogStore, AlertStore, BusinessRecordStore, CaseStore, LedgerStore, LedgerTotalsStore, PartyStore,
-    ReportCountsStore, ReportedCaseStore, SiteActivityStore,
+    ReportCountsStore, ReportedCaseStore, SavedViewStore, SiteActivityStore,
 )
 from shared import metrics
 from shared.contracts import rpc as contract
@@ -45,6 +46,7 @@ class RemediationService(ServiceBase):
     reported = Aggregates(ReportedCaseStore, ReportedCase)        # report tables (report_views.py)
     report_counts = Aggregates(ReportCountsStore, ReportCounts)
     sites = Aggregates(SiteActivityStore, SiteActivity)            # silent sites (silence.py)
+    views = Aggregates(SavedViewStore, SavedView)                  # staff's saved views (saved_views.py)
 
     # --- events -----------------------------------------------------------------
     @on_event(GRIEVANCE_RECEIVED)
@@ -96,7 +98,8 @@ class RemediationService(ServiceBase):
 
     @query(contract.ListCases, allow=STAFF_ROLES + BUSINESS_ROLES + PARTNER_ROLES)
     def list_cases(self, p, actor):
-        return registry.list_cases(self.cases, p, actor, registry.chain_of(self.parties, actor))
+        return case_list.list_cases(self.cases, self.parties, p, actor, registry.chain_of(self.parties, actor),
+                                    utc_now())
 
     @command(contract.Triage, allow=STAFF_ROLES)
     def triage(self, p, actor):
@@ -272,6 +275,44 @@ class RemediationService(ServiceBase):
     @query(contract.CaseAccessLog, allow=ADMIN_ROLES)
     def case_access_log(self, p, actor):
         return access_log.of_case(self.access_entries, p)
+
+    # --- the shift's lists: deadlines board, tags, saved views (case_list.py, saved_views.py) --
+    @query(contract.DeadlineBoard, allow=STAFF_ROLES)
+    def deadline_board(self, p, actor):
+        return case_list.deadline_board(self.cases, p, utc_now())
+
+    @command(contract.TagCase, allow=STAFF_ROLES)
+    def tag_case(self, p, actor):
+        return case_list.tag_case(self.cases, p, actor, utc_now())
+
+    @command(contract.SaveView, allow=STAFF_ROLES)
+    def save_view(self, p, actor):
+        return saved_views.save_view(self.views, self.cases, self.parties, p, actor, utc_now())
+
+    @query(contract.NoArguments, allow=STAFF_ROLES)
+    def list_views(self, p, actor):
+        return saved_views.list_views(self.views, self.cases, self.parties, actor, utc_now())
+
+    @command(contract.NamedView, allow=STAFF_ROLES)
+    def delete_view(self, p, actor):
+        return saved_views.delete_view(self.views, p, actor)
+
+    @query(contract.ViewCases, allow=STAFF_ROLES)
+    def view_cases(self, p, actor):
+        return saved_views.view_cases(self.views, self.cases, self.parties, p, actor, utc_now())
+
+    @command(contract.BulkAssign, allow=STAFF_ROLES)
+    def bulk_assign(self, p, actor):
+        return saved_views.bulk_assign(self.views, self.cases, self.parties, p, actor, utc_now())
+
+    @command(contract.BulkTag, allow=STAFF_ROLES)
+    def bulk_tag(self, p, actor):
+        return saved_views.bulk_tag(self.views, self.cases, self.parties, p, actor, utc_now())
+
+    @query(contract.NamedView, allow=STAFF_ROLES)
+    def export_view(self, p, actor):
+        return saved_views.export_view(self.views, self.cases, self.parties, self.access_entries, p, actor,
+                                       utc_now())
     # --- report tables built from events (report_tables.py, report_views.py) -------------
     @on_event(GRIEVANCE_RECEIVED)
     def report_grievance(self, event):

@@ -64,7 +64,8 @@ class CaseStore(Repository):
 
     def ensure_indexes(self):
         super().ensure_indexes()
-        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at", "assignee"):
+        for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at", "assignee",
+                      "severity", "next_due_at", "updated_at"):
             self.col.create_index(field)
 
     def count_open_by_status(self) -> dict[str, int]:
@@ -86,11 +87,19 @@ class CaseStore(Repository):
         return [d["_id"] for d in docs.sort("next_escalation_at", 1).limit(limit)]
 
     def unscheduled(self, limit: int) -> list[str]:
-        """Open cases written before escalation existed. By ``escalation_level``, never
-        null once written: nx-27017's ``$exists: False`` also matches a null field."""
-        docs = self.col.find({"escalation_level": {"$exists": False}, "status": {"$in": sorted(OPEN_STATES)}},
-                             {"_id": 1})
+        """Cases written before escalation or the list keys existed (case_list.py): by
+        ``updated_at``, never null once written (nx-27017's ``$exists: False`` also
+        matches a null field)."""
+        docs = self.col.find({"updated_at": {"$exists": False}}, {"_id": 1})
         return [d["_id"] for d in docs.limit(limit)]
+
+    def due_by(self, horizon_iso: str, assignee: str | None, limit: int) -> list[dict]:
+        """Open cases with a deadline not yet met due by the horizon, soonest first."""
+        query = {"next_due_at": {"$lte": horizon_iso}, **({"assignee": assignee} if assignee else {})}
+        return list(self.col.find(query).sort("next_due_at", 1).limit(limit))
+
+    def of_refs(self, refs: list[str]) -> list[dict]:
+        return list(self.col.find({"_id": {"$in": sorted(refs)}}))
 
     def overdue_of_business(self, business_ref: str, now_iso: str, limit: int,
                             after: str | None) -> tuple[list[dict], str | None]:
@@ -206,3 +215,19 @@ class SiteActivityStore(Repository):
 
     def suspected(self, limit: int, after: str | None) -> tuple[list[dict], str | None]:
         return self.page({"silences": {"$gt": 0}}, limit, after)
+
+
+class SavedViewStore(Repository):
+    """Staff's saved case-list views (saved_views.py); id: owner/name."""
+    service = "remediation"
+    collection_name = "saved_views"
+
+    def ensure_indexes(self):
+        super().ensure_indexes()
+        self.col.create_index("owner")
+
+    def of_owner(self, owner: str) -> list[dict]:
+        return list(self.col.find({"owner": owner}))
+
+    def remove(self, doc_id: str) -> None:
+        self.col.delete_one({"_id": doc_id})

@@ -7,7 +7,7 @@ context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
+    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, CHANNELS, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
     SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
@@ -26,11 +26,39 @@ class GetCase(CaseCommand):
     pass
 
 
-class ListCases(Page):
-    # Filters for staff; a business or partner gets its own scope whatever it asks.
+# A staff username, as the gateway's accounts spell them.
+Username = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
+    r"^[a-z0-9][a-z0-9._-]{1,63}$", error="a staff username"), **kw)
+Tag = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
+    r"^[a-z0-9][a-z0-9_-]{0,31}$", error="a tag: 1-32 lower-case letters, digits, - or _"), **kw)
+
+
+class CaseFilters(StrictSchema):
+    """What narrows a case list (services/remediation/case_filters.py). A business or
+    partner stays in its own scope whatever it asks, and may use only the filters on
+    what it sees (status, severity, work area, deadlines, changes, reference)."""
     status = OneOf(CASE_STATES, load_default=None)
+    severity = OneOf(SEVERITIES, load_default=None)
+    work_area = OneOf(WORK_AREAS, load_default=None)
     business_ref = Ref(load_default=None)
-    assignee = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,63}$"))
+    # staff only: the rest says how a case reached the operator and how it is worked
+    partner_ref = Ref(load_default=None, metadata={"description": "cases in this partner's supply chain"})
+    channel = OneOf(CHANNELS, load_default=None)
+    language = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z]{2,3}$", error="a language code"))
+    assignee = Username(load_default=None)
+    unassigned = fields.Boolean(load_default=None, metadata={"description": "true: only cases nobody is assigned"})
+    tag = Tag(load_default=None)
+    overdue = fields.Boolean(load_default=None, metadata={"description": "true: past a deadline not yet met"})
+    due_within_hours = fields.Float(load_default=None, validate=validate.Range(0, 24 * 60), metadata={
+        "description": "a deadline not yet met is due within this many hours (or overdue)"})
+    changed_since = fields.AwareDateTime(load_default=None)
+    ref = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[A-Za-z0-9-]{3,64}$", error="a case reference or its beginning"),
+        metadata={"description": "search by case reference: the whole or its beginning"})
+
+
+class ListCases(Page, CaseFilters):
+    pass
 
 
 class Triage(CaseCommand):
@@ -344,11 +372,6 @@ class LedgerTotals(StrictSchema):
 
 # --- case work as a team (services/remediation/assignment.py, notes.py) ---------------
 
-# A staff username, as the gateway's accounts spell them.
-Username = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
-    r"^[a-z0-9][a-z0-9._-]{1,63}$", error="a staff username"), **kw)
-
-
 class AssignCase(CaseCommand):
     assignee = Username(required=True, allow_none=True, metadata={"description": "null: unassigned"})
 
@@ -379,3 +402,47 @@ class CaseAccessLog(Page):
 class MessageWorker(CaseCommand):
     """A note to the worker on their chat (services/intake/staff_messages.py)."""
     text = Text(2000, required=True)
+
+
+# --- the case list for a shift: deadlines board, tags, saved views (case_filters.py, saved_views.py)
+
+class DeadlineBoard(StrictSchema):
+    """Open deadlines due within ``hours`` (and every overdue one), soonest first."""
+    hours = fields.Float(load_default=24, validate=validate.Range(0, 24 * 60))
+    assignee = Username(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+
+
+class TagCase(CaseCommand):
+    add = fields.List(Tag(), load_default=list, validate=validate.Length(max=10))
+    remove = fields.List(Tag(), load_default=list, validate=validate.Length(max=10))
+
+
+ViewName = lambda **kw: fields.String(validate=validate.Regexp(  # noqa: E731
+    r"^[\w][\w .-]{0,59}$", error="a view name: 1-60 letters, digits, spaces, . or -"), **kw)
+
+
+class SaveView(StrictSchema):
+    name = ViewName(required=True)
+    filters = fields.Nested(CaseFilters, required=True)
+
+
+class NamedView(StrictSchema):
+    name = ViewName(required=True)
+
+
+class ViewCases(Page):
+    name = ViewName(required=True)
+    changed_only = fields.Boolean(load_default=False, metadata={
+        "description": "only cases new or changed since I last looked at this view"})
+
+
+class BulkAssign(StrictSchema):
+    name = ViewName(required=True)
+    assignee = Username(required=True, allow_none=True, metadata={"description": "null: unassigned"})
+
+
+class BulkTag(StrictSchema):
+    name = ViewName(required=True)
+    add = fields.List(Tag(), load_default=list, validate=validate.Length(max=10))
+    remove = fields.List(Tag(), load_default=list, validate=validate.Length(max=10))

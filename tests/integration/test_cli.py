@@ -177,3 +177,39 @@ def test_a_plan_is_returned_with_reasons_then_accepted(ilm, stack, staff):
     assert ilm("plan", "return", ref, "--reason", "again").exit_code == 5       # nothing submitted now
     business.ok("POST", f"/v1/cases/{ref}/plan", plan)
     assert json.loads(ilm("plan", "accept", ref, "--json").output)["status"] == "remediating"
+
+
+def test_a_saved_view_is_bulk_assigned_exported_and_on_the_deadlines_board(ilm, stack, staff):
+    name = logged_in(ilm, staff, "case_worker")
+    supplier, view = unique("SUP"), unique("view")
+    refs = sorted(post_grievance(stack, report(supplier)).json()["case_ref"] for _ in range(2))
+    for ref in refs:
+        eventually(lambda ref=ref: ilm("cases", "show", ref, "--json").exit_code == 0)
+        ilm("triage", ref)
+        assert ilm("refer", ref, "--business", supplier).exit_code == 0
+    saved = json.loads(ilm("views", "save", view, "--filter", f"business_ref={supplier}", "--json").output)
+    assert (saved["count"], saved["changed"]) == (2, 2)
+    assert ilm("views", "save", view, "--filter", "colour=red").exit_code == 2
+    assigned = json.loads(ilm("views", "assign", view, "--to", name, "--json").output)
+    assert sorted(assigned["case_refs"]) == refs
+    mine = json.loads(ilm("cases", "list", "--assignee", name, "--json").output)["items"]
+    assert sorted(c["case_ref"] for c in mine) == refs
+    listed = json.loads(ilm("views", "list", "--json").output)["items"]
+    assert [(v["name"], v["count"]) for v in listed] == [(view, 2)]
+
+    shown = ilm("deadlines", "--hours", "1440", "--assignee", name, "--json")
+    assert shown.exit_code == 0, shown.output
+    board = json.loads(shown.output)["items"]
+    assert sorted((i["case_ref"], i["deadline"]) for i in board) == [(ref, "acknowledge") for ref in refs]
+
+    exported = ilm("views", "export", view, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(exported.output)))
+    assert sorted(r["case_ref"] for r in rows) == refs and all(r["assignee"] == name for r in rows)
+    assert "worker_key" not in rows[0]
+    log = staff["admin"].ok("GET", f"/v1/cases/{refs[0]}/access-log")["items"]
+    assert ("export", name) in [(e["action"], e["actor"]["id"]) for e in log]
+
+    # A business filtering by what its view hides is refused, naming the filter.
+    business = key_for(staff, stack, supplier, "supplier")
+    refused = business.call("GET", "/v1/cases", params={"channel": "hotline"})
+    assert refused.status_code == 403 and "channel" in refused.json()["detail"]

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.remediation import handlers, registry
+from services.remediation import case_list, handlers, registry
 from services.remediation.domain import Case
 from services.remediation.parties import Party
 from shared.contracts import rpc as contract
@@ -205,7 +205,7 @@ def listed(cases, actor, chain=frozenset(), **filters):
     p = load(contract.ListCases, {"limit": 2, **filters})
     refs, items = [], None
     while True:
-        page = registry.list_cases(cases, p, actor, chain)
+        page = case_list.list_cases(cases, None, p, actor, chain, NOW)
         items = page["items"]
         refs += [c["case_ref"] for c in items]
         if not page["next"]:

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from services.gateway.cli import casework, registry
+from services.gateway.cli import casework, registry, views
 from services.gateway.cli.admin import admin
 from services.gateway.cli.output import Json, show
 from services.gateway.cli.report import report
@@ -36,6 +36,8 @@ app.add_typer(registry.parties, name="parties")
 app.add_typer(registry.keys, name="keys")
 app.add_typer(report, name="report")
 app.add_typer(admin, name="admin")
+app.add_typer(views.views, name="views")
+app.command("deadlines")(views.deadlines)
 
 
 @app.command()

@@ -21,14 +21,40 @@ Limit = Annotated[int, typer.Option(help="Items per page (1-200).")]
 After = Annotated[Optional[str], typer.Option(help="The cursor the previous page printed.")]
 
 
+Opt = lambda text: typer.Option(help=text)  # noqa: E731
+LIST_COLUMNS = ["case_ref", "status", "severity", "work_area", "business_ref", "assignee", "next_due_at", "opened_at"]
+
+
 @cases.command("list")
-def list_cases(status: Annotated[Optional[str], typer.Option(help="Only cases in this state.")] = None,
-               business: Annotated[Optional[str], typer.Option(help="Only cases referred to this business.")] = None,
+def list_cases(status: Annotated[Optional[str], Opt("Only cases in this state.")] = None,
+               severity: Annotated[Optional[str], Opt("critical, high or normal.")] = None,
+               work_area: Annotated[Optional[str], Opt("A work area, e.g. labour_recruitment.")] = None,
+               business: Annotated[Optional[str], Opt("Only cases referred to this business.")] = None,
+               partner: Annotated[Optional[str], Opt("Only cases in this partner's supply chain (staff).")] = None,
+               channel: Annotated[Optional[str], Opt("Reported through this channel (staff).")] = None,
+               language: Annotated[Optional[str], Opt("In this language, e.g. my (staff).")] = None,
+               assignee: Annotated[Optional[str], Opt("Assigned to this staff member (staff).")] = None,
+               unassigned: Annotated[bool, Opt("Only cases nobody is assigned (staff).")] = False,
+               tag: Annotated[Optional[str], Opt("With this tag (staff).")] = None,
+               overdue: Annotated[bool, Opt("Only cases past a deadline not yet met.")] = False,
+               due_within: Annotated[Optional[float], Opt("A deadline due within this many hours.")] = None,
+               ref: Annotated[Optional[str], Opt("A case reference or its beginning.")] = None,
                limit: Limit = 50, after: After = None, json: Json = False):
-    """List cases, a page at a time."""
-    run("GET", "/v1/cases", json, lambda page: rows(
-        "cases", ["case_ref", "status", "severity", "work_area", "business_ref", "opened_at"], page["items"],
-        page.get("next")), params={"status": status, "business_ref": business, "limit": limit, "after": after})
+    """List cases, a page at a time, filtered."""
+    run("GET", "/v1/cases", json, lambda page: rows("cases", LIST_COLUMNS, page["items"], page.get("next")),
+        params={"status": status, "severity": severity, "work_area": work_area, "business_ref": business,
+                "partner_ref": partner, "channel": channel, "language": language, "assignee": assignee,
+                "unassigned": unassigned or None, "tag": tag, "overdue": overdue or None,
+                "due_within_hours": due_within, "ref": ref, "limit": limit, "after": after})
+
+
+@cases.command("tag")
+def tag_case(case_ref: str, add: Annotated[list[str], Opt("A tag to add (repeat for several).")] = [],  # noqa: B006
+             remove: Annotated[list[str], Opt("A tag to remove (repeat for several).")] = [],  # noqa: B006
+             json: Json = False):
+    """Add or remove a case's tags (staff's own labels)."""
+    run("POST", f"/v1/cases/{case_ref}/tags", json, lambda case: fields(
+        f"case {case_ref}", case, ["case_ref", "status", "tags"]), body={"add": add, "remove": remove})
 
 
 @cases.command("show")
