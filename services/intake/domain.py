@@ -12,7 +12,8 @@ from services.intake.disclosure import Disclosure
 from services.intake.phones import DEFAULT_REGION, normalise_phone
 from shared.domain import Aggregate
 from shared.contracts.events import (
-    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, VOICE_SUPPRESSION_REPORTED, iso,
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, VOICE_SUPPRESSION_REPORTED,
+    WORKER_MESSAGE_RECEIVED, iso,
 )
 from services.intake.phrases import mentions_retaliation, mentions_voice_suppression
 from shared.errors import InvalidTransition
@@ -157,6 +158,7 @@ class Grievance(ChatThread, Disclosure, Aggregate):
         if retaliation:
             self._raise_retaliation("validation_answer", now)
         self._note_voice_suppression(voice_flagged, text, "validation_answer", now)
+        self.raised.append((WORKER_MESSAGE_RECEIVED, {"kind": "validation_answer", "received_at": iso(now)}))
         return retaliation
 
     def add_follow_up(self, sealed_text: str, flagged: bool, text: str, now: datetime,
@@ -169,6 +171,7 @@ class Grievance(ChatThread, Disclosure, Aggregate):
         if retaliation:
             self._raise_retaliation("follow_up", now)
         self._note_voice_suppression(voice_flagged, text, "follow_up", now)
+        self.raised.append((WORKER_MESSAGE_RECEIVED, {"kind": "follow_up", "received_at": iso(now)}))   # after the alert
         return retaliation
 
     def reissue_receipt(self, receipt_hash: str, by: dict, reason: str, now: datetime) -> None:

@@ -41,7 +41,7 @@ WORKER = frozenset(WORKER_ROLES)
 # Audit actions a business or partner never sees: that the worker went to an
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
-STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed"}) | SAFEGUARDING_ACTIONS
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed", "worker_message"}) | SAFEGUARDING_ACTIONS
 STAFF_ONLY_ACTIONS |= ASSIGNMENT_ACTIONS | NOTE_ACTIONS | TAG_ACTIONS   # team work: assignment.py, notes.py, case_list.py
 
 
@@ -191,6 +191,11 @@ class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Listed, Aggregate)
         staff-only trail with who and on what basis; the reason stays with intake."""
         self._audit(actor, at, "identity_revealed", self.status, self.status, {"basis": basis})
 
+    def record_worker_message(self, kind: str, at: datetime) -> None:
+        """The worker wrote again (``worker.message_received``): when and what kind, on
+        the staff-only trail; the words stay sealed in intake (a reveal reads them)."""
+        self._audit(_WORKER, at, "worker_message", self.status, self.status, {"kind": kind})
+
     # --- validation (driven by the validation service's events) ---------------
     def start_validation(self, round_no: int, now: datetime) -> bool:
         """Returns False when the round is already known (a duplicate event). A round
@@ -317,3 +322,4 @@ class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Listed, Aggregate)
 
 
 _VALIDATION = {"id": "validation", "role": "system"}
+_WORKER = {"id": "worker", "role": "worker"}       # the case's own worker, unnamed on the trail

@@ -25,7 +25,7 @@ from shared.contracts.common import (
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
     PARTY_LINKS_CHANGED, REPORT_COUNTS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
-    VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, iso, utc_now,
+    VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, WORKER_MESSAGE_RECEIVED, iso, utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -75,6 +75,10 @@ class RemediationService(ServiceBase):
     @on_event(IDENTITY_REVEALED)
     def on_identity_revealed(self, event):
         handlers.record_identity_reveal(self.cases, event)
+
+    @on_event(WORKER_MESSAGE_RECEIVED)
+    def on_worker_message(self, event):
+        handlers.record_worker_message(self.cases, event)
 
     @on_event(IDENTITY_REVEALED)
     def log_identity_reveal(self, event):

@@ -235,6 +235,14 @@ class IdentityRevealed(StrictSchema):
     revealed_at = fields.String(required=True)
 
 
+class WorkerMessageReceived(StrictSchema):
+    """The worker wrote again on their case (services/intake/domain.py): a follow-up or
+    a validation answer, so the case's timeline shows it. Only that and when: the
+    words stay sealed in intake, and the worker's key is not needed to say it."""
+    kind = OneOf(("follow_up", "validation_answer"), required=True)
+    received_at = fields.String(required=True)
+
+
 class AlertUnacknowledged(StrictSchema):
     """A safeguarding alert waited SAFEGUARDING_ACK_MINUTES with no lead acknowledging
     it (services/remediation/safeguarding.py): notifications tells the backup contact
@@ -267,6 +275,7 @@ PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", Par
 PARTY_LINKS_CHANGED = EventContract("party.links_changed", 1, "remediation", PartyLinksChanged)
 LEDGER_ENTRY_RECORDED = EventContract("ledger.entry_recorded", 1, "remediation", LedgerEntryRecorded)
 IDENTITY_REVEALED = EventContract("identity.revealed", 1, "intake", IdentityRevealed)
+WORKER_MESSAGE_RECEIVED = EventContract("worker.message_received", 1, "intake", WorkerMessageReceived)
 SAFEGUARDING_ALERT_UNACKNOWLEDGED = EventContract("safeguarding.alert_unacknowledged", 1, "remediation",
                                                   AlertUnacknowledged)
 REPORT_COUNTS_CHANGED = EventContract("report.counts_changed", 1, "remediation", ReportCountsChanged)
@@ -279,6 +288,7 @@ CATALOGUE = {c.routing_key: c for c in (
     PARTY_LINKS_CHANGED,
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
+    WORKER_MESSAGE_RECEIVED,
     SAFEGUARDING_ALERT_UNACKNOWLEDGED,
     REPORT_COUNTS_CHANGED,
     VOICE_SUPPRESSION_SUSPECTED,

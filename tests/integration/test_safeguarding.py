@@ -76,10 +76,14 @@ def test_a_reprisal_reaches_the_case_and_the_safeguarding_lead_never_the_busines
     assert measured.status_code == 201 and measured.json()["measures"][0]["measure"] == "moved_to_another_site"
     trail = cw.ok("GET", case)["audit"]
     assert {"acknowledge_alert", "record_protective_measure"} <= {a["action"] for a in trail}
+    # The worker's message is on the staff timeline: when and what kind, never the words.
+    said_at = eventually(lambda: [a for a in cw.ok("GET", case)["audit"] if a["action"] == "worker_message"])
+    assert [a["detail"] for a in said_at] == [{"kind": "follow_up"}] and "blacklisted" not in repr(said_at)
 
     # The business: its case view and list show nothing of it, and the queue is closed to it.
     for view in (business.ok("GET", case), *business.ok("GET", "/v1/cases")["items"]):
         assert "alerts" not in view and not SAFEGUARDING_ACTIONS & {a["action"] for a in view["audit"]}
+        assert "worker_message" not in {a["action"] for a in view["audit"]}      # the worker wrote again: staff's
         assert alert_id not in repr(view) and "moved to another site" not in repr(view)
     for verb, path in (("GET", "/v1/safeguarding/alerts"), ("POST", f"{alert_path}/acknowledgement")):
         assert business.call(verb, path, {} if verb == "POST" else None).status_code == 403
@@ -98,6 +102,8 @@ def test_a_reprisal_reaches_the_case_and_the_safeguarding_lead_never_the_busines
     assert rounds[-1]["status"] == "open"
     held = eventually(lambda: len((c := cw.ok("GET", case))["alerts"]) == 2 and c)
     assert held["status"] == "validating"
+    eventually(lambda: {"kind": "validation_answer"} in [a["detail"] for a in cw.ok("GET", case)["audit"]
+                                                         if a["action"] == "worker_message"])
 
 
 def test_a_confiscated_phone_reaches_the_leads_queue_and_the_trail_but_not_the_business(stack, staff):

@@ -183,7 +183,8 @@ def test_the_door_and_the_page_answer_unsafe_with_the_alert():
                            "text": "wages late", "contact": None}, "ILM-23456789", "wk", "sealed", None, NOW)
     g.raised.clear()
     assert g.submit_validation_answer("unsafe", None, False, None, NOW) is True
-    assert [c.name for c, _ in g.raised] == ["validation.answer_submitted", "retaliation.reported"]
+    assert [c.name for c, _ in g.raised] == ["validation.answer_submitted", "retaliation.reported",
+                                             "worker.message_received"]
     assert g.submit_validation_answer("partly", None, False, None, NOW) is False
 
 

@@ -100,7 +100,7 @@ def test_a_later_message_needs_the_receipt_and_says_whether_it_raised_an_alert(w
     assert grievances.relay.types() == ["grievance.received"]            # refused: nothing stored
     typed = normalise(receipt)[:10] + " " + normalise(receipt)[10:]       # spaces instead of dashes
     assert add(grievances, vault, receipts, g.case_ref, dict(body, receipt=typed), "1.2.3.4", NOW) is True
-    assert grievances.relay.types()[-1] == "retaliation.reported"
+    assert grievances.relay.types()[-2:] == ["retaliation.reported", "worker.message_received"]
 
 
 def test_an_unknown_reference_gets_the_same_answer_as_a_wrong_receipt(world):

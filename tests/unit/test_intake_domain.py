@@ -10,7 +10,7 @@ from services.intake.domain import (
     _REF_ALPHABET, Grievance, classify, contact_identifier, mentions_retaliation, new_case_ref,
 )
 from shared.contracts.events import (
-    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, iso, make_event,
+    GRIEVANCE_RECEIVED, RETALIATION_REPORTED, VALIDATION_ANSWER_SUBMITTED, WORKER_MESSAGE_RECEIVED, iso, make_event,
 )
 from shared.errors import InvalidInput
 
@@ -201,7 +201,8 @@ def test_validation_answer_is_raised_with_the_worker_key():
     assert g.submit_validation_answer("confirmed", None, False, None, NOW) is False
     assert g.raised == [(VALIDATION_ANSWER_SUBMITTED, {
         "worker_key": WORKER_KEY, "answer": "confirmed", "retaliation": False,
-        "submitted_at": iso(NOW), "round_no": None})]
+        "submitted_at": iso(NOW), "round_no": None}),
+        (WORKER_MESSAGE_RECEIVED, {"kind": "validation_answer", "received_at": iso(NOW)})]   # the timeline's: no words
     assert g.validation_answers == [{"answer": "confirmed", "sealed_text": None,
                                      "retaliation": False, "at": iso(NOW)}]
     validate_all(g)
@@ -212,8 +213,8 @@ def test_validation_answer_reporting_a_threat_raises_an_alert():
     g.raised.clear()
     text = "Nothing was paid and the manager threatened me after the visit."
     assert g.submit_validation_answer("not_resolved", "v1:sealed", False, text, NOW) is True
-    assert [c for c, _ in g.raised] == [VALIDATION_ANSWER_SUBMITTED, RETALIATION_REPORTED]
-    answer, alert = (d for _, d in g.raised)
+    assert [c for c, _ in g.raised] == [VALIDATION_ANSWER_SUBMITTED, RETALIATION_REPORTED, WORKER_MESSAGE_RECEIVED]
+    answer, alert, _ = (d for _, d in g.raised)
     assert answer["retaliation"] is True and answer["answer"] == "not_resolved"
     assert alert["raised_from"] == "validation_answer"
     assert "worker_key" not in alert and text not in json.dumps(alert)
@@ -226,7 +227,7 @@ def test_validation_answer_flagged_by_staff_raises_an_alert():
     g = receive()
     g.raised.clear()
     assert g.submit_validation_answer("confirmed", None, True, None, NOW) is True
-    assert [c for c, _ in g.raised] == [VALIDATION_ANSWER_SUBMITTED, RETALIATION_REPORTED]
+    assert [c for c, _ in g.raised] == [VALIDATION_ANSWER_SUBMITTED, RETALIATION_REPORTED, WORKER_MESSAGE_RECEIVED]
     validate_all(g)
 
 

@@ -35,7 +35,7 @@ def test_a_follow_up_with_the_receipt_reporting_reprisal_raises_an_alert(intake)
     response = requests.post(f"{url}/grievances/{created['case_ref']}/follow-ups", timeout=5,
                              json={"receipt": created["receipt"], "text": "The agent said we will be blacklisted."})
     assert response.status_code == 202 and response.json()["retaliation_alert"] is True
-    assert grievances.relay.types() == ["grievance.received", "retaliation.reported"]
+    assert grievances.relay.types() == ["grievance.received", "retaliation.reported", "worker.message_received"]
 
 
 def test_a_wrong_receipt_and_an_unknown_reference_get_the_same_401_then_a_429(intake):
@@ -76,7 +76,8 @@ def test_the_door_takes_the_four_answers_and_unsafe_raises_the_alert(intake):
                for a in ("confirmed", "partly", "not_resolved", "unsafe")}
     assert {a: (r.status_code, r.json()["retaliation_alert"]) for a, r in answers.items()} == {
         "confirmed": (202, False), "partly": (202, False), "not_resolved": (202, False), "unsafe": (202, True)}
-    assert grievances.relay.types()[-2:] == ["validation.answer_submitted", "retaliation.reported"]
+    assert grievances.relay.types()[-3:] == ["validation.answer_submitted", "retaliation.reported",
+                                             "worker.message_received"]
     (alert,) = [e for e in grievances.relay.published if e["event_type"] == "retaliation.reported"]
     assert alert["data"]["raised_from"] == "validation_answer"
     unknown = requests.post(f"{url}/grievances/{created['case_ref']}/validation-answers", timeout=5,

@@ -151,7 +151,7 @@ def test_a_validation_answer_needs_a_choice_and_is_stored_with_its_flag(intake):
     assert translations("pages", "lo").gettext("Thank you. Your answer was received.") in answered.text
     stored = grievances.repo.docs[ref]["validation_answers"]
     assert [(a["answer"], a["retaliation"]) for a in stored] == [("not_resolved", True)]
-    assert grievances.relay.types()[-1] == "retaliation.reported"
+    assert grievances.relay.types()[-2:] == ["retaliation.reported", "worker.message_received"]
 
 
 def test_the_page_offers_the_four_answers_and_unsafe_is_told_safety_comes_first(intake):
@@ -171,4 +171,4 @@ def test_the_page_offers_the_four_answers_and_unsafe_is_told_safety_comes_first(
     assert unsafe.status_code == 200 and safety in unsafe.text and safety.startswith("ความปลอดภัย")
     stored = grievances.repo.docs[ref]["validation_answers"]
     assert [(a["answer"], a["retaliation"]) for a in stored] == [("partly", False), ("unsafe", True)]
-    assert grievances.relay.types()[-1] == "retaliation.reported"
+    assert grievances.relay.types()[-2:] == ["retaliation.reported", "worker.message_received"]
