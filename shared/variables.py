@@ -1,6 +1,7 @@
-"""The declaration of a setting, and two blocks of their own that shared/config.py lists
-with the rest: the chat providers' settings (services/intake/channels reads them) and
-worker validation's rules (services/validation/rules.py)."""
+"""The declaration of a setting, the parsers every setting is read with (flag, number,
+number_list), and blocks of their own that shared/config.py lists with the rest, e.g.
+the chat providers' settings (services/intake/channels reads them) and worker
+validation's rules (services/validation/rules.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
