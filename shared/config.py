@@ -16,8 +16,8 @@ from nameko.extensions import DependencyProvider
 
 from shared.errors import ConfigError
 from shared.variables import (
-    CHANNEL_VARIABLES, REPORT_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, report_disclosure, validation_rules,
-    webhook_egress,
+    CHANNEL_VARIABLES, REPORT_VARIABLES, VALIDATION_VARIABLES, WEBHOOK_VARIABLES, Var, flag, number, number_list,
+    report_disclosure, validation_rules, webhook_egress,
 )
 from shared.variables import BACKUP_VARIABLES, backup_channel
 from shared.variables import SILENCE_VARIABLES, silent_sites
@@ -132,34 +132,15 @@ def _decoded(name: str, raw: str) -> bytes:
 
 
 def _level_hours(name: str) -> tuple[float, float, float]:
-    try:
-        hours = tuple(float(p) for p in _raw(name).split(","))
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be three comma-separated hour counts") from exc
-    if len(hours) != 3 or hours[0] < 0 or list(hours) != sorted(hours):
-        raise ConfigError(f"{name} must be three non-negative, non-decreasing hour counts")
+    hours = number_list(_raw, name, count=3)
+    if list(hours) != sorted(hours):
+        raise ConfigError(f"{name} must be three non-decreasing hour counts")
     return hours
 
 
 def _days(name: str) -> tuple[float, float, float]:
     """Whole days in production; fractions let a demo or a test watch a deadline pass."""
-    try:
-        ack, plan, fix = (float(p) for p in _raw(name).split(","))
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be three comma-separated day counts") from exc
-    if min(ack, plan, fix) < 0:
-        raise ConfigError(f"{name} must not be negative")
-    return tuple(int(d) if d.is_integer() else d for d in (ack, plan, fix))
-
-
-def _seconds_list(name: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(p) for p in _raw(name).split(","))
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be comma-separated seconds") from exc
-    if any(v < 0 for v in values):
-        raise ConfigError(f"{name} must not be negative")
-    return values
+    return tuple(int(d) if d.is_integer() else d for d in number_list(_raw, name, count=3))
 
 
 @dataclass(frozen=True)
@@ -266,13 +247,6 @@ class Settings:
         }
 
 
-def _number(name: str, kind):
-    try:
-        return kind(_raw(name))
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a {kind.__name__}, got {_raw(name)!r}") from exc
-
-
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     queue_type = _raw("QUEUE_TYPE")
@@ -282,63 +256,63 @@ def settings() -> Settings:
         amqp_uri=_raw("AMQP_URI"),
         mongo_uri=_raw("MONGO_URI"),
         mongo_db_prefix=_raw("MONGO_DB_PREFIX"),
-        mongo_timeout=_number("MONGO_TIMEOUT", float),
+        mongo_timeout=number(_raw, "MONGO_TIMEOUT"),
         http_address=_raw("HTTP_ADDRESS"),
-        http_max_connections=_number("HTTP_MAX_CONNECTIONS", int),
-        http_client_timeout=_number("HTTP_CLIENT_TIMEOUT", float),
-        http_max_header_bytes=_number("HTTP_MAX_HEADER_BYTES", int),
+        http_max_connections=number(_raw, "HTTP_MAX_CONNECTIONS", int),
+        http_client_timeout=number(_raw, "HTTP_CLIENT_TIMEOUT"),
+        http_max_header_bytes=number(_raw, "HTTP_MAX_HEADER_BYTES", int),
         ops_address=_raw("OPS_ADDRESS"),
-        max_workers=_number("MAX_WORKERS", int),
-        alert_max_workers=_number("ALERT_MAX_WORKERS", int),
+        max_workers=number(_raw, "MAX_WORKERS", int),
+        alert_max_workers=number(_raw, "ALERT_MAX_WORKERS", int),
         queue_type=queue_type,
-        event_max_attempts=_number("EVENT_MAX_ATTEMPTS", int),
-        outbox_relay_interval=_number("OUTBOX_RELAY_INTERVAL", float),
-        outbox_grace_seconds=_number("OUTBOX_GRACE_SECONDS", float),
-        webhook_timeout=_number("WEBHOOK_TIMEOUT", float),
-        subscription_cache_seconds=_number("SUBSCRIPTION_CACHE_SECONDS", float),
-        webhook_retry_schedule=_seconds_list("WEBHOOK_RETRY_SCHEDULE"),
-        webhook_retry_jitter=_number("WEBHOOK_RETRY_JITTER", float),
-        webhook_retry_after_max=_number("WEBHOOK_RETRY_AFTER_MAX", float),
-        webhook_secret_overlap_seconds=_number("WEBHOOK_SECRET_OVERLAP_SECONDS", float),
-        webhook_circuit_failures=_number("WEBHOOK_CIRCUIT_FAILURES", int),
-        webhook_circuit_cooldown=_number("WEBHOOK_CIRCUIT_COOLDOWN", float),
-        webhook_disable_after_seconds=_number("WEBHOOK_DISABLE_AFTER_SECONDS", float),
-        webhook_retry_interval=_number("WEBHOOK_RETRY_INTERVAL", float),
-        actor_token_ttl=_number("ACTOR_TOKEN_TTL", float),
+        event_max_attempts=number(_raw, "EVENT_MAX_ATTEMPTS", int),
+        outbox_relay_interval=number(_raw, "OUTBOX_RELAY_INTERVAL"),
+        outbox_grace_seconds=number(_raw, "OUTBOX_GRACE_SECONDS"),
+        webhook_timeout=number(_raw, "WEBHOOK_TIMEOUT"),
+        subscription_cache_seconds=number(_raw, "SUBSCRIPTION_CACHE_SECONDS"),
+        webhook_retry_schedule=number_list(_raw, "WEBHOOK_RETRY_SCHEDULE"),
+        webhook_retry_jitter=number(_raw, "WEBHOOK_RETRY_JITTER"),
+        webhook_retry_after_max=number(_raw, "WEBHOOK_RETRY_AFTER_MAX"),
+        webhook_secret_overlap_seconds=number(_raw, "WEBHOOK_SECRET_OVERLAP_SECONDS"),
+        webhook_circuit_failures=number(_raw, "WEBHOOK_CIRCUIT_FAILURES", int),
+        webhook_circuit_cooldown=number(_raw, "WEBHOOK_CIRCUIT_COOLDOWN"),
+        webhook_disable_after_seconds=number(_raw, "WEBHOOK_DISABLE_AFTER_SECONDS"),
+        webhook_retry_interval=number(_raw, "WEBHOOK_RETRY_INTERVAL"),
+        actor_token_ttl=number(_raw, "ACTOR_TOKEN_TTL"),
         actor_signing_key=_raw("ACTOR_SIGNING_KEY"),
         actor_verify_keys=_raw("ACTOR_VERIFY_KEYS"),
-        staff_token_ttl=_number("STAFF_TOKEN_TTL", float),
+        staff_token_ttl=number(_raw, "STAFF_TOKEN_TTL"),
         api_rate_limit=_raw("API_RATE_LIMIT"),
         login_rate_limit=_raw("LOGIN_RATE_LIMIT"),
         rate_limit_storage=_raw("RATE_LIMIT_STORAGE"),
-        gateway_rpc_timeout=_number("GATEWAY_RPC_TIMEOUT", float),
-        receipt_free_tries=_number("RECEIPT_FREE_TRIES", int),
-        receipt_source_free_tries=_number("RECEIPT_SOURCE_FREE_TRIES", int),
-        receipt_lock_seconds=_number("RECEIPT_LOCK_SECONDS", float),
-        public_report_interval=_number("PUBLIC_REPORT_INTERVAL", float),
-        metrics_refresh_interval=_number("METRICS_REFRESH_INTERVAL", float),
+        gateway_rpc_timeout=number(_raw, "GATEWAY_RPC_TIMEOUT"),
+        receipt_free_tries=number(_raw, "RECEIPT_FREE_TRIES", int),
+        receipt_source_free_tries=number(_raw, "RECEIPT_SOURCE_FREE_TRIES", int),
+        receipt_lock_seconds=number(_raw, "RECEIPT_LOCK_SECONDS"),
+        public_report_interval=number(_raw, "PUBLIC_REPORT_INTERVAL"),
+        metrics_refresh_interval=number(_raw, "METRICS_REFRESH_INTERVAL"),
         deadlines={
             "critical": _days("DEADLINES_CRITICAL"),
             "high": _days("DEADLINES_HIGH"),
             "normal": _days("DEADLINES_NORMAL"),
         },
-        chat_send_interval=_number("CHAT_SEND_INTERVAL", float),
+        chat_send_interval=number(_raw, "CHAT_SEND_INTERVAL"),
         log_level=_raw("LOG_LEVEL").upper(),
         default_phone_region=_raw("DEFAULT_PHONE_REGION").upper(),
-        retention_days=_number("RETENTION_DAYS", float),
-        retention_sweep_seconds=_number("RETENTION_SWEEP_SECONDS", float),
+        retention_days=number(_raw, "RETENTION_DAYS"),
+        retention_sweep_seconds=number(_raw, "RETENTION_SWEEP_SECONDS"),
         channels={v.name: _raw(v.name) or "" for v in CHANNEL_VARIABLES},
-        validation_sweep_seconds=_number("VALIDATION_SWEEP_SECONDS", float),
+        validation_sweep_seconds=number(_raw, "VALIDATION_SWEEP_SECONDS"),
         validation_rules=validation_rules(_raw),
         webhook_egress=webhook_egress(_raw),
         report_disclosure=report_disclosure(_raw),
         escalation_level_hours=_level_hours("ESCALATION_LEVEL_HOURS"),
-        escalation_sweep_interval=_number("ESCALATION_SWEEP_INTERVAL", float),
-        console_https_proxy=_raw("CONSOLE_HTTPS_PROXY").strip().lower() in ("1", "true", "yes"),
-        case_lease_seconds=_number("CASE_LEASE_SECONDS", float),
+        escalation_sweep_interval=number(_raw, "ESCALATION_SWEEP_INTERVAL"),
+        console_https_proxy=flag(_raw, "CONSOLE_HTTPS_PROXY"),
+        case_lease_seconds=number(_raw, "CASE_LEASE_SECONDS"),
         backup=backup_channel(_raw),
         silent_sites=silent_sites(_raw),
-        silent_site_sweep_interval=_number("SILENT_SITE_SWEEP_INTERVAL", float),
+        silent_site_sweep_interval=number(_raw, "SILENT_SITE_SWEEP_INTERVAL"),
     )
 
 

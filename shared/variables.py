@@ -1,6 +1,7 @@
-"""The declaration of a setting, and two blocks of their own that shared/config.py lists
-with the rest: the chat providers' settings (services/intake/channels reads them) and
-worker validation's rules (services/validation/rules.py)."""
+"""The declaration of a setting, the parsers every setting is read with (flag, number,
+number_list), and blocks of their own that shared/config.py lists with the rest, e.g.
+the chat providers' settings (services/intake/channels reads them) and worker
+validation's rules (services/validation/rules.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,6 +15,49 @@ class Var:
     default: str | None
     doc: str
     secret: bool = False
+
+
+# The one parser of each kind of setting (shared/config.py reads its own with them too).
+# Each takes ``raw`` (a setting's value or default by name) and the setting's name, and
+# refuses a bad value with a ConfigError naming it: a typo must not pass for a default.
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def flag(raw, name: str) -> bool:
+    value = (raw(name) or "").strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be true or false")
+    return value in _TRUE
+
+
+def _kind(kind) -> str:
+    return "an integer" if kind is int else "a number"
+
+
+def number(raw, name: str, kind=float):
+    value = raw(name)
+    try:
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{name} must be {_kind(kind)}, got {value!r}") from exc
+
+
+def number_list(raw, name: str, kind=float, count: int | None = None) -> tuple:
+    """Comma-separated numbers, none negative, at least one (exactly ``count`` if given)."""
+    try:
+        values = tuple(kind(p) for p in _listed(raw(name) or ""))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated numbers ({_kind(kind)} each)") from exc
+    if not values or count is not None and len(values) != count:
+        raise ConfigError(f"{name} must list {count or 'at least one'} comma-separated number{'s' if count else ''}")
+    if any(v < 0 for v in values):
+        raise ConfigError(f"{name} must not be negative")
+    return values
+
+
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in value.split(",") if p.strip())
 
 
 # The workers' chat providers (services/intake/channels); an empty secret turns its channel off.
@@ -58,10 +102,7 @@ def validation_rules(raw) -> dict:
     """The Rules fields from the environment (``raw(name)``: its value or default)."""
     rules = {}
     for name, kind in VALIDATION_RULES.items():
-        try:
-            rules[name.lower()] = kind(raw("VALIDATION_" + name))
-        except ValueError as exc:
-            raise ConfigError(f"VALIDATION_{name} must be a {kind.__name__}") from exc
+        rules[name.lower()] = number(raw, "VALIDATION_" + name, kind)
         if name.endswith("SHARE") and not 0 <= rules[name.lower()] <= 1:
             raise ConfigError(f"VALIDATION_{name} must be between 0 and 1")
     return rules
@@ -79,22 +120,12 @@ WEBHOOK_VARIABLES: tuple[Var, ...] = (
 
 def webhook_egress(raw) -> dict:
     """The Policy fields (services/notifications/egress.py) and the per-endpoint limit."""
-    flags = {}
-    for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_NETWORKS"):
-        value = raw(name).strip().lower()
-        if value not in ("true", "false", "1", "0", "yes", "no"):
-            raise ConfigError(f"{name} must be true or false")
-        flags[name] = value in ("true", "1", "yes")
-    try:
-        ports = raw("WEBHOOK_ALLOWED_PORTS").strip().lower()
-        allowed = None if ports == "any" else frozenset(int(p) for p in ports.split(",") if p.strip())
-        concurrency = int(raw("WEBHOOK_ENDPOINT_CONCURRENCY"))
-    except ValueError as exc:
-        raise ConfigError("WEBHOOK_ALLOWED_PORTS must list port numbers (or be any), "
-                          "WEBHOOK_ENDPOINT_CONCURRENCY a whole number") from exc
+    ports = raw("WEBHOOK_ALLOWED_PORTS").strip().lower()
+    allowed = None if ports == "any" else frozenset(number_list(raw, "WEBHOOK_ALLOWED_PORTS", int))
+    concurrency = number(raw, "WEBHOOK_ENDPOINT_CONCURRENCY", int)
     if concurrency < 1:
         raise ConfigError("WEBHOOK_ENDPOINT_CONCURRENCY must be at least 1")
-    return {"allow_http": flags["WEBHOOK_ALLOW_HTTP"], "allow_private": flags["WEBHOOK_ALLOW_PRIVATE_NETWORKS"],
+    return {"allow_http": flag(raw, "WEBHOOK_ALLOW_HTTP"), "allow_private": flag(raw, "WEBHOOK_ALLOW_PRIVATE_NETWORKS"),
             "ports": allowed, "concurrency": concurrency}
 
 
@@ -105,17 +136,8 @@ REPORT_VARIABLES: tuple[Var, ...] = (
 )
 
 
-def _numbers(raw, *named) -> list:
-    """Each (NAME, int or float) read with ``raw``; a ConfigError naming them otherwise."""
-    try:
-        return [kind(raw(name)) for name, kind in named]
-    except ValueError as exc:
-        raise ConfigError(" and ".join(f"{name} must be {'an integer' if kind is int else 'a number'}"
-                                       for name, kind in named)) from exc
-
-
 def report_disclosure(raw) -> dict:
-    threshold, width = _numbers(raw, ("REPORT_SUPPRESS_BELOW", int), ("REPORT_PROTECTION_WIDTH", float))
+    threshold, width = number(raw, "REPORT_SUPPRESS_BELOW", int), number(raw, "REPORT_PROTECTION_WIDTH")
     if threshold < 1 or width < 0:
         raise ConfigError("REPORT_SUPPRESS_BELOW must be at least 1 and REPORT_PROTECTION_WIDTH not negative")
     return {"threshold": threshold, "width": width}
@@ -145,29 +167,19 @@ BACKUP_VARIABLES: tuple[Var, ...] = (
 )
 
 
-def _listed(value: str) -> tuple[str, ...]:
-    return tuple(p.strip() for p in value.split(",") if p.strip())
-
-
 def backup_channel(raw) -> dict:
     """The backup channel's settings (services/notifications/backup_sender.py)."""
-    tls = raw("SMTP_TLS").strip().lower()
-    if tls not in ("true", "false", "1", "0", "yes", "no"):
-        raise ConfigError("SMTP_TLS must be true or false")
-    try:
-        numbers = {n: float(raw(n)) for n in ("SAFEGUARDING_ACK_MINUTES", "SAFEGUARDING_SWEEP_SECONDS",
-                                               "ALERT_BACKUP_AFTER_SECONDS")}
-        retry = tuple(float(p) for p in _listed(raw("BACKUP_RETRY_SCHEDULE")))
-        port = int(raw("SMTP_PORT"))
-    except ValueError as exc:
-        raise ConfigError("SAFEGUARDING_ACK_MINUTES, SAFEGUARDING_SWEEP_SECONDS, ALERT_BACKUP_AFTER_SECONDS and "
-                          "BACKUP_RETRY_SCHEDULE must be numbers, SMTP_PORT a whole number") from exc
-    if any(v < 0 for v in (*numbers.values(), *retry)) or not retry:
-        raise ConfigError("the backup channel's times must not be negative, and BACKUP_RETRY_SCHEDULE not empty")
+    numbers = {n: number(raw, n) for n in ("SAFEGUARDING_ACK_MINUTES", "SAFEGUARDING_SWEEP_SECONDS",
+                                            "ALERT_BACKUP_AFTER_SECONDS")}
+    retry = number_list(raw, "BACKUP_RETRY_SCHEDULE")
+    port = number(raw, "SMTP_PORT", int)
+    if any(v < 0 for v in numbers.values()):
+        raise ConfigError("SAFEGUARDING_ACK_MINUTES, SAFEGUARDING_SWEEP_SECONDS and ALERT_BACKUP_AFTER_SECONDS "
+                          "must not be negative")
     return {"ack_minutes": numbers["SAFEGUARDING_ACK_MINUTES"], "sweep_seconds": numbers["SAFEGUARDING_SWEEP_SECONDS"],
             "after_seconds": numbers["ALERT_BACKUP_AFTER_SECONDS"], "retry": retry,
             "emails": _listed(raw("BACKUP_CONTACT_EMAILS")), "phones": _listed(raw("BACKUP_CONTACT_PHONES")),
-            "smtp": {"host": raw("SMTP_HOST"), "port": port, "tls": tls in ("true", "1", "yes"),
+            "smtp": {"host": raw("SMTP_HOST"), "port": port, "tls": flag(raw, "SMTP_TLS"),
                      "user": raw("SMTP_USER"), "password": raw("SMTP_PASSWORD"), "sender": raw("SMTP_FROM")},
             "sms": {"account_sid": raw("BACKUP_SMS_ACCOUNT_SID"), "auth_token": raw("BACKUP_SMS_AUTH_TOKEN"),
                     "sender": raw("BACKUP_SMS_FROM"), "api_base": raw("BACKUP_SMS_API_BASE")}}
@@ -182,7 +194,7 @@ SILENCE_VARIABLES: tuple[Var, ...] = (
 
 
 def silent_sites(raw) -> dict:
-    least, days = _numbers(raw, ("SILENT_SITE_MIN_MONTHLY", int), ("SILENT_SITE_DAYS", float))
+    least, days = number(raw, "SILENT_SITE_MIN_MONTHLY", int), number(raw, "SILENT_SITE_DAYS")
     if least < 1 or days <= 0:
         raise ConfigError("SILENT_SITE_MIN_MONTHLY must be at least 1 and SILENT_SITE_DAYS more than 0")
     return {"min_monthly": least, "days": days}

@@ -17,6 +17,11 @@ from shared.contracts.events import iso
 SEEN_WINDOW = 64            # provider message ids remembered per thread (redelivery comes within hours)
 REPLY_ATTEMPTS = 8
 REPLY_LEASE = timedelta(seconds=30)   # a sender that died mid-send is replaced after this
+# Threads stored by intake before group cases (4a648fc, issue 12) hold the question on
+# their own case as chat.awaiting_round (the round number), and such a question may still
+# be open. Only ``awaited`` reads it; a newer question or the answer drops it. It may go
+# once no stored grievance has one: count_documents({"chat.awaiting_round": {"$gt": 0}}).
+LEGACY_AWAITING = "awaiting_round"
 
 
 def reply_delay(attempts: int) -> timedelta:
@@ -76,19 +81,21 @@ class ChatThread:
         ``case_ref``: this worker's own case, or a group case they are one of the workers of."""
         if self.chat:
             self.chat["awaiting"] = {"case_ref": case_ref, "round_no": round_no}
+            self.chat.pop(LEGACY_AWAITING, None)     # the newer question supersedes it
 
     @property
     def awaited(self) -> dict | None:
         """{"case_ref", "round_no"} the chat waits for an answer on, or None."""
         if not self.chat:
             return None
-        if self.chat.get("awaiting_round"):          # stored before group cases were asked
-            return {"case_ref": self.case_ref, "round_no": self.chat["awaiting_round"]}
+        if self.chat.get(LEGACY_AWAITING):
+            return {"case_ref": self.case_ref, "round_no": self.chat[LEGACY_AWAITING]}
         return self.chat.get("awaiting")
 
     def answered(self, message_key: str) -> None:
         """The awaited answer is applied: the next answer word is an ordinary message."""
-        self.chat["awaiting"] = self.chat["awaiting_round"] = None
+        self.chat["awaiting"] = None
+        self.chat.pop(LEGACY_AWAITING, None)
         self.saw(message_key)
 
     # --- replies -----------------------------------------------------------------

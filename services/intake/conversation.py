@@ -21,11 +21,8 @@ from services.intake.channels.base import Inbound
 from services.intake.inbox import message_key
 from services.intake.texts import say
 from services.intake.words import detect_language, intent_of
-from shared.auth import Principal
-from shared.contracts.common import WORKER_ROLES
 from shared.errors import InvalidTransition, NotFound
 from shared.logging import bind, get_logger
-from shared.rpc import call_within
 
 log = get_logger(__name__)
 MAX_TEXT = 4000            # longer: the worker is asked to split it (SMS and chat apps cut around here)
@@ -156,7 +153,7 @@ def _add_follow_up(chat: Chat, g, sealed: str, text: str, key: str, now: datetim
 
 def _status(chat: Chat, g, key: str, now: datetime) -> str:
     try:
-        status = _as_worker(chat, g, chat.remediation.get_case)["status"]
+        status = handlers.as_worker(chat.caller, g, chat.remediation.get_case, seconds=chat.rpc_seconds)["status"]
     except NotFound:             # remediation has not opened it yet: the report is in
         status = "received"
     _reply(chat, g.case_ref, key, now, say_.STATUS, case_ref=g.case_ref, status=_status_name(g, status))
@@ -174,12 +171,13 @@ def _ask_to_confirm_withdrawal(chat: Chat, case_ref: str, key: str, now: datetim
 def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:
     case_ref = g.case_ref
     try:
-        _as_worker(chat, g, chat.remediation.withdraw, reason=f"asked for by the worker on {msg.channel}")
+        handlers.as_worker(chat.caller, g, chat.remediation.withdraw, seconds=chat.rpc_seconds,
+                           reason=f"asked for by the worker on {msg.channel}")
     except NotFound:
         _reply(chat, case_ref, key, now, say_.STILL_REGISTERING, case_ref=case_ref)
         return "not_yet"
     except InvalidTransition:
-        status = _as_worker(chat, g, chat.remediation.get_case)["status"]
+        status = handlers.as_worker(chat.caller, g, chat.remediation.get_case, seconds=chat.rpc_seconds)["status"]
         _reply(chat, case_ref, key, now, say_.CANNOT_WITHDRAW, case_ref=case_ref, status=_status_name(g, status))
         return "not_withdrawn"
 
@@ -194,12 +192,6 @@ def _withdraw(chat: Chat, g, msg: Inbound, key: str, now: datetime) -> str:
 
 
 # --- helpers -----------------------------------------------------------------
-def _as_worker(chat: Chat, g, method, **payload):
-    """Call remediation as this case's worker (intake vouches: the chat proved it)."""
-    chat.caller.vouch(Principal(id=g.worker_key, role=WORKER_ROLES[0], case_ref=g.case_ref))
-    return call_within(chat.rpc_seconds, method, {"case_ref": g.case_ref, **payload})
-
-
 def _status_name(g, status: str) -> str:
     return say(say_.STATUS_NAMES.get(status, status), g.language)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.intake.chat_thread import ChatThread
-from services.intake.disclosure import Disclosure
+from services.intake.reveal_rules import RevealRules
 from services.intake.phones import DEFAULT_REGION, normalise_phone
 from shared.domain import Aggregate
 from shared.contracts.events import (
@@ -62,7 +62,7 @@ def contact_identifier(contact: dict | None, region: str = DEFAULT_REGION) -> st
 
 
 @dataclass
-class Grievance(ChatThread, Disclosure, Aggregate):
+class Grievance(ChatThread, RevealRules, Aggregate):
     case_ref: str
     worker_key: str
     channel: str
@@ -99,7 +99,7 @@ class Grievance(ChatThread, Disclosure, Aggregate):
     erasing_until: str | None = None
     erased_at: str | None = None
     audit: list = field(default_factory=list)            # erasure, reveals, consent: hash-chained
-    business_ref: str | None = None  # the business the case is referred to (services/intake/disclosure.py)
+    business_ref: str | None = None  # the business the case is referred to (services/intake/reveal_rules.py)
     origin_country: str | None = None   # optional facts for the report tables (issue 15)
     sector: str | None = None
     raised: list = field(default_factory=list, repr=False, compare=False)

@@ -79,9 +79,9 @@ def case_status(grievances, receipts, caller, remediation, case_ref: str, body: 
                 now: datetime) -> dict:
     """Where the worker's own case stands (proved by the receipt): remediation's
     worker view, asked as this worker (intake vouches for them with a signed token)."""
-    _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
+    grievance = _proved(grievances, receipts, case_ref, body, source, now)
     try:
-        return call_within(RPC_SECONDS, remediation.get_case, {"case_ref": case_ref})
+        return as_worker(caller, grievance, remediation.get_case)
     except NotFound:          # remediation has not opened it yet: the report is in
         return {"case_ref": case_ref, "status": "received", "validation_open": False}
 
@@ -92,15 +92,15 @@ def withdraw(grievances, receipts, caller, remediation, case_ref: str, body: dic
     With ``delete_my_data`` the case's worker data is crypto-erased once the
     withdrawal succeeded, or the case was over already (and retried by the retention
     sweep if that fails)."""
-    _act_as_worker(grievances, receipts, caller, case_ref, body, source, now)
+    grievance = _proved(grievances, receipts, case_ref, body, source, now)
     try:
-        view = call_within(RPC_SECONDS, remediation.withdraw, {"case_ref": case_ref, "reason": body["reason"]})
+        view = as_worker(caller, grievance, remediation.withdraw, reason=body["reason"])
         log.info("case_withdrawn_by_worker")
     except NotFound:
         raise InvalidTransition(f"case {case_ref} is still being registered; try again in a minute") from None
     except InvalidTransition:
         # Over already (withdrawn or closed): the worker may still ask to be erased.
-        view = call_within(RPC_SECONDS, remediation.get_case, {"case_ref": case_ref})
+        view = as_worker(caller, grievance, remediation.get_case)
         if not body.get("delete_my_data") or view["status"] not in FINAL_CASE_STATES:
             raise
     if body.get("delete_my_data"):
@@ -119,10 +119,18 @@ def reissue_receipt(grievances, receipts, p: dict, actor: dict, now: datetime) -
     return {"case_ref": p["case_ref"], "receipt": receipt}
 
 
-def _act_as_worker(grievances, receipts, caller, case_ref, body, source, now) -> None:
+def as_worker(caller, grievance, method, *, seconds: float = RPC_SECONDS, **payload):
+    """Call remediation as this case's worker: intake vouches for them, once the receipt
+    (the worker's page) or the chat itself (services/intake/conversation.py) proved the
+    case is theirs."""
+    caller.vouch(Principal(id=grievance.worker_key, role=WORKER_ROLES[0], case_ref=grievance.case_ref))
+    return call_within(seconds, method, {"case_ref": grievance.case_ref, **payload})
+
+
+def _proved(grievances, receipts, case_ref, body, source, now) -> Grievance:
+    """The worker's grievance, once the receipt proved it is theirs."""
     bind(case_id=case_ref)
-    grievance = receipts.prove(grievances, case_ref, body["receipt"], source, now)
-    caller.vouch(Principal(id=grievance.worker_key, role=WORKER_ROLES[0], case_ref=case_ref))
+    return receipts.prove(grievances, case_ref, body["receipt"], source, now)
 
 
 def _add_message(grievances, case_ref: str, kind: str, add) -> bool:

@@ -1,4 +1,4 @@
-"""Identity reveal and consent (rules: services/intake/disclosure.py). The sealed
+"""Identity reveal and consent (rules: services/intake/reveal_rules.py). The sealed
 values are opened in memory for the one answer: never stored opened, never logged.
 A reveal is recorded before anything is answered: no record, no reveal."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from services.intake.disclosure import STAFF
+from services.intake.reveal_rules import STAFF
 from shared.contracts.common import WORKER_ROLES
 from shared.crypto import Erased
 from shared.errors import NotFound

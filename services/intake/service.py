@@ -94,7 +94,7 @@ class IntakeService(WorkerPages, ApiDocs, ServiceBase):
 
     @on_event(CASE_STATUS_CHANGED)
     def on_case_status_changed(self, event):
-        """Intake learns the business the case is referred to (services/intake/disclosure.py).
+        """Intake learns the business the case is referred to (services/intake/reveal_rules.py).
         A closed or withdrawn case ends its chat thread and is erased after the retention period."""
         reveal.learn_business(self.grievances, event)
         erasure.schedule_after_final(self.grievances, event, self.config.retention_days)

@@ -227,7 +227,7 @@ class VoiceSuppressionSuspected(StrictSchema):
 
 
 class IdentityRevealed(StrictSchema):
-    """Someone read the worker's identity on this case (services/intake/disclosure.py):
+    """Someone read the worker's identity on this case (services/intake/reveal_rules.py):
     who, on what basis, when. Never the identity, nor the reason's text (kept on
     intake's trail)."""
     actor = fields.Nested(Actor, required=True)

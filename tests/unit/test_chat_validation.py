@@ -194,3 +194,13 @@ def test_a_question_asked_before_group_cases_is_still_answered_on_its_own_case(c
     assert conversation.receive(chat, line("no", "r2", user=REPORTER), NOW) == "validation_answer"
     assert [e["answer"] for e in events_on(chat, case.case_ref, "validation.answer_submitted")] == ["not_resolved"]
     assert case_of(chat, REPORTER).awaited is None
+
+
+def test_a_newer_question_replaces_one_asked_before_group_cases(chat):
+    case, _ = two_workers(chat)
+    chat.grievances.repo.docs[case.case_ref]["chat"]["awaiting_round"] = 1     # as stored by the older intake
+    reach_out(chat, outreach(case.case_ref, [case.worker_key], round_no=2))
+    assert case_of(chat, REPORTER).awaited == {"case_ref": case.case_ref, "round_no": 2}
+    assert "awaiting_round" not in chat.grievances.repo.docs[case.case_ref]["chat"]
+    assert conversation.receive(chat, line("yes", "r2", user=REPORTER), NOW) == "validation_answer"
+    assert [e["round_no"] for e in events_on(chat, case.case_ref, "validation.answer_submitted")] == [2]

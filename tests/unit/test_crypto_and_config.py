@@ -151,12 +151,38 @@ def test_settings_defaults_and_overrides(monkeypatch, fresh_settings):
     assert settings() is s                                # cached
 
 
-@pytest.mark.parametrize("name,value", [("MAX_WORKERS", "ten"), ("OUTBOX_GRACE_SECONDS", "soon"),
-                                        ("DEADLINES_NORMAL", "7,21"), ("QUEUE_TYPE", "lazy")])
+@pytest.mark.parametrize("name,value", [
+    ("MAX_WORKERS", "ten"), ("OUTBOX_GRACE_SECONDS", "soon"), ("DEADLINES_NORMAL", "7,21"), ("DEADLINES_HIGH", "5,x,45"),
+    ("DEADLINES_CRITICAL", "2,-7,30"), ("QUEUE_TYPE", "lazy"), ("WEBHOOK_RETRY_SCHEDULE", "0,5,soon"),
+    ("WEBHOOK_RETRY_SCHEDULE", "0,-5"), ("ESCALATION_LEVEL_HOURS", "0,72"), ("CONSOLE_HTTPS_PROXY", "ture"),
+    ("SMTP_TLS", "maybe"), ("WEBHOOK_ALLOW_HTTP", "on"), ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "yess"),
+    ("WEBHOOK_ALLOWED_PORTS", "443,https"), ("WEBHOOK_ALLOWED_PORTS", ","), ("WEBHOOK_ENDPOINT_CONCURRENCY", "2.5"),
+    ("BACKUP_RETRY_SCHEDULE", "0,30,later"), ("BACKUP_RETRY_SCHEDULE", "0,-30"), ("SMTP_PORT", "smtp"),
+    ("SAFEGUARDING_ACK_MINUTES", "soon"), ("VALIDATION_SAMPLE_MIN", "1.5"), ("REPORT_SUPPRESS_BELOW", "ten"),
+    ("SILENT_SITE_DAYS", "a month")])
 def test_bad_settings_name_the_variable(monkeypatch, fresh_settings, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=name):
         settings()
+
+
+@pytest.mark.parametrize("value,expected", [("true", True), (" TRUE ", True), ("1", True), ("yes", True),
+                                            ("false", False), ("0", False), ("No", False)])
+def test_flags_read_true_or_false(monkeypatch, fresh_settings, value, expected):
+    for name in ("CONSOLE_HTTPS_PROXY", "SMTP_TLS", "WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_NETWORKS"):
+        monkeypatch.setenv(name, value)
+    s = settings()
+    assert s.console_https_proxy is expected and s.backup["smtp"]["tls"] is expected
+    assert s.webhook_egress["allow_http"] is expected and s.webhook_egress["allow_private"] is expected
+
+
+def test_number_lists_skip_blanks_and_keep_their_kind(monkeypatch, fresh_settings):
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "0, 1.5,,60")
+    monkeypatch.setenv("BACKUP_RETRY_SCHEDULE", "0,30,")
+    monkeypatch.setenv("WEBHOOK_ALLOWED_PORTS", "443, 8443")
+    s = settings()
+    assert s.webhook_retry_schedule == (0.0, 1.5, 60.0) and s.backup["retry"] == (0.0, 30.0)
+    assert s.webhook_egress["ports"] == frozenset({443, 8443})
 
 
 def test_markdown_table_lists_every_variable():

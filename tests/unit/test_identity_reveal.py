@@ -1,4 +1,4 @@
-"""Identity reveal and consent (services/intake/disclosure.py, reveal.py) on in-memory
+"""Identity reveal and consent (services/intake/reveal_rules.py, reveal.py) on in-memory
 fakes: staff read with a reason, a business only on its own case with the worker's
 recorded consent, every reveal on the chained trail and raised as an event without
 the reason's text; nothing after erasure. Remediation puts it on the staff-only

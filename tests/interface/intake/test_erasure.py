@@ -9,20 +9,16 @@ from datetime import datetime, timezone
 import eventlet
 import pytest
 import requests
-from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.testing.services import entrypoint_hook
 
 from scripts.stack import wait_for
 from services.intake import keys as master_keys
 from services.intake.identity import DataKeys, Vault
 from services.intake.service import IntakeService
-from services.remediation.domain import Case
-from services.remediation.reports import BusinessRecord
-from services.remediation.service import RemediationService
 from shared.config import SETTINGS_KEY, settings
 from shared.contracts.events import CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, iso, make_event
 from shared.crypto import Erased, Keyring, SealedBox, new_key
 from shared.repository import database
-from tests.fakes import unit_of_work
 from tests.principals import signing_key
 
 WORDS, NAME, PHONE, LINE_ID = "The supervisor kept our passports", "Aung Aung", "081 555 0142", "aung.aung.1990"
@@ -69,20 +65,8 @@ def assert_erased(config, ref, sealed: list[str], why: str):
             vault_of(config).open(token, ref)
 
 
-@pytest.fixture
-def doors(container_factory, make_config):
-    remediation = container_factory(RemediationService, make_config())
-    cases = unit_of_work(Case)
-    replace_dependencies(remediation, cases=cases, records=unit_of_work(BusinessRecord))
-    config = make_config(actor_signing_key=signing_key("intake"))
-    intake = container_factory(IntakeService, config)
-    remediation.start()
-    intake.start()
-    return f"http://{config['WEB_SERVER_ADDRESS']}", config, remediation
-
-
 def test_withdrawal_with_delete_my_data_erases_the_case_for_good(doors):
-    url, config, remediation = doors
+    url, config, remediation, _, _ = doors()
     created = report(url)
     ref = created["case_ref"]
     doc = intake_db(config)["grievances"].find_one({"_id": ref})
@@ -106,7 +90,7 @@ def test_withdrawal_with_delete_my_data_erases_the_case_for_good(doors):
 
 
 def test_a_withdrawal_without_delete_my_data_keeps_the_data_until_the_worker_asks(doors):
-    url, config, remediation = doors
+    url, config, remediation, _, _ = doors()
     created = report(url)
     ref = created["case_ref"]
     doc = intake_db(config)["grievances"].find_one({"_id": ref})

@@ -3,37 +3,18 @@ Intake and remediation are two real containers; intake calls remediation over RP
 (RabbitMQ, the interface vhost) as the worker, with a token it signed itself."""
 import pytest
 import requests
-from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.testing.services import entrypoint_hook
 
 from services.intake.domain import Grievance
-from services.intake.service import IntakeService
-from services.remediation.domain import Case
-from services.remediation.reports import BusinessRecord
-from services.remediation.service import RemediationService
 from shared.contracts.events import GRIEVANCE_RECEIVED, make_event
 from tests.fakes import unit_of_work
-from tests.principals import signing_key
 
 REPORT = {"channel": "line", "language": "my", "work_area": "working_conditions",
           "text": "No overtime pay for three months.", "supplier_ref": "SUP-1"}
 
 
-@pytest.fixture
-def doors(container_factory, make_config):
-    remediation = container_factory(RemediationService, make_config())
-    cases = unit_of_work(Case)
-    replace_dependencies(remediation, cases=cases, records=unit_of_work(BusinessRecord))
-    config = make_config(actor_signing_key=signing_key("intake"))
-    intake = container_factory(IntakeService, config)
-    grievances = unit_of_work(Grievance)
-    replace_dependencies(intake, grievances=grievances)
-    remediation.start()
-    intake.start()
-    return f"http://{config['WEB_SERVER_ADDRESS']}", grievances, remediation, cases
-
-
 def report_and_open(doors):
-    url, grievances, remediation, _ = doors
+    url, _, remediation, _, grievances = doors
     body = requests.post(f"{url}/grievances", json=REPORT, timeout=5).json()
     (event,) = grievances.relay.published
     with entrypoint_hook(remediation, "on_grievance_received") as opened:
@@ -42,8 +23,9 @@ def report_and_open(doors):
 
 
 def test_the_worker_reads_their_status_and_withdraws_with_the_receipt(doors):
-    url, _, _, cases = doors
-    ref, receipt = report_and_open(doors)
+    opened = doors(unit_of_work(Grievance))
+    url, cases = opened.url, opened.cases
+    ref, receipt = report_and_open(opened)
     status = requests.post(f"{url}/grievances/{ref}/status", json={"receipt": receipt}, timeout=10)
     assert status.status_code == 200, status.text
     assert status.json() == {"case_ref": ref, "status": "received", "opened_at": status.json()["opened_at"],
@@ -57,8 +39,9 @@ def test_the_worker_reads_their_status_and_withdraws_with_the_receipt(doors):
 
 @pytest.mark.parametrize("path,extra", [("status", {}), ("withdrawal", {"reason": "not mine"})])
 def test_a_wrong_receipt_reads_and_changes_nothing(doors, path, extra):
-    url, _, _, cases = doors
-    ref, receipt = report_and_open(doors)
+    opened = doors(unit_of_work(Grievance))
+    url, cases = opened.url, opened.cases
+    ref, receipt = report_and_open(opened)
     wrong = "0" * 20 if receipt != "0" * 20 else "1" * 20
     for case_ref in (ref, "ILM-NOSUCHCASE"):    # the same answer whether or not the case exists
         answer = requests.post(f"{url}/grievances/{case_ref}/{path}", json={"receipt": wrong, **extra}, timeout=10)

@@ -21,7 +21,7 @@ from shared.errors import Forbidden, NotFound
 STAFF, WORKER_CONSENT = "staff_role", "worker_consent"
 
 
-class Disclosure:
+class RevealRules:
     """Mixin of the grievance (services/intake/domain.py): its ``consent_to_share_identity``,
     ``business_ref``, ``erased_at``, ``audit`` and ``raised``."""
 
