@@ -128,6 +128,10 @@ class FakeNotificationStore(FakeRepository):
     def subscription(self, subscription_id):
         return copy.deepcopy(self.subs.get(subscription_id))
 
+    def untold_disablings(self, limit):
+        return [copy.deepcopy(d) for d in self.subs.values() if not d.get("active", True)
+                and (d.get("owner_notice") or {}).get("at") and d["owner_notice"].get("sent_by") is None][:limit]
+
     def update_subscription(self, subscription_id, changes):
         if subscription_id in self.subs:
             self.subs[subscription_id].update(changes)

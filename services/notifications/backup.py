@@ -24,12 +24,20 @@ from services.notifications.domain import RetryPolicy
 from shared.contracts.events import iso
 from shared.domain import Aggregate
 
-UNACKNOWLEDGED, UNDELIVERED = "unacknowledged", "undelivered"
+UNACKNOWLEDGED, UNDELIVERED, ENDPOINT_DISABLED = "unacknowledged", "undelivered", "endpoint_disabled"
 
 
 def compose(reason: str, facts: dict) -> tuple[str, str]:
     """(subject, text) of a backup message from the alert's facts: alert_id, kind,
-    reported_at, and ``waited`` (minutes when unacknowledged, seconds when undelivered)."""
+    reported_at, and ``waited`` (minutes when unacknowledged, seconds when undelivered);
+    or of an endpoint's disabling: subscription_id, host, why, disabled_at."""
+    if reason == ENDPOINT_DISABLED:
+        subject = f"ILM webhooks: your endpoint {facts['subscription_id']} was disabled"
+        text = (f"ILM webhooks: the endpoint {facts['subscription_id']} at {facts['host']} was disabled at "
+                f"{facts['disabled_at']} ({facts['why']}). Deliveries to it are held, not lost: fix it, then "
+                f"re-enable it (POST /v1/webhooks/{facts['subscription_id']}/enable) and what it missed is "
+                f"replayed in order, each with its original id.")
+        return subject, text
     kind = facts["kind"].replace("_", " ")
     if reason == UNACKNOWLEDGED:
         subject = f"ILM safeguarding: {kind} alert {facts['alert_id']} waits unacknowledged"
@@ -49,9 +57,9 @@ def send_id(source: str, channel: str, recipient: str) -> str:
 @dataclass
 class BackupSend(Aggregate):
     send_id: str
-    source: str              # what asked: an event id, or "undelivered:<alert id>"
-    reason: str              # UNACKNOWLEDGED | UNDELIVERED
-    alert_id: str
+    source: str              # what asked: an event id, "undelivered:<alert id>" or "disabled:<sub>:<at>"
+    reason: str              # UNACKNOWLEDGED | UNDELIVERED | ENDPOINT_DISABLED
+    alert_id: str | None     # the alert's; None for an endpoint's disabling (subscription_id)
     channel: str             # "email" | "sms"
     recipient: str           # a backup contact's address or number (staff, not a worker)
     subject: str
@@ -61,6 +69,7 @@ class BackupSend(Aggregate):
     attempts: list = field(default_factory=list)
     next_attempt_at: str | None = None
     lease_until: str | None = None
+    subscription_id: str | None = None
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     def is_due(self, now: datetime) -> bool:
@@ -88,8 +97,8 @@ class BackupSend(Aggregate):
 def plan_sends(source: str, reason: str, facts: dict, emails, phones, now: datetime) -> list[BackupSend]:
     subject, text = compose(reason, facts)
     return [BackupSend(send_id=send_id(source, channel, to), source=source, reason=reason,
-                       alert_id=facts["alert_id"], channel=channel, recipient=to, subject=subject, text=text,
-                       created_at=iso(now), next_attempt_at=iso(now))
+                       alert_id=facts.get("alert_id"), subscription_id=facts.get("subscription_id"), channel=channel,
+                       recipient=to, subject=subject, text=text, created_at=iso(now), next_attempt_at=iso(now))
             for channel, recipients in (("email", emails), ("sms", phones)) for to in recipients]
 
 

@@ -10,8 +10,11 @@ due and takes over a try lost with its process when its lease lapses.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
-from services.notifications.backup import UNACKNOWLEDGED, UNDELIVERED, AlertWatch, plan_sends, received_in_time
+from services.notifications.backup import (
+    ENDPOINT_DISABLED, UNACKNOWLEDGED, UNDELIVERED, AlertWatch, plan_sends, received_in_time,
+)
 from services.notifications.domain import delivery_id
 from services.notifications.handlers import claim_due
 from shared.contracts.events import RETALIATION_REPORTED, iso, utc_now
@@ -22,16 +25,43 @@ log = get_logger(__name__)
 SWEEP_BATCH = 100
 
 
-def request(sends, channel, source: str, reason: str, facts: dict, clock=utc_now) -> list[str]:
-    """Store one send per backup recipient and channel, then try each (detached)."""
-    planned = plan_sends(source, reason, facts, channel.emails, channel.phones, clock())
+def request(sends, channel, source: str, reason: str, facts: dict, clock=utc_now,
+            emails=None, phones=None) -> list[str]:
+    """Store one send per recipient and channel (the backup contacts unless others are
+    named), then try each (detached)."""
+    emails, phones = (channel.emails, channel.phones) if emails is None else (emails, phones or ())
+    planned = plan_sends(source, reason, facts, emails, phones, clock())
+    about = {"alert_id": facts.get("alert_id")} if facts.get("alert_id") else {
+        "subscription_id": facts.get("subscription_id")}
     if not planned:
-        log.warning("backup_contact_missing", alert_id=facts["alert_id"], reason=reason)
+        log.warning("backup_contact_missing", reason=reason, **about)
     stored = [s.send_id for s in planned if sends.create(s.send_id, s)]
     for sid in stored:
         channel.background.spawn_n(_attempt_detached, sends, channel, sid, clock)
-    log.info("backup_requested", alert_id=facts["alert_id"], reason=reason, sends=len(stored))
+    log.info("backup_requested", reason=reason, sends=len(stored), **about)
     return stored
+
+
+def tell_disabled_owners(subscriptions, sends, channel, clock=utc_now, limit: int = SWEEP_BATCH) -> list[str]:
+    """Endpoints disabled and not told yet: their owner's contact (the subscription's
+    ``contact_email``), or the operator's backup contacts when it named none, are sent
+    the notice; then the notice is marked told. The sends are stored first and are
+    idempotent per disabling, so a crash in between only repeats the request."""
+    told = []
+    for doc in subscriptions.untold_disablings(limit):
+        notice = doc["owner_notice"]
+        facts = {"subscription_id": doc["subscription_id"], "host": urlsplit(doc["url"]).hostname,
+                 "why": notice["reason"], "disabled_at": notice["at"]}
+        owner = doc.get("contact_email")
+        recipients = ([owner], ()) if owner else (channel.emails, channel.phones)
+        sent = request(sends, channel, f"disabled:{doc['subscription_id']}:{notice['at']}", ENDPOINT_DISABLED, facts,
+                       clock, *recipients)
+        subscriptions.update_subscription(doc["subscription_id"], {"owner_notice": {
+            **notice, "sent_by": "owner_contact" if owner else "backup_contacts",
+            "recipients": len(recipients[0]) + len(recipients[1]), "told_at": iso(clock())}})
+        told.append(doc["subscription_id"])
+        log.info("webhook_owner_told", subscription_id=doc["subscription_id"], sends=len(sent), owner_contact=bool(owner))
+    return told
 
 
 def on_unacknowledged(sends, channel, event: dict, clock=utc_now) -> list[str]:

@@ -220,6 +220,8 @@ class Subscription:
     failing_since: str | None = None
     circuit_open_until: str | None = None
     signature_scheme: str = "v1"                 # or "v1a" (Ed25519; SIGNATURE_SCHEMES)
+    contact_email: str | None = None             # told when the endpoint is disabled (backup.py)
+    owner_notice: dict | None = None             # {at, reason, sent_by, recipients}: the disabling, told
 
     def wants(self, event: dict, chain: frozenset = frozenset()) -> bool:
         """Whether ``event`` is for this endpoint (active or not: a disabled endpoint's

@@ -52,7 +52,8 @@ def register_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) ->
     secret = new_secret(scheme)
     sub = Subscription(subscription_id=sub_id, partner_id=actor["id"], url=p["url"],
                        event_types=p["event_types"], audience=audience, signature_scheme=scheme,
-                       sealed_secret=sender.seal_secret(secret, sub_id), created_at=iso(now))
+                       sealed_secret=sender.seal_secret(secret, sub_id), created_at=iso(now),
+                       contact_email=p.get("contact_email"))
     deliveries.repo.add_subscription(sub.__dict__)
     sender.forget_subscriptions()
     log.info("webhook_registered", subscription_id=sub_id, partner_id=actor["id"])
@@ -340,7 +341,9 @@ def _endpoint_after(repo, sender, subscription_id: str, result: str, now: dateti
 
 def _disable(repo, sender, subscription_id: str, reason: str, now: datetime) -> None:
     """Stop delivering to an endpoint: its waiting deliveries are held until its owner
-    re-enables it, and the owner is told."""
+    re-enables it. The notice is recorded with it (``sent_by`` None: not told yet);
+    the backup sweep tells the owner (backup_handlers.tell_disabled_owners), so a
+    crash between the two only delays the telling."""
     notice = {"at": iso(now), "reason": reason, "sent_by": None}
     repo.update_subscription(subscription_id, {"active": False, "disabled_reason": reason, "disabled_at": iso(now),
                                                "owner_notice": notice})
@@ -348,14 +351,6 @@ def _disable(repo, sender, subscription_id: str, reason: str, now: datetime) -> 
     sender.forget_subscriptions()
     metrics.WEBHOOK_ENDPOINTS_DISABLED.inc()
     log.warning("webhook_endpoint_disabled", subscription_id=subscription_id, reason=reason, held=held)
-    tell_owner_disabled(subscription_id, notice)
-
-
-def tell_owner_disabled(subscription_id: str, notice: dict) -> None:
-    """Hook for the backup contact channel (e-mail / SMS to the endpoint owner's
-    registered contact), not built yet: the notice is recorded on the subscription
-    (``owner_notice``, ``sent_by`` None: nobody sent it) and logged for operators."""
-    log.warning("webhook_owner_notice_pending", subscription_id=subscription_id, reason=notice["reason"])
 
 
 def _observe(delivery: Delivery, finished: datetime) -> None:

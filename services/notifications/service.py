@@ -122,4 +122,5 @@ class AlertLaneService(ServiceBase):
     @every("webhook_retry_interval")
     def backup_sweep(self):
         backup_handlers.check_watches(self.watches, self.deliveries.repo, self.backup_sends, self.backup)
+        backup_handlers.tell_disabled_owners(self.deliveries.repo, self.backup_sends, self.backup)
         backup_handlers.send_due(self.backup_sends, self.backup)

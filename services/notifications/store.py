@@ -29,6 +29,12 @@ class NotificationStore(Repository):
     def subscription(self, subscription_id: str) -> dict | None:
         return self.subscriptions.find_one({"_id": subscription_id})
 
+    def untold_disablings(self, limit: int) -> list[dict]:
+        """Disabled endpoints whose owner was not told yet (``$in: [None]``: nx-27017
+        matches a nested null only so)."""
+        return list(self.subscriptions.find({"active": False, "owner_notice.sent_by": {"$in": [None]},
+                                             "owner_notice.at": {"$exists": True}}).limit(limit))
+
     def update_subscription(self, subscription_id: str, changes: dict) -> None:
         self.subscriptions.update_one({"_id": subscription_id}, {"$set": changes})
 

@@ -8,7 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
     AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, CHANNELS, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
-    SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, OneOf, Page, Ref, StrictSchema,
+    SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, Email, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
 from shared.contracts.grievance import ReportFields
@@ -219,6 +219,9 @@ class RegisterWebhook(StrictSchema):
                               validate=validate.Length(min=1))
     # v1: HMAC with a shared secret; v1a: Ed25519, the owner holds only the public key.
     signature_scheme = OneOf(("v1", "v1a"), load_default="v1")
+    # Who to tell when the endpoint is disabled (failing for days, or 410): the owner's
+    # technical contact; without one, the operator's backup contacts are told instead.
+    contact_email = Email(load_default=None)
 
 
 # --- remediation: the party registry ------------------------------------------------

@@ -38,8 +38,9 @@ def publish(*events) -> None:
         relay.publish(event)
 
 
-def lead_endpoint(actors, receiver, path: str, types=("case.status_changed",)) -> dict:
-    return actors(SAFEGUARDING).notifications.register_webhook({"url": receiver.url(path), "event_types": list(types)})
+def lead_endpoint(actors, receiver, path: str, types=("case.status_changed",), **more) -> dict:
+    return actors(SAFEGUARDING).notifications.register_webhook({"url": receiver.url(path), "event_types": list(types),
+                                                                **more})
 
 
 def stored_delivery(subscription_id: str) -> dict | None:
@@ -87,10 +88,10 @@ def test_the_schedule_survives_a_restart_of_notifications(stack, actors, receive
 
 
 def test_410_disables_the_endpoint_and_re_enabling_replays_what_it_missed_with_the_original_ids(
-        stack, actors, receiver):
-    path, ref = f"/gone/{unique('p')}", unique("ILM")
+        stack, actors, receiver, smtp_sink):
+    path, ref, contact = f"/gone/{unique('p')}", unique("ILM"), f"{unique('ops').lower()}@brand.test"
     lead = actors(SAFEGUARDING).notifications
-    hook = lead_endpoint(actors, receiver, path)
+    hook = lead_endpoint(actors, receiver, path, contact_email=contact)
     sub_id = hook["subscription_id"]
     receiver.answer[path] = (410, {})
     publish(status_changed(ref, 2))
@@ -105,6 +106,10 @@ def test_410_disables_the_endpoint_and_re_enabling_replays_what_it_missed_with_t
     (gone,) = [a for d in lead.list_deliveries({"subscription_id": sub_id})["items"] for a in d["attempts"]]
     assert gone["status_code"] == 410 and gone["response"] == "told to refuse" and gone["duration_ms"] >= 0
     assert "told to refuse" not in stack.procs["notifications"].log_path.read_text()
+    # The owner's contact is told by e-mail (the backup channel's), naming how to re-enable.
+    told = smtp_sink.wait_for(lambda got: [m for m in got if m["to"] == [contact]], timeout=30)
+    (mail,) = [m for m in told if m["to"] == [contact]]
+    assert sub_id in mail["subject"] and f"/v1/webhooks/{sub_id}/enable" in mail["text"]
 
     del receiver.answer[path]
     enabled = lead.enable_webhook({"subscription_id": sub_id})

@@ -12,12 +12,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventlet.event import Event
 
-from services.notifications import handlers
+from services.notifications import backup_handlers, handlers
+from services.notifications.backup import BackupSend
 from services.notifications.client import Answer
 from services.notifications.domain import CircuitPolicy, Delivery, signature_header
 from shared.contracts.events import CASE_STATUS_CHANGED, iso, make_event
 from shared.errors import InvalidInput, NotFound
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work, webhook_world
+from tests.unit.test_backup_channel import FakeChannel, FakeSendStore
 from tests.unit.test_handlers_notifications import NOW, PARTNER as OWNER, at
 
 
@@ -83,8 +85,38 @@ def test_an_endpoint_failing_for_the_configured_period_is_disabled_and_its_owner
     handlers.fan_out(deliveries, sender, changed(3), at(NOW + timedelta(hours=1)))
     sub = store.subs[sub_id]
     assert sub["active"] is False and sub["disabled_reason"] == f"failing since {iso(NOW)}"
-    assert sub["owner_notice"]["sent_by"] is None            # the backup channel is not built yet
+    assert sub["owner_notice"]["sent_by"] is None            # recorded with the disabling, told by the sweep
     assert store.load(first)["status"] == "stopped"
+
+    # No owner contact on record: the operator's backup contacts are told, once.
+    sends, channel = unit_of_work(BackupSend, repo=FakeSendStore()), FakeChannel()
+    told_at = NOW + timedelta(hours=1, minutes=1)
+    assert backup_handlers.tell_disabled_owners(store, sends, channel, clock=lambda: told_at) == [sub_id]
+    assert backup_handlers.tell_disabled_owners(store, sends, channel, clock=lambda: told_at) == []
+    assert sorted(m["to"] for m in channel.sent) == ["+66800000099", "backup@ngo.example"]
+    assert sub_id in channel.sent[0]["text"] and f"/v1/webhooks/{sub_id}/enable" in channel.sent[0]["text"]
+    notice = store.subs[sub_id]["owner_notice"]
+    assert (notice["sent_by"], notice["recipients"]) == ("backup_contacts", 2)
+
+
+def test_the_owners_own_contact_is_told_when_it_named_one(world):
+    store, deliveries, sender, sub_id = world
+    store.subs[sub_id]["contact_email"] = "webhooks@brand.example"
+    sender.answers = [Answer(False, "http_410")]
+    handlers.fan_out(deliveries, sender, changed(2), at(NOW))
+    channel = FakeChannel()
+    backup_handlers.tell_disabled_owners(store, unit_of_work(BackupSend, repo=FakeSendStore()), channel,
+                                         clock=lambda: NOW)
+    assert [(m["channel"], m["to"]) for m in channel.sent] == [("email", "webhooks@brand.example")]
+    assert "was disabled" in channel.sent[0]["subject"] and "410" in channel.sent[0]["text"]
+    assert store.subs[sub_id]["owner_notice"]["sent_by"] == "owner_contact"
+    # Re-enabled, then disabled again: a new disabling is told again.
+    handlers.enable_webhook(deliveries, sender, {"subscription_id": sub_id}, OWNER, NOW + timedelta(minutes=1))
+    sender.answers = [Answer(False, "http_410")]
+    handlers.fan_out(deliveries, sender, changed(3), at(NOW + timedelta(minutes=2)))
+    backup_handlers.tell_disabled_owners(store, unit_of_work(BackupSend, repo=FakeSendStore()), channel,
+                                         clock=lambda: NOW + timedelta(minutes=3))
+    assert len(channel.sent) == 2
 
 
 def test_replay_of_one_delivery_keeps_its_id_and_starts_a_new_round(world):
