@@ -11,6 +11,7 @@ from services.gateway.console.forms import NOTE_SCOPES, assignee_of, case_filter
 from services.gateway.console.pages import ACTS
 from services.gateway.console.session import SESSION_COOKIE, bearer, end_session, keep_session, over_https
 from services.gateway.console.views import LOCALE_DIR, age, language_of, render
+from services.gateway.exports import view_download
 from shared.auth import Principal
 from shared.catalogues import read_catalogue
 from shared.errors import Unauthorized
@@ -170,3 +171,22 @@ def test_the_home_page_shows_each_views_counts_and_the_board_marks_overdue_rows(
     board = render("deadlines.html", "en", who=LEAD, csrf="t", path="/console/deadlines", items=items, hours="24",
                    mine=False)
     assert board.count('class="overdue"') == 1 and 'data-case="ILM-1" class="overdue"' in board
+
+
+def test_a_views_file_is_named_for_the_view():
+    data, headers = view_download({"view": "Overdue / recruitment", "fields": ["case_ref"], "rows": [
+        {"case_ref": "ILM-1"}], "more": False}, "csv")
+    assert headers["Content-Disposition"] == 'attachment; filename="view-Overdue---recruitment.csv"'
+    assert headers["Content-Type"].startswith("text/csv") and b"ILM-1" in data
+
+
+def test_every_text_of_the_templates_is_in_both_catalogues():
+    """What pybabel would extract (babel.cfg's mapping) is translated in English and Thai."""
+    from babel.messages.extract import extract_from_dir
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
+    texts = {msg[2] if isinstance(msg[2], str) else msg[2][0] for msg in extract_from_dir(
+        LOCALE_DIR.parent, [("templates/**.html", "jinja2")], {"templates/**.html": options})}
+    assert len(texts) > 100
+    for lang in ("en", "th"):
+        translated = {m.id for m in read_catalogue(LOCALE_DIR, "console", lang) if m.id and m.string}
+        assert not texts - translated, lang

@@ -106,11 +106,9 @@ class TeamPages:
         self.caller.vouch(who)
         export = call_within(self.access.settings.gateway_rpc_timeout, self.remediation.export_view,
                              {"name": query["name"]})
-        filename = f"view-{''.join(c if c.isalnum() else '-' for c in query['name'])}.{query['format']}"
         log.info("console_view_exported", rows=len(export["rows"]))
-        return secured(Response(exports.view_file(export, query["format"]), status=200, headers={
-            "Content-Type": exports.MEDIA_TYPES[query["format"]],
-            "Content-Disposition": f'attachment; filename="{filename}"'}))
+        data, headers = exports.view_download(export, query["format"])
+        return secured(Response(data, status=200, headers=headers))
 
     # --- the deadlines board --------------------------------------------------------------
     @page("GET", f"{ROOT}/deadlines")

@@ -74,6 +74,10 @@ def test_a_view_saved_from_the_filters_assigns_all_its_cases(browser, stack, sta
     assert "2 of 2 cases assigned" in browser.find_element(By.ID, "bulk-result").text
     assert [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#cases td.assignee")] == [team["ben"]] * 2
 
+    export = browser.find_element(By.CSS_SELECTOR, "a.export[href$='format=csv']").get_attribute("href")
+    got = requests.get(export, cookies={"ilm_console": browser.get_cookie("ilm_console")["value"]}, timeout=20)
+    assert got.status_code == 200 and got.headers["Content-Type"].startswith("text/csv")
+    assert all(ref in got.text for ref in refs) and got.text.count(team["ben"]) == 2
     browser.get(f"{stack.gateway_url}/console/cases?business_ref={supplier}")      # the list shows it too
     assert [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#cases td.assignee")] == [team["ben"]] * 2
     browser.get(f"{stack.gateway_url}/console")                                     # home: the view's counts
