@@ -70,6 +70,13 @@ def view_file(export: dict, fmt: str) -> bytes:
     return _file(fmt, export, rows, "cases", [["view", export["view"]], ["more", export["more"]]])
 
 
+def view_download(export: dict, fmt: str) -> tuple[bytes, dict]:
+    """A saved view's file and its download headers (the API's and the console's)."""
+    name = f"view-{''.join(c if c.isalnum() else '-' for c in export['view'])}.{fmt}"
+    return view_file(export, fmt), {"Content-Type": MEDIA_TYPES[fmt],
+                                     "Content-Disposition": f'attachment; filename="{name}"'}
+
+
 def _file(fmt: str, whole: dict, rows: list[list], sheet_name: str, about: list[list]) -> bytes:
     if fmt == "json":
         return json.dumps(whole, ensure_ascii=False, indent=2).encode()

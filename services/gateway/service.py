@@ -193,9 +193,8 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
         self.caller.vouch(principal)
         export = call_within(self.access.settings.gateway_rpc_timeout, self.remediation.export_view,
                              {"name": query["name"]})
-        name = f"view-{''.join(c if c.isalnum() else '-' for c in query['name'])}.{query['format']}"
-        return Response(exports.view_file(export, query["format"]), status=200, headers={
-            "Content-Type": exports.MEDIA_TYPES[query["format"]], "Content-Disposition": f'attachment; filename="{name}"'})
+        data, headers = exports.view_download(export, query["format"])
+        return Response(data, status=200, headers=headers)
 
     @json_http("GET", "/health", answers={200: Health})
     def health(self, request):

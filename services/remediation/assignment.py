@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from nameko.exceptions import deserialize_to_instance
+
 from shared.contracts.common import STAFF_ROLES
 from shared.contracts.events import iso
 from shared.errors import Forbidden, InvalidTransition, NotFound
@@ -27,6 +29,7 @@ ASSIGNMENT_ACTIONS = frozenset({"assign", "lease_forced"})
 HAND_OVER_BATCH = 100      # cases read and changed per round of a hand-over
 
 
+@deserialize_to_instance      # an RPC caller gets it back (a 409), not a RemoteError (a 500)
 class LeaseHeld(InvalidTransition):
     """Another staff member is editing this case (409): the message names them."""
 

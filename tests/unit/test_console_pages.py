@@ -7,9 +7,11 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from services.gateway.console.forms import NOTE_SCOPES, assignee_of, case_filters, lease_held_by, tag_list
 from services.gateway.console.pages import ACTS
 from services.gateway.console.session import SESSION_COOKIE, bearer, end_session, keep_session, over_https
 from services.gateway.console.views import LOCALE_DIR, age, language_of, render
+from services.gateway.exports import view_download
 from shared.auth import Principal
 from shared.catalogues import read_catalogue
 from shared.errors import Unauthorized
@@ -109,3 +111,82 @@ def test_the_delivery_log_shows_each_attempt():
     page = render("webhooks.html", "en", who=LEAD, csrf="t", path="/console/webhooks", deliveries=deliveries,
                   wanted={"subscription_id": "sub_1"})
     assert "503 (12.5 ms)" in page and "timeout (5000.0 ms)" in page and "next try 2026-11-25 01:05:00" in page
+
+
+def test_the_case_list_form_becomes_filters_without_blanks_or_unticked_boxes():
+    form = {"status": "referred", "severity": "", "work_area": " working_conditions ", "business_ref": "SUP-1",
+            "assignee": "  ", "tag": "urgent", "due_within_hours": "48", "overdue": "true", "unassigned": "on",
+            "after": "ILM-1", "name": "mine"}
+    assert case_filters(form) == {"status": "referred", "work_area": "working_conditions", "business_ref": "SUP-1",
+                                  "tag": "urgent", "due_within_hours": "48", "overdue": "true"}
+    assert case_filters({}) == {}
+
+
+def test_tags_are_words_separated_by_spaces_or_commas_and_assignment_blank_is_nobody():
+    assert tag_list(" Needs-Interpreter, urgent  urgent,,") == ["needs-interpreter", "urgent"]
+    assert tag_list(None) == [] and tag_list("  ") == []
+    assert assignee_of({"assignee": " Anna "}) == {"assignee": "anna"} and assignee_of({}) == {"assignee": None}
+    assert ACTS["tags"]({"add": "a b", "remove": ""}) == {"add": ["a", "b"], "remove": []}
+    assert ACTS["lease"]({}) == {"force": True}
+    assert ACTS["notes"]({"scope": "internal", "text": " hi "}) == {"scope": "internal", "text": "hi"}
+
+
+def test_the_lease_warns_only_of_another_members_running_lease():
+    now = "2026-11-26T10:00:00Z"
+    assert lease_held_by({"lease": {"holder": "ben", "until": "2026-11-26T10:05:00Z"}}, "anna", now) == {
+        "holder": "ben", "until": "2026-11-26T10:05:00Z"}
+    assert lease_held_by({"lease": {"holder": "anna", "until": "2026-11-26T10:05:00Z"}}, "anna", now) is None
+    assert lease_held_by({"lease": {"holder": "ben", "until": "2026-11-26T09:59:00Z"}}, "anna", now) is None
+    assert lease_held_by({"lease": None}, "anna", now) is None
+
+
+def test_the_case_page_names_the_other_editor_and_offers_to_take_over():
+    case = {"case_ref": "ILM-7K2M9QXR", "status": "received", "severity": "high", "work_area": "working_conditions",
+            "opened_at": "2026-11-25T01:00:00Z", "deadlines": {}, "alerts": [], "audit": [], "language": "th",
+            "lease": {"holder": "ben", "until": "2026-11-26T10:05:00Z"}, "assignee": "anna", "tags": ["urgent"],
+            "notes": [{"note_id": "N1", "at": "2026-11-25T02:00:00Z", "scope": "private", "text": HOSTILE,
+                       "author": {"id": "lena", "role": "safeguarding_lead"}}]}
+    for lang in ("en", "th"):
+        page = render("case.html", lang, who=LEAD, csrf="t", path="/console/cases/x", case=case, steps=[],
+                      can_reveal=True, note_scopes=NOTE_SCOPES, held=case["lease"],
+                      sent={"channel": "line", "language": "th"})
+        assert 'id="lease-warning"' in page and "ben" in page and "2026-11-26 10:05" in page
+        assert 'action="/console/cases/ILM-7K2M9QXR/lease"' in page and "<script" not in page
+        for act in ("assignment", "tags", "notes", "worker-messages"):
+            assert f'action="/console/cases/ILM-7K2M9QXR/{act}"' in page and act in ACTS
+    assert "ben is editing this case until 2026-11-26 10:05 UTC" in render(
+        "case.html", "en", who=LEAD, csrf="t", path="/", case=case, steps=[], can_reveal=True,
+        note_scopes=NOTE_SCOPES, held=case["lease"])
+
+
+def test_the_home_page_shows_each_views_counts_and_the_board_marks_overdue_rows():
+    views = [{"name": "Overdue recruitment", "filters": {"overdue": True}, "count": 7, "changed": 2,
+              "saved_at": "2026-11-25T01:00:00Z", "looked_at": None}]
+    page = render("views.html", "th", who=LEAD, csrf="t", path="/console", views=views)
+    assert 'href="/console/views/Overdue%20recruitment?changed_only=true">2<' in page and ">7<" in page
+    items = [{"case_ref": "ILM-1", "deadline": "plan", "due": "2026-11-25T01:00:00Z", "overdue": True, "level": 1,
+              "severity": "high", "status": "referred", "assignee": "anna", "business_ref": "SUP-1"},
+             {"case_ref": "ILM-2", "deadline": "acknowledge", "due": "2026-11-27T01:00:00Z", "overdue": False,
+              "level": 0, "severity": "normal", "status": "referred", "assignee": None, "business_ref": "SUP-1"}]
+    board = render("deadlines.html", "en", who=LEAD, csrf="t", path="/console/deadlines", items=items, hours="24",
+                   mine=False)
+    assert board.count('class="overdue"') == 1 and 'data-case="ILM-1" class="overdue"' in board
+
+
+def test_a_views_file_is_named_for_the_view():
+    data, headers = view_download({"view": "Overdue / recruitment", "fields": ["case_ref"], "rows": [
+        {"case_ref": "ILM-1"}], "more": False}, "csv")
+    assert headers["Content-Disposition"] == 'attachment; filename="view-Overdue---recruitment.csv"'
+    assert headers["Content-Type"].startswith("text/csv") and b"ILM-1" in data
+
+
+def test_every_text_of_the_templates_is_in_both_catalogues():
+    """What pybabel would extract (babel.cfg's mapping) is translated in English and Thai."""
+    from babel.messages.extract import extract_from_dir
+    options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
+    texts = {msg[2] if isinstance(msg[2], str) else msg[2][0] for msg in extract_from_dir(
+        LOCALE_DIR.parent, [("templates/**.html", "jinja2")], {"templates/**.html": options})}
+    assert len(texts) > 100
+    for lang in ("en", "th"):
+        translated = {m.id for m in read_catalogue(LOCALE_DIR, "console", lang) if m.id and m.string}
+        assert not texts - translated, lang

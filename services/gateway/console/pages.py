@@ -18,14 +18,18 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from services.gateway import handlers
+from services.gateway.console.forms import (
+    NOTE_SCOPES, assignee_of, case_filters, given as _given, lease_held_by, tag_list,
+)
 from services.gateway.console.key_pages import KeyPages
 from services.gateway.console.page import page
 from services.gateway.console.session import ROOT, bearer, end_session, keep_session, over_https
+from services.gateway.console.team_pages import TeamPages
 from services.gateway.console.views import LANG_COOKIE, LANGUAGES, STATIC, language_of, render
 from services.gateway.schemas import Login
 from services.remediation.domain import STEPS
 from shared.contracts.common import SAFEGUARDING_ROLES, STAFF_ROLES, Ref, StrictSchema, load
-from shared.contracts.events import utc_now
+from shared.contracts.events import iso, utc_now
 from shared.errors import (
     Forbidden, InvalidInput, InvalidTransition, NotFound, PayloadTooLarge, ServiceUnavailable, TooManyAttempts,
     Unauthorized, UnsupportedMediaType,
@@ -45,7 +49,16 @@ ACTS = {
     "plan-acceptance": lambda f: _given(f, "note"),
     "plan-return": lambda f: {"reasons": [line.strip() for line in f.get("reasons", "").splitlines() if line.strip()]},
     "identity-reveals": lambda f: {"reason": f.get("reason", "")},
+    "assignment": assignee_of,
+    "tags": lambda f: {"add": tag_list(f.get("add")), "remove": tag_list(f.get("remove"))},
+    "notes": lambda f: {"scope": f.get("scope", ""), "text": f.get("text", "").strip()},
+    "worker-messages": lambda f: {"text": f.get("text", "").strip()},
+    "lease": lambda f: {"force": True},          # "take over editing": on the case's trail
 }
+# Forms that edit nothing on the case (a read; the lease itself): the others take the edit lease first.
+UNLEASED = frozenset({"identity-reveals", "lease"})
+# Answers shown on the page that answers the form (not a redirect): a reveal (never kept), where a note went.
+SHOWN_ANSWERS = {"identity-reveals": "revealed", "worker-messages": "sent"}
 # Refusals shown on the page (with the owner's own words), in this order (CsrfRefused is a Forbidden).
 SHOWN = ((CsrfRefused, "resend"), (UnsupportedMediaType, "resend"), (PayloadTooLarge, "size"),
          (InvalidInput, "fields"), (Forbidden, "forbidden"), (InvalidTransition, "state"), (NotFound, "missing"),
@@ -56,12 +69,16 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-class ConsolePages(KeyPages):
+class ConsolePages(KeyPages, TeamPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
     @page("GET", ROOT)
     def console_home(self, request):
-        return redirect(_start(self._viewer(request)), 303)
+        """Staff: their saved views with counts (views_page); admins: the API keys."""
+        who = self._viewer(request)
+        if who.role not in STAFF_ROLES:
+            return redirect(_start(who), 303)
+        return self._views_page(request, who)
 
     @page("GET", f"{ROOT}/static/<string:name>")
     def console_static(self, request, name):
@@ -135,17 +152,23 @@ class ConsolePages(KeyPages):
     @page("GET", f"{ROOT}/cases")
     def console_cases(self, request):
         who = self._viewer(request)
-        filters = _given(request.args, "status", "business_ref")
         wanted = request.args.get("ref", "").strip().upper()
-        try:
-            if wanted:
+        if wanted:
+            try:
                 return redirect(f"{ROOT}/cases/{load(CaseRef, {'case_ref': wanted})['case_ref']}", 303)
+            except Exception as exc:
+                return self._refused(request, who, "cases.html", exc, cases=[], filters={}, ref=wanted)
+        return self._cases_page(request, who, case_filters(request.args))
+
+    def _cases_page(self, request, who, filters: dict, refusal=None, **context):
+        try:
             listed = self.forward_as(who, "GET", "/v1/cases", {"limit": "25", **filters,
                                                                **_given(request.args, "after")})
         except Exception as exc:
-            return self._refused(request, who, "cases.html", exc, cases=[], filters=filters, ref=wanted)
+            return self._refused(request, who, "cases.html", refusal or exc, cases=[], filters=filters, **context)
         more = f"{ROOT}/cases?{urlencode({**filters, 'after': listed['next']})}" if listed["next"] else None
-        return self._show(request, who, "cases.html", cases=listed["items"], filters=filters, more=more)
+        return self._answer(request, who, "cases.html", refusal, cases=listed["items"], filters=filters, more=more,
+                            **context)
 
     # --- the case page ------------------------------------------------------------------
     @page("GET", f"{ROOT}/cases/<string:case_ref>")
@@ -162,22 +185,33 @@ class ConsolePages(KeyPages):
         try:
             form = read_form(request)
             check_csrf(request, form)
+            if act not in UNLEASED:     # an edit: only by the lease's holder (409 naming another)
+                self.forward_as(who, "POST", f"/v1/cases/{case_ref}/lease", {})
             answer = self.forward_as(who, "POST", f"/v1/cases/{case_ref}/{act}", ACTS[act](form))
         except Exception as exc:
             return self._case_page(request, who, case_ref, refusal=exc, act=act)
         log.info("console_case_act", act=act)
-        if act == "identity-reveals":      # shown on this answer only (no-store), never kept
-            return self._case_page(request, who, case_ref, revealed=answer)
+        if act in SHOWN_ANSWERS:      # shown on this answer only (no-store), never kept
+            return self._case_page(request, who, case_ref, **{SHOWN_ANSWERS[act]: answer})
         return redirect(f"{ROOT}/cases/{case_ref}?done={act}", 303)
 
     def _case_page(self, request, who, case_ref, refusal=None, **context):
         try:
+            if who.role in STAFF_ROLES:   # opening the case takes (renews) the edit lease, unless another holds it
+                self._take_lease(who, case_ref)
             case = self.forward_as(who, "GET", f"/v1/cases/{case_ref}", {})
         except Exception as exc:     # the form's own refusal first (a CSRF failure stays a 403)
             return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
-        context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES)
+        context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES, note_scopes=NOTE_SCOPES,
+                       held=lease_held_by(case, who.id, iso(utc_now())))
         return self._answer(request, who, "case.html", refusal, **context)
+
+    def _take_lease(self, who, case_ref) -> None:
+        try:
+            self.forward_as(who, "POST", f"/v1/cases/{case_ref}/lease", {})
+        except InvalidTransition:      # another member holds it: the page says who, until when
+            pass
 
     # --- a webhook endpoint's delivery log ---------------------------------------------
     @page("GET", f"{ROOT}/webhooks")
@@ -247,8 +281,3 @@ class ConsolePages(KeyPages):
 def _start(who) -> str:
     """Where a member starts: staff at the queue; admins (no case work) at the API keys."""
     return f"{ROOT}/alerts" if who.role in STAFF_ROLES else f"{ROOT}/keys"
-
-
-def _given(values, *names) -> dict:
-    """The named fields that are filled in (a blank optional field is not sent)."""
-    return {n: values[n].strip() for n in names if (values.get(n) or "").strip()}

@@ -16,6 +16,13 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium per module, in Thai, with its network log (statuses, URLs)."""
+    driver = chromium()
+    yield driver
+    driver.quit()
+
+
+def chromium():
+    """A new headless Chromium session (its own cookies), in Thai; the caller quits it."""
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.fail("chromium and chromium-driver are missing: run scripts/system-packages.sh as root")
     os.environ["SE_OFFLINE"] = "true"
@@ -30,8 +37,7 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    return driver
 
 
 def network(driver) -> list[dict]:
@@ -70,3 +76,14 @@ def navigate(driver, act, timeout: float = 30) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     act()
     WebDriverWait(driver, timeout).until(replaced(page))
+
+
+def go(driver, act) -> None:
+    """Do ``act`` (a click) and wait until the next console page is there."""
+    navigate(driver, act)
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "main"))
+
+
+def submit(driver, form_id: str) -> None:
+    """Send the console form of that id and wait for the page that answers it."""
+    go(driver, lambda: driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click())

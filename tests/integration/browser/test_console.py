@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.integration.browser.conftest import last_status, navigate
+from tests.integration.browser.conftest import go, last_status, submit
 from tests.integration.conftest import eventually
 from tests.integration.helpers import PASSWORD, post_grievance, report, unique
 
@@ -27,16 +26,6 @@ def shot(driver, name: str) -> None:
         driver.set_window_size(1100, min(max(700, height + 40), 1600))
         driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
         driver.set_window_size(1100, 800)
-
-
-def go(driver, act) -> None:
-    """Do ``act`` (a click) and wait until the next console page is there."""
-    navigate(driver, act)
-    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "main"))
-
-
-def submit(driver, form_id: str) -> None:
-    go(driver, lambda: driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click())
 
 
 @pytest.fixture(scope="module")
