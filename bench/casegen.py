@@ -166,6 +166,27 @@ class CaseGenerator:
             made += k
             yield batch
 
+    def count_rest(self):
+        """Pick the documents of ``total`` not made yet (usage only, nothing copied):
+        what a store of ``total`` cases would hold, for counts built from templates."""
+        made = sum(self.made_per_supplier)
+        indices = range(len(self.suppliers))
+        while made < self.total:
+            k = min(100_000, self.total - made)
+            for i in self.rng.choices(indices, cum_weights=self.cum, k=k):
+                self.made_per_supplier[i] += 1
+                t = self.rng.randrange(len(self._templates(i)))
+                used = self.usage.setdefault(i, {})
+                used[t] = used.get(t, 0) + 1
+            made += k
+
+    def template_usage(self):
+        """(template document, how many documents were made from it) for every template used."""
+        for i, used in self.usage.items():
+            templates = self.templates[self.suppliers[i]]
+            for k, n in used.items():
+                yield templates[k], n
+
     def cases_by_business(self):
         """(business_ref, [case documents referred to it]) for every supplier with
         documents made so far: what ``CaseStore.cases_of_business`` would read back

@@ -120,20 +120,25 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
         note = f"{c['loaded']:,} of {c['requested']:,}" + (" (time-boxed)" if c["time_boxed"] else "")
         row("6 scale", f"load cases via {c['insert_method']}, batches of {c['batch']} ({note})",
             _fmt(c["docs_per_s"], " docs/s"))
-        for key in ("supplier_scorecard", "public_report", "refresh_public_report"):
-            v = c.get(key) or {}
+        counted = (c.get("report_counts") or {}).get("cases_counted")
+        for key in ("supplier_scorecard", "public_report", "refresh_public_report", "report_tables",
+                    "refresh_report_tables", "partner_report_tables"):
+            v = c.get(key)
+            if v is None:
+                continue
+            at = f"{counted:,} cases counted" if key.endswith("report_tables") and counted else f"{c['loaded']:,} cases"
             if not v.get("available", True):
-                row("6 scale", f"remediation.{key} at {c['loaded']:,} cases", v.get("error", "not available"),
+                row("6 scale", f"remediation.{key} at {at}", v.get("error", "not available"),
                     f"<= {GOALS['scale_rpc_ms']:.0f} ms", None)
             elif v.get("error") and "cold_ms" not in v:
-                row("6 scale", f"remediation.{key} at {c['loaded']:,} cases", f"error: `{v['error'][:120]}`",
+                row("6 scale", f"remediation.{key} at {at}", f"error: `{v['error'][:120]}`",
                     f"<= {GOALS['scale_rpc_ms']:.0f} ms", False)
             elif v:
                 warm = (v.get("warm") or {}).get("p50_ms")
                 worst = max(x for x in (v.get("cold_ms"), (v.get("warm") or {}).get("max_ms")) if x is not None)
                 label = "cold / warm p50" if warm is not None else "one call"
                 value = f"{_fmt(v['cold_ms'], ' ms')}" + (f" / {_fmt(warm, ' ms')}" if warm is not None else "")
-                row("6 scale", f"remediation.{key} at {c['loaded']:,} cases ({label})", value,
+                row("6 scale", f"remediation.{key} at {at} ({label})", value,
                     f"<= {GOALS['scale_rpc_ms']:.0f} ms", worst <= GOALS["scale_rpc_ms"])
     results["goals"] = goals
     return out

@@ -144,6 +144,11 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
     # (BusinessRecord.from_cases) and stored in the service's business_records.
     result["business_records"] = _rebuild_records(store, gen)
     say(f"scale: {result['business_records']}")
+    # The report tables read per-scope running counts (report_tables.py), also fed by
+    # events; they are built here for all ``cases`` requested, loaded or not (a
+    # report's cost does not depend on how many cases the counts came from).
+    result["report_counts"] = _rebuild_report_counts(store, gen)
+    say(f"scale: {result['report_counts']}")
 
     with system.rpc_proxy(timeout=180) as rpc:
         result["supplier_scorecard"] = _time_rpc(rpc, "remediation", "supplier_scorecard",
@@ -156,6 +161,10 @@ def run(system, cases: int, budget_s: float, suppliers: int = 2000, repeats: int
         say(f"scale: refresh_public_report {_brief(result['refresh_public_report'])}")
         result["public_report"] = _time_rpc(rpc, "remediation", "public_report", {}, repeats)
         say(f"scale: public_report {_brief(result['public_report'])}")
+        for key, payload in (("refresh_report_tables", {}), ("report_tables", {}),
+                             ("partner_report_tables", {"partner_ref": BENCH_PARTNER})):
+            result[key] = _time_rpc(rpc, "remediation", key, payload, 0 if key.startswith("refresh") else repeats)
+            say(f"scale: {key} {_brief(result[key])}")
         some_case = gen_first_ref()
         get = _time_rpc(rpc, "remediation", "get_case", {"case_ref": some_case}, 20)
         result["get_case_at_scale"] = {k: get[k] for k in ("cold_ms", "warm", "error") if k in get}
@@ -221,6 +230,38 @@ def _rebuild_records(store, gen) -> dict:
     return {"businesses": len(docs), "biggest_supplier_referred_cases": biggest.get("cases"),
             "from_cases_seconds": round(built, 2),
             "insert_seconds": round(time.perf_counter() - started, 2)}
+
+
+BENCH_PARTNER = "BENCH-PARTNER"
+
+
+def _rebuild_report_counts(store, gen) -> dict:
+    """Counts per scope for every case the generator would make (report_backfill's
+    contribution of each template times its uses), stored in report_counts, and a
+    partner whose chain is the 50 biggest suppliers."""
+    from services.remediation.parties import Party
+    from services.remediation.report_backfill import reported_from_case
+    from services.remediation.report_tables import ReportCounts
+    from services.remediation.store import PartyStore, ReportCountsStore
+    from shared.contracts.events import utc_now
+
+    started = time.perf_counter()
+    gen.count_rest()
+    counts: dict[str, ReportCounts] = {}
+    for template, uses in gen.template_usage():
+        for _, data in reported_from_case(template).raised:
+            times = {t: {r: {c: n * uses for c, n in cols.items()} for r, cols in rows.items()}
+                     for t, rows in data["cells"].items()}
+            counts.setdefault(data["scope"], ReportCounts(data["scope"])).apply({"cells": times, "paid": {}})
+    built = time.perf_counter() - started
+    report_counts = ReportCountsStore(store.db)
+    for scope, c in counts.items():
+        report_counts.col.replace_one({"_id": scope}, {"_id": scope, **c.to_dict()}, upsert=True)
+    partner = Party.register({"ref": BENCH_PARTNER, "kind": "partner", "name": "Bench brand"}, STAFF, utc_now())
+    partner.chain = {"suppliers": gen.suppliers[:50], "sites": [], "agencies": []}
+    PartyStore(store.db).col.replace_one({"_id": BENCH_PARTNER}, {"_id": BENCH_PARTNER, **partner.to_dict()},
+                                         upsert=True)
+    return {"cases_counted": sum(gen.made_per_supplier), "scopes": len(counts), "built_seconds": round(built, 2)}
 
 
 def gen_first_ref() -> str:

@@ -73,7 +73,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("WEBHOOK_DISABLE_AFTER_SECONDS", "432000", "An endpoint failing continuously this long (default 5 days) is disabled and its owner told."),
     Var("WEBHOOK_RETRY_INTERVAL", "1.0", "Seconds between looks for webhook deliveries due for a retry."),
     *WEBHOOK_VARIABLES,
-    Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between recomputations of the anonymised public report."),
+    Var("PUBLIC_REPORT_INTERVAL", "300", "Seconds between releases of the public report tables (and the public report, their work area table) from the running counts."),
     *REPORT_VARIABLES,
     *SILENCE_VARIABLES,
     Var("METRICS_REFRESH_INTERVAL", "300", "Seconds between recounts of the open-case and overdue gauges (full counts)."),

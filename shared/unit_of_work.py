@@ -162,3 +162,18 @@ class Aggregates(DependencyProvider):
         return UnitOfWork(self.repo, self.aggregate_cls, self.relay, self.processed,
                           correlation_id=lambda: worker_ctx.data.get(CORRELATION_ID) or new_id(),
                           consumer=lambda: f"{service}.{worker_ctx.entrypoint.method_name}")
+
+
+class _LeftForTheSweep:
+    """An ops script's relay: events stay in the outbox, and the running service's
+    outbox sweep publishes them (the script holds no broker connection)."""
+
+    @staticmethod
+    def relay(repo, doc) -> bool:
+        return False
+
+
+def standalone(repo, aggregate_cls, consumer: str = "ops") -> UnitOfWork:
+    """A UnitOfWork for an ops command run beside the services (e.g. a backfill)."""
+    return UnitOfWork(repo, aggregate_cls, _LeftForTheSweep(), ProcessedEvents(repo.db), correlation_id=new_id,
+                      consumer=lambda: consumer)

@@ -9,9 +9,7 @@ from datetime import datetime
 from services.remediation import reports
 from services.remediation.domain import Case, DeadlinePolicy
 from services.remediation.reports import BusinessRecord
-from shared.contracts.events import iso
-from services.remediation.disclosure import DisclosureRefused
-from shared.errors import InvalidTransition, NotFound
+from shared.errors import NotFound
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -109,25 +107,6 @@ def record_other_channel(cases, p, actor, now):
 def supplier_scorecard(records, p, actor, chain=frozenset()) -> dict:
     reports.check_scorecard_access(actor, p["business_ref"], chain)
     return (records.get(p["business_ref"]) or BusinessRecord(p["business_ref"])).scorecard()
-
-
-def public_report(store, now: datetime, disclosure: dict) -> dict:
-    """Anonymised, small counts suppressed: anyone may read it. Served from the last
-    released snapshot (recomputed every PUBLIC_REPORT_INTERVAL), never a full scan."""
-    return store.latest_report() or refresh_public_report(store, now, disclosure)
-
-
-def refresh_public_report(store, now: datetime, disclosure: dict) -> dict:
-    """Released only with the disclosure proof (reports.public_report); a table the
-    proof refuses is not stored, the last released one stays, and the caller gets
-    the reason (409)."""
-    try:
-        report = reports.public_report(store.counts_by_area(), iso(now), **disclosure)
-    except DisclosureRefused as refused:
-        log.error("public_report_refused", reason=refused.reason)
-        raise InvalidTransition(f"the public report was not released: {refused.reason}") from None
-    store.save_report(report)
-    return report
 
 
 # --- internals ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from services.remediation.domain import STAFF
 from services.remediation.report_tables import ReportCounts, ReportedCase, release, total_of
 from shared.contracts.common import PARTNER_ROLES
 from shared.contracts.events import iso
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, InvalidTransition
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,6 +57,26 @@ def refresh_public_tables(counts, now: datetime, disclosure: dict) -> dict:
 def public_tables(counts, now: datetime, disclosure: dict) -> dict:
     """Anyone authenticated: the last released tables (refreshed on a timer)."""
     return counts.repo.latest_tables() or refresh_public_tables(counts, now, disclosure)
+
+
+def public_report(counts, now: datetime, disclosure: dict) -> dict:
+    """Cases by work area and stage, with every total: the released ``work_area``
+    table in the public report's shape (served from the last released tables, never
+    a scan of cases). A table the proof refused is a 409 with its reason."""
+    return as_public_report(public_tables(counts, now, disclosure))
+
+
+def refresh_public_report(counts, now: datetime, disclosure: dict) -> dict:
+    return as_public_report(refresh_public_tables(counts, now, disclosure))
+
+
+def as_public_report(tables: dict) -> dict:
+    table = tables["tables"]["work_area"]
+    if not table["released"]:
+        raise InvalidTransition(f"the public report was not released: {table['reason']}")
+    return {"computed_at": tables["computed_at"], "suppressed_below": tables["suppressed_below"],
+            "protection_width": tables["protection_width"], "by_work_area": table["rows"],
+            "by_stage": table["column_totals"], "total_cases": table["total"], "suppressed": table["suppressed"]}
 
 
 def partner_tables(counts, parties, p: dict, actor: dict, now: datetime, disclosure: dict) -> dict:

@@ -1,28 +1,22 @@
-"""Read-side rules: the engaged-business scorecard and the anonymised public report.
-Pure: callers pass the case summaries or counts; nothing here touches a database.
+"""Read-side rules: the engaged-business scorecard, and the public stages the report
+tables count by (report_tables.py; the public report is their work area table,
+report_views.public_report). Pure: nothing here touches a database.
 
 Scorecard (DOMAIN.md "Recognising engaged businesses"): per supplier or agency, time
 to acknowledge, to plan and to remediate, share of deadlines met, share of
 remediations workers validated on the first round, reopen rate. Kept as running
 counters (``BusinessRecord``) so that reading one costs the same at a million cases
 as at ten.
-
-Public report (DOMAIN.md "Do no harm"): counts by work area and stage only, no
-business named, released through disclosure.py: small counts suppressed, with the
-complementary suppression and the proof that none is recovered from the totals.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from services.remediation.domain import BUSINESS, PARTNER, STAFF, days_between
-from services.remediation.disclosure import protect
-from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES, WORK_AREAS
+from shared.contracts.common import DEADLINE_NAMES, FINAL_CASE_STATES, OPEN_CASE_STATES
 from shared.domain import Aggregate
 from shared.errors import Forbidden
 
-SUPPRESS_BELOW = 10          # defaults of REPORT_SUPPRESS_BELOW and REPORT_PROTECTION_WIDTH
-PROTECTION_WIDTH = 5
 PUBLIC_STAGES = ("open", "closed", "withdrawn")
 # Public stages: every open state is "open"; a final state is its own stage.
 STAGES = {**{s: "open" for s in OPEN_CASE_STATES}, **{s: s for s in FINAL_CASE_STATES}}
@@ -184,21 +178,3 @@ def _median_bucket(histogram: dict, count: int):
         if seen * 2 >= count:
             return float(edge) if edge != "more" else None
     return None
-
-
-def public_report(counts_by_area: dict[str, dict[str, int]], computed_at: str, threshold: int = SUPPRESS_BELOW,
-                  width: float = PROTECTION_WIDTH) -> dict:
-    """``counts_by_area``: work area -> status -> number of cases. Cases by work area
-    and stage with every total, released through disclosure.protect: a figure that
-    could single out a worker is ``None``, and none can be recovered from the others
-    (raises disclosure.DisclosureRefused when that cannot be proven)."""
-    areas = sorted(set(WORK_AREAS) | set(counts_by_area))
-    table = {area: {} for area in areas}
-    for area, by_status in counts_by_area.items():
-        for status, n in by_status.items():
-            table[area][STAGES[status]] = table[area].get(STAGES[status], 0) + n
-    released = protect(table, areas, list(PUBLIC_STAGES), threshold, width)
-    return {"computed_at": computed_at, "suppressed_below": threshold, "protection_width": width,
-            "by_work_area": {area: {**released.cells[area], "total": released.row_totals[area]} for area in areas},
-            "by_stage": released.col_totals, "total_cases": released.grand_total,
-            "suppressed": len(released.ranges)}

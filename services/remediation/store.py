@@ -1,6 +1,5 @@
 """Remediation's store adapters: the only code that knows its collections."""
 from services.remediation.domain import DEADLINE_INDEX, OPEN_STATES
-from shared.contracts.common import WORK_AREAS
 from shared.repository import Repository
 
 
@@ -58,10 +57,6 @@ class CaseStore(Repository):
     service = "remediation"
     collection_name = "cases"   # plural: nx-27017 cannot name a collection "case"
 
-    def __init__(self, db):
-        super().__init__(db)
-        self.reports = db["public_reports"]
-
     def ensure_indexes(self):
         super().ensure_indexes()
         for field in ("status", "business_ref", "supplier_ref", "work_area", "next_escalation_at", "assignee",
@@ -118,15 +113,6 @@ class CaseStore(Repository):
         return list(self.col.find({"business_ref": business_ref},
                                   {"status": 1, "deadlines": 1, "deadline_history": 1, "validation_rounds": 1}))
 
-    def counts_by_area(self) -> dict[str, dict[str, int]]:
-        return {area: self.count_by("status", {"work_area": area}) for area in WORK_AREAS}
-
-    def save_report(self, report: dict) -> None:
-        self.reports.replace_one({"_id": "latest"}, {"_id": "latest", **report}, upsert=True)
-
-    def latest_report(self) -> dict | None:
-        doc = self.reports.find_one({"_id": "latest"})
-        return {k: v for k, v in doc.items() if k != "_id"} if doc else None
 
 
 class LedgerStore(Repository):
@@ -164,6 +150,9 @@ class ReportedCaseStore(Repository):
     """What each case contributes to the report tables (report_tables.ReportedCase)."""
     service = "remediation"
     collection_name = "report_cases"
+
+    def existing(self, refs: list[str]) -> set[str]:
+        return {d["_id"] for d in self.col.find({"_id": {"$in": sorted(refs)}}, {"_id": 1})}
 
 
 class ReportCountsStore(Repository):

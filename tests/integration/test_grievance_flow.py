@@ -39,11 +39,15 @@ def test_grievance_flows_to_closure_only_through_worker_validation(stack, rpc, s
 
     case = rpc.remediation.get_case(cmd)
     assert case["status"] == "closed"
-    assert [a["to"] for a in case["audit"]] == EXPECTED_STATUSES
-    assert [a["action"] for a in case["audit"]] == [
+    # The workers' answers are on the timeline too (when and what kind, no words).
+    said = [a for a in case["audit"] if a["action"] == "worker_message"]
+    assert said and {a["detail"]["kind"] for a in said} == {"validation_answer"}
+    steps = [a for a in case["audit"] if a["action"] != "worker_message"]
+    assert [a["to"] for a in steps] == EXPECTED_STATUSES
+    assert [a["action"] for a in steps] == [
         "open", "triage", "refer", "acknowledge", "submit_plan", "accept_plan", "report_remediation",
         "start_validation", "reopen", "report_remediation", "start_validation", "close"]
-    assert [a["actor"]["role"] for a in case["audit"]] == [
+    assert [a["actor"]["role"] for a in steps] == [
         "system", "case_worker", "case_worker", "supplier", "supplier", "case_worker", "supplier",
         "system", "system", "supplier", "system", "system"]
     assert all(a["service"] == "remediation" and a["at"] for a in case["audit"])

@@ -1,6 +1,6 @@
 """Remediation's and validation's use cases on in-memory fakes: each handler loads,
 lets the domain decide, saves with its events; redelivered events change nothing."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 
@@ -13,10 +13,9 @@ from shared.contracts.events import (
     CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, VALIDATION_ANSWER_SUBMITTED, VALIDATION_COMPLETED, make_event,
 )
 from shared.errors import Forbidden, InvalidTransition, NotFound
-from tests.fakes import FakeRepository, unit_of_work
+from tests.fakes import unit_of_work
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
-DISCLOSURE = {"threshold": 10, "width": 5}
 POLICY = {"critical": (2, 7, 30), "high": (5, 14, 45), "normal": (7, 21, 60)}
 STAFF = {"id": "cw-1", "role": "case_worker"}
 SUPPLIER = {"id": "SUP-1", "role": "supplier"}
@@ -103,38 +102,6 @@ def test_business_record_counts_each_event_once():
     assert card["cases"] == 1 and card["open_cases"] == 1
     with pytest.raises(Forbidden):
         remediation.supplier_scorecard(records, {"business_ref": "SUP-1"}, {"id": "SUP-2", "role": "supplier"})
-
-
-class FakeCaseStore(FakeRepository):
-    def __init__(self):
-        super().__init__()
-        self.report = None
-
-    def counts_by_area(self):
-        return {"working_conditions": {"received": 17, "closed": 2}}
-
-    def save_report(self, report):
-        self.report = report
-
-    def latest_report(self):
-        return self.report
-
-
-def test_the_public_report_is_served_from_the_last_snapshot():
-    store = FakeCaseStore()
-    report = remediation.refresh_public_report(store, NOW, DISCLOSURE)
-    # The 2 closed cases are hidden, and the 17 open with them: the row total says 19.
-    assert report["by_work_area"]["working_conditions"] == {"open": None, "closed": None, "withdrawn": 0, "total": 19}
-    assert remediation.public_report(store, NOW + timedelta(hours=1), DISCLOSURE) is report
-
-
-def test_a_report_the_proof_refuses_is_not_stored_and_the_last_one_stays():
-    store = FakeCaseStore()
-    released = remediation.refresh_public_report(store, NOW, DISCLOSURE)
-    store.counts_by_area = lambda: {"working_conditions": {"received": 3}}
-    with pytest.raises(InvalidTransition, match="below the threshold 10"):
-        remediation.refresh_public_report(store, NOW, DISCLOSURE)
-    assert remediation.public_report(store, NOW, DISCLOSURE) is released
 
 
 # --- validation (more in test_handlers_validation.py) ----------------------------------

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.remediation import reports
-from services.remediation.disclosure import DisclosureRefused
 from services.remediation.domain import Case
 from services.remediation.reports import BusinessRecord
 from shared.contracts.events import CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED
@@ -154,10 +153,16 @@ def test_scorecard_access(actor, chain, allowed):
 
 
 def test_public_report_suppresses_small_counts_and_names_no_one():
-    report = reports.public_report({
-        "working_conditions": {"received": 13, "referred": 14, "closed": 2, "withdrawn": 1},
-        "labour_recruitment": {"closed": 24, "validating": 11},
-    }, "2026-11-24T00:00:00.000Z")
+    from services.remediation.report_tables import ReportCounts, release
+    from services.remediation.report_views import as_public_report
+    from shared.errors import InvalidTransition
+
+    def report_of(work_area: dict) -> dict:
+        return as_public_report(release(ReportCounts("sum", cells={"work_area": work_area}),
+                                        computed_at="2026-11-24T00:00:00.000Z", threshold=10, width=5))
+
+    report = report_of({"working_conditions": {"open": 27, "closed": 2, "withdrawn": 1},
+                        "labour_recruitment": {"closed": 24, "open": 11}})
     wc, lr = report["by_work_area"]["working_conditions"], report["by_work_area"]["labour_recruitment"]
     assert wc["closed"] is None and wc["withdrawn"] is None and report["total_cases"] == 65
     # The hidden 2 would come back as the closed column's total minus the 24 beside it:
@@ -166,8 +171,8 @@ def test_public_report_suppresses_small_counts_and_names_no_one():
     assert lr["closed"] is None and report["by_stage"]["withdrawn"] is None
     assert wc["total"] in (None, 30) and lr["total"] in (None, 35)
     assert report["suppressed_below"] == 10 and report["suppressed"] >= 4
-    with pytest.raises(DisclosureRefused):          # 2 cases in all: nothing is safe to publish yet
-        reports.public_report({"living_eating_conditions": {"received": 2}}, "t")
+    with pytest.raises(InvalidTransition, match="not released"):   # 2 cases in all: nothing is safe yet
+        report_of({"living_eating_conditions": {"open": 2}})
     # Names no one by construction: only these keys, and counts (or null) under them.
     assert set(report) == {"computed_at", "total_cases", "by_work_area", "by_stage", "suppressed_below",
                            "protection_width", "suppressed"}

@@ -261,3 +261,18 @@ def test_intake_carries_the_optional_origin_country_and_sector_on_grievance_rece
     plain = Grievance.receive(load(GrievanceReport, body), "ILM-O2", "wk_" + "b" * 32, "v1:t", None, NOW)
     assert "origin_country" not in plain.raised[0][1]      # older consumers see the event they knew
     assert make_event(GRIEVANCE_RECEIVED, "ILM-O2", plain.raised[0][1], "c")["data"]["sector"] is None
+
+
+def test_the_public_report_is_the_released_work_area_table_served_from_the_last_release():
+    counts = unit_of_work(ReportCounts, repo=FakeCountsStore())
+    counts.create("SUP-1", ReportCounts("SUP-1", cells={"work_area": {"working_conditions": {"open": 17, "closed": 2}}}))
+    report = report_views.refresh_public_report(counts, NOW, DISCLOSURE)
+    # The 2 closed cases are hidden, and the 17 open with them: the row total says 19.
+    assert report["by_work_area"]["working_conditions"] == {"open": None, "closed": None, "withdrawn": 0, "total": 19}
+    counts.repo.docs.clear()                 # served from the release, not added up again
+    assert report_views.public_report(counts, NOW, DISCLOSURE) == report
+    counts.create("SUP-2", ReportCounts("SUP-2", cells={"work_area": {"labour_recruitment": {"open": 3}}}))
+    import pytest
+    from shared.errors import InvalidTransition
+    with pytest.raises(InvalidTransition, match="below the threshold 10"):    # 3 cases in all now
+        report_views.refresh_public_report(counts, NOW, DISCLOSURE)

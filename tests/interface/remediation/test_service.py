@@ -6,6 +6,7 @@ from nameko.testing.services import entrypoint_hook, replace_dependencies, worke
 
 from services.remediation.domain import Case
 from services.remediation.parties import Party
+from services.remediation.report_tables import ReportCounts
 from services.remediation.reports import BusinessRecord
 from services.remediation.service import RemediationService
 from shared.config import settings
@@ -45,37 +46,46 @@ def test_a_payload_is_checked_before_any_handler_runs():
     assert service.cases.repo.writes == 0
 
 
-class ReportStore(FakeRepository):
+class CountsStore(FakeRepository):
+    """The report counts of one business, and the release the timer stores."""
     def __init__(self):
         super().__init__()
-        self.saved = eventlet.event.Event()
+        self.docs["SUP-1"] = {"_id": "SUP-1", "_rev": 1, "scope": "SUP-1", "paid": {},
+                              "cells": {"work_area": {"working_conditions": {"open": 12}}}}
+        self.saved, self.tables = eventlet.event.Event(), None
 
-    def counts_by_area(self):
-        return {"working_conditions": {"received": 12}}
+    def of_scopes(self, scopes=None):
+        return [d for ref, d in self.docs.items() if scopes is None or ref in scopes]
 
-    def save_report(self, report):
+    def save_tables(self, tables):
+        self.tables = tables
         if not self.saved.ready():
-            self.saved.send(report)
+            self.saved.send(tables)
 
-    def latest_report(self):
-        return None
+    def latest_tables(self):
+        return self.tables
 
+
+class GaugeStore(FakeRepository):
     def count_open_by_status(self):
         return {}
 
     def count_overdue(self, now_iso):
         return {}
 
+    def count_escalated(self):
+        return {}
+
 
 def test_timers_run_at_the_interval_the_container_was_given(container_factory, make_config):
     container = container_factory(RemediationService, make_config(public_report_interval=0.05))
-    store = ReportStore()
-    replace_dependencies(container, cases=unit_of_work(Case, repo=store), records=unit_of_work(BusinessRecord),
-                         parties=unit_of_work(Party))
+    counts = CountsStore()
+    replace_dependencies(container, cases=unit_of_work(Case, repo=GaugeStore()), records=unit_of_work(BusinessRecord),
+                         parties=unit_of_work(Party), report_counts=unit_of_work(ReportCounts, repo=counts))
     container.start()
     with eventlet.Timeout(5):
-        report = store.saved.wait()            # the default interval is 300 s
-    assert report["by_work_area"]["working_conditions"]["open"] == 12
+        tables = counts.saved.wait()            # the default interval is 300 s
+    assert tables["tables"]["work_area"]["rows"]["working_conditions"]["open"] == 12
     with entrypoint_hook(container, "public_report", context_data=context(partner("BRAND-1"))) as public_report:
         assert public_report({})["by_work_area"]["working_conditions"]["open"] == 12
 
