@@ -95,8 +95,9 @@ class BenchSystem:
             self.keep = True          # keep the logs of a failed run
         self.close()
 
-    def start_services(self) -> None:
-        """nx-27017, the services and the webhook receiver."""
+    def start_services(self, stack=Stack) -> None:
+        """nx-27017, the services and the webhook receiver; ``stack``: how to make the
+        Stack from (env, log dir, intake port) (bench/outage.py puts proxies in)."""
         if self.stack is not None:
             return
         self.mongo = EmbeddedMongo(self.tmp / "mongo", port=free_port()).start()
@@ -118,7 +119,7 @@ class BenchSystem:
         from shared.config import settings
         settings.cache_clear()
         self.env = env
-        self.stack = Stack(env, self.tmp / "logs", free_port())
+        self.stack = stack(env, self.tmp / "logs", free_port())
         started = time.monotonic()
         self.stack.start()
         self.started_at = time.monotonic()

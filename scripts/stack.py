@@ -166,6 +166,12 @@ class EmbeddedMongo:
     def stop(self) -> None:
         terminate(self.proc)
 
+    def kill(self) -> None:
+        """``kill -9``: no chance to finish a write or close a connection cleanly."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
 
 def terminate(proc: subprocess.Popen | None, timeout: float = 10) -> None:
     """SIGTERM a helper process, SIGKILL it if it is still there after ``timeout``."""

@@ -23,7 +23,7 @@ class TcpProxy:
             self.open = False
             links, self.links = self.links, set()
         for s in links:
-            _close(s)
+            _shut(s)          # each pipe wakes up and closes the socket it reads
 
     def restore(self) -> None:
         with self.lock:
@@ -58,16 +58,23 @@ class TcpProxy:
         try:
             while chunk := source.recv(65536):
                 sink.sendall(chunk)
-        except (OSError, EOFError):   # EOFError: eventlet's answer when cut() closed the socket under us
+        except (OSError, EOFError):   # EOFError: eventlet's answer to a socket shut under us
             pass
         finally:
-            _close(source)
-            _close(sink)
+            # Only the pipe reading a socket closes it: closing one another green thread
+            # waits on leaves eventlet's hub a stale reader for its file number, and the
+            # next file to get that number (a Popen pipe, say) fails to be read.
+            _shut(sink)
+            source.close()
 
 
-def _close(s: socket.socket) -> None:
+def _shut(s: socket.socket) -> None:
     try:
         s.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def _close(s: socket.socket) -> None:
+    _shut(s)
     s.close()
