@@ -8,7 +8,8 @@ page only shows what it was given and offers the steps the case's state allows f
 the viewer's role (the owner refuses any other anyway). No script: plain forms with
 a CSRF token each, the worker page's strict headers (shared/page_http.py), and the
 worker's words only on the answer to a reveal with a reason (never stored, never
-cached). Businesses and partners have no console login: they use API keys.
+cached). Businesses and partners have no console login: their portal (portal_pages.py) takes their
+API key.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from services.gateway.console.forms import (
 )
 from services.gateway.console.key_pages import KeyPages
 from services.gateway.console.page import page
-from services.gateway.console.session import ROOT, bearer, end_session, keep_session, over_https
+from services.gateway.console.portal_pages import PortalPages
+from services.gateway.console.session import PORTAL, ROOT, bearer, end_session, keep_session, over_https
 from services.gateway.console.team_pages import TeamPages
 from services.gateway.console.views import LANG_COOKIE, LANGUAGES, STATIC, language_of, render
 from services.gateway.schemas import Login
@@ -69,7 +71,7 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-class ConsolePages(KeyPages, TeamPages):
+class ConsolePages(KeyPages, TeamPages, PortalPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
     @page("GET", ROOT)
@@ -243,14 +245,18 @@ class ConsolePages(KeyPages, TeamPages):
         return over_https(request, self.access.settings.console_https_proxy)
 
     def _show(self, request, who, template: str, status: int = 200, **context) -> Response:
-        """A page with a fresh CSRF token; a logged-in viewer's session renewed (idle expiry)."""
+        """A page with a fresh CSRF token; a logged-in viewer's session renewed (idle expiry).
+        The portal's pages (under PORTAL) keep their cookies on their own path."""
         lang, token, secure = language_of(request), csrf_token(request), self._https(request)
-        body = render(template, lang, who=who, csrf=token, path=request.path, **context)
-        response = set_csrf_cookie(html(body, status), request, token, path=ROOT, secure=secure)
-        if who is not None:
+        root = PORTAL if request.path.startswith(PORTAL) else ROOT
+        body = render(template, lang, who=who, csrf=token, path=request.path, root=root, **context)
+        response = set_csrf_cookie(html(body, status), request, token, path=root, secure=secure)
+        if who is not None and root == PORTAL:
+            self._keep_portal_session(response, who, secure)
+        elif who is not None:
             keep_session(response, self.access.staff_tokens.issue(who.id, who.role), secure)
         if request.args.get("lang") in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=ROOT, httponly=True,
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=root, httponly=True,
                                 samesite="Strict", secure=secure)
         return response
 
