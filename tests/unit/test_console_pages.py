@@ -8,7 +8,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from services.gateway.console.forms import (
-    NOTE_SCOPES, action_update, assignee_of, case_filters, lease_held_by, plan_actions, remediation_report,
+    NOTE_SCOPES, action_update, assignee_of, case_filters, lease_held_by, new_party, plan_actions, remediation_report,
     tag_list,
 )
 from services.gateway.console.pages import ACTS
@@ -238,3 +238,12 @@ def test_the_portal_case_page_offers_the_steps_and_escapes_the_businesss_text():
         assert 'action="/portal/cases/ILM-7K2M9QXR/remediation-reports"' in page and "ab" * 32 in page
         assert 'action="/portal/logout"' in page and "/console/" not in page.replace("/console/static/", "")
 
+
+def test_a_new_partys_form_sends_only_what_is_filled_and_the_country_in_capitals():
+    assert new_party({"ref": " SUP-1 ", "kind": "supplier", "name": "Acme", "country": "th", "side": ""}) == {
+        "ref": "SUP-1", "kind": "supplier", "name": "Acme", "country": "TH"}
+    page = render("party.html", "th", who=LEAD, csrf="t", path="/console/parties/P-1", links=["sources_from"],
+                  party={"ref": "P-1", "kind": "partner", "name": HOSTILE, "country": None, "side": None,
+                         "registered_at": "2026-11-25T01:00:00Z", "links": {"sources_from": ["SUP-1"]},
+                         "chain": {"suppliers": ["SUP-1"], "sites": [], "agencies": []}})
+    assert 'action="/console/parties/P-1/links"' in page and 'data-to="SUP-1"' in page and "<script" not in page

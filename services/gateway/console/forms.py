@@ -72,3 +72,10 @@ def remediation_report(values) -> dict:
     return {"summary": (values.get("summary") or "").strip(),
             "evidence": [line.strip() for line in (values.get("evidence") or "").splitlines() if line.strip()]}
 
+
+def new_party(values) -> dict:
+    """RegisterParty's body (a country code in capitals; a side only for an agency, as the owner asks)."""
+    party = given(values, "ref", "kind", "name", "country", "side")
+    if "country" in party:
+        party["country"] = party["country"].upper()
+    return party

@@ -24,6 +24,7 @@ from services.gateway.console.forms import (
 )
 from services.gateway.console.key_pages import KeyPages
 from services.gateway.console.page import page
+from services.gateway.console.party_pages import PartyPages
 from services.gateway.console.portal_pages import PortalPages
 from services.gateway.console.session import PORTAL, ROOT, bearer, end_session, keep_session, over_https
 from services.gateway.console.team_pages import TeamPages
@@ -71,7 +72,7 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-class ConsolePages(KeyPages, TeamPages, PortalPages):
+class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
     @page("GET", ROOT)

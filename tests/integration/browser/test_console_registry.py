@@ -1,0 +1,64 @@
+"""The console's registry pages (services/gateway/console/party_pages.py, ...) in headless
+Chromium against the real services: a case worker registers a supplier and a partner,
+links them and sees the partner's supply chain follow."""
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
+
+from tests.integration.browser.conftest import go, submit
+from tests.integration.browser.test_console_team import login
+from tests.integration.conftest import eventually
+from tests.integration.helpers import PASSWORD, unique
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def member(staff):
+    name = unique("cara").lower()
+    staff["admin"].ok("POST", "/v1/staff", {"username": name, "role": "case_worker", "password": PASSWORD})
+    return name
+
+
+def test_parties_are_registered_listed_and_linked_from_the_console(browser, stack, member):
+    browser.set_window_size(1100, 900)
+    login(browser, stack, member)
+    supplier, partner = unique("SUP"), unique("PTN")
+    go(browser, browser.find_element(By.LINK_TEXT, "Parties").click)
+    for ref, kind in ((supplier, "supplier"), (partner, "partner")):
+        browser.find_element(By.ID, "party-ref").send_keys(ref)
+        Select(browser.find_element(By.ID, "party-kind")).select_by_value(kind)
+        browser.find_element(By.ID, "party-name").send_keys(f"{ref} Co")
+        browser.find_element(By.ID, "party-country").send_keys("th")
+        submit(browser, "register-party")
+        assert browser.find_element(By.ID, "party-ref").text == ref
+        go(browser, lambda: browser.get(f"{stack.gateway_url}/console/parties"))
+
+    # An agency without its side: the owner's refusal names the field, the form keeps what was typed.
+    browser.find_element(By.ID, "party-ref").send_keys(unique("AGY"))
+    Select(browser.find_element(By.ID, "party-kind")).select_by_value("agency")
+    browser.find_element(By.ID, "party-name").send_keys("No side")
+    submit(browser, "register-party")
+    assert "side" in browser.find_element(By.CSS_SELECTOR, ".notice.error").text
+    assert browser.find_element(By.ID, "party-name").get_attribute("value") == "No side"
+
+    Select(browser.find_element(By.ID, "kind-filter")).select_by_value("partner")
+    go(browser, lambda: browser.find_element(By.CSS_SELECTOR, "#party-filters button").click())
+    kinds = {r.find_elements(By.TAG_NAME, "td")[1].text for r in browser.find_elements(By.CSS_SELECTOR, "#parties tbody tr")}
+    assert kinds == {"partner"}
+
+    def partner_listed():
+        found = browser.find_elements(By.LINK_TEXT, partner)
+        if not found and browser.find_elements(By.LINK_TEXT, "Next page"):
+            go(browser, browser.find_element(By.LINK_TEXT, "Next page").click)
+        return found
+    go(browser, eventually(partner_listed, timeout=30)[0].click)
+    Select(browser.find_element(By.ID, "link-kind")).select_by_value("sources_from")
+    browser.find_element(By.ID, "to-ref").send_keys(supplier)
+    submit(browser, "link-party")
+    link = browser.find_element(By.CSS_SELECTOR, f"#links li[data-to='{supplier}']")
+    assert link.get_attribute("data-link") == "sources_from"
+    assert supplier in browser.find_element(By.ID, "chain").text
+    go(browser, lambda: browser.find_element(By.LINK_TEXT, supplier).click())
+    assert browser.find_element(By.ID, "party-name").text == f"{supplier} Co"
+    assert not browser.find_elements(By.ID, "link-party")      # a supplier is linked to, it links nothing
