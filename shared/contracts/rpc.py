@@ -261,6 +261,10 @@ class WebhookRef(StrictSchema):
     subscription_id = fields.String(required=True, validate=validate.Length(1, 64))
 
 
+class ListWebhooks(Page):
+    """The caller's own endpoints (staff: every endpoint), a page at a time."""
+
+
 class ListDeliveries(WebhookRef, Page):
     """The delivery log of one endpoint, oldest first."""
 

@@ -216,14 +216,15 @@ class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
         except InvalidTransition:      # another member holds it: the page says who, until when
             pass
 
-    # --- a webhook endpoint's delivery log ---------------------------------------------
+    # --- webhook endpoints and an endpoint's delivery log --------------------------------
     @page("GET", f"{ROOT}/webhooks")
     def console_webhook_log(self, request):
-        """The delivery log of one endpoint by its id (notifications decides who may read it)."""
+        """The endpoints (each linked to its log), or the delivery log of one endpoint by its
+        id (notifications decides who may read which)."""
         who = self._viewer(request)
         wanted = _given(request.args, "subscription_id", "after")
         if "subscription_id" not in wanted:
-            return self._show(request, who, "webhooks.html", deliveries=[], wanted=wanted)
+            return self._webhooks_page(request, who, wanted)
         try:
             listed = self.forward_as(who, "GET", f"/v1/webhooks/{wanted.pop('subscription_id')}/deliveries",
                                      {"limit": "50", **wanted})
@@ -233,6 +234,15 @@ class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
         shown = _given(request.args, "subscription_id")
         more = f"{ROOT}/webhooks?{urlencode({**shown, 'after': listed['next']})}" if listed["next"] else None
         return self._show(request, who, "webhooks.html", deliveries=listed["items"], more=more, wanted=shown)
+
+    def _webhooks_page(self, request, who, query: dict):
+        try:
+            listed = self.forward_as(who, "GET", "/v1/webhooks", {"limit": "50", **query})
+        except Exception as exc:
+            return self._refused(request, who, "webhooks.html", exc, endpoints=[], deliveries=[], wanted={})
+        more = f"{ROOT}/webhooks?{urlencode({'after': listed['next']})}" if listed["next"] else None
+        return self._show(request, who, "webhooks.html", endpoints=listed["items"], deliveries=[], more=more,
+                          wanted={})
 
     # --- plumbing -----------------------------------------------------------------------
     def _viewer(self, request):

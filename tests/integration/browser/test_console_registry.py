@@ -1,6 +1,7 @@
 """The console's registry pages (services/gateway/console/party_pages.py, ...) in headless
 Chromium against the real services: a case worker registers a supplier and a partner,
-links them and sees the partner's supply chain follow."""
+links them and sees the partner's supply chain follow; finds a partner's webhook
+endpoint in the list and opens its delivery log."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -8,7 +9,7 @@ from selenium.webdriver.support.select import Select
 from tests.integration.browser.conftest import go, submit
 from tests.integration.browser.test_console_team import login
 from tests.integration.conftest import eventually
-from tests.integration.helpers import PASSWORD, unique
+from tests.integration.helpers import PASSWORD, key_for, unique
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +19,14 @@ def member(staff):
     name = unique("cara").lower()
     staff["admin"].ok("POST", "/v1/staff", {"username": name, "role": "case_worker", "password": PASSWORD})
     return name
+
+
+def on_some_page(driver, text: str) -> list:
+    """The link ``text`` on this page, else (turning to the next page) nothing yet."""
+    found = driver.find_elements(By.LINK_TEXT, text)
+    if not found and driver.find_elements(By.LINK_TEXT, "Next page"):
+        go(driver, driver.find_element(By.LINK_TEXT, "Next page").click)
+    return found
 
 
 def test_parties_are_registered_listed_and_linked_from_the_console(browser, stack, member):
@@ -47,12 +56,7 @@ def test_parties_are_registered_listed_and_linked_from_the_console(browser, stac
     kinds = {r.find_elements(By.TAG_NAME, "td")[1].text for r in browser.find_elements(By.CSS_SELECTOR, "#parties tbody tr")}
     assert kinds == {"partner"}
 
-    def partner_listed():
-        found = browser.find_elements(By.LINK_TEXT, partner)
-        if not found and browser.find_elements(By.LINK_TEXT, "Next page"):
-            go(browser, browser.find_element(By.LINK_TEXT, "Next page").click)
-        return found
-    go(browser, eventually(partner_listed, timeout=30)[0].click)
+    go(browser, eventually(lambda: on_some_page(browser, partner), timeout=30)[0].click)
     Select(browser.find_element(By.ID, "link-kind")).select_by_value("sources_from")
     browser.find_element(By.ID, "to-ref").send_keys(supplier)
     submit(browser, "link-party")
@@ -62,3 +66,18 @@ def test_parties_are_registered_listed_and_linked_from_the_console(browser, stac
     go(browser, lambda: browser.find_element(By.LINK_TEXT, supplier).click())
     assert browser.find_element(By.ID, "party-name").text == f"{supplier} Co"
     assert not browser.find_elements(By.ID, "link-party")      # a supplier is linked to, it links nothing
+
+
+def test_the_webhooks_page_lists_the_endpoints_each_linked_to_its_log(browser, stack, staff, member):
+    partner = unique("PTN")
+    staff["admin"].ok("POST", "/v1/parties", {"ref": partner, "kind": "partner", "name": partner})
+    hook = key_for(staff, stack, partner, "partner").ok("POST", "/v1/webhooks", {
+        "url": "http://127.0.0.1:9/hook", "event_types": ["case.status_changed"]})
+    login(browser, stack, member)
+    go(browser, browser.find_element(By.LINK_TEXT, "Webhooks").click)
+    link = eventually(lambda: on_some_page(browser, hook["subscription_id"]), timeout=30)[0]
+    row = browser.find_element(By.CSS_SELECTOR, f"#endpoints tr[data-endpoint='{hook['subscription_id']}']")
+    assert partner in row.text and "http://127.0.0.1:9/hook" in row.text and "whsec_" not in browser.page_source
+    go(browser, link.click)
+    assert browser.find_element(By.ID, "subscription_id").get_attribute("value") == hook["subscription_id"]
+    assert not browser.find_elements(By.CSS_SELECTOR, ".notice.error")
