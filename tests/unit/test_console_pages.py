@@ -247,3 +247,18 @@ def test_a_new_partys_form_sends_only_what_is_filled_and_the_country_in_capitals
                          "registered_at": "2026-11-25T01:00:00Z", "links": {"sources_from": ["SUP-1"]},
                          "chain": {"suppliers": ["SUP-1"], "sites": [], "agencies": []}})
     assert 'action="/console/parties/P-1/links"' in page and 'data-to="SUP-1"' in page and "<script" not in page
+
+
+def test_a_visits_answer_and_another_channel_become_their_bodies_and_forms():
+    assert ACTS["validation/answers"]({"worker_key": "wk_1", "answer": "partly", "note": " "}) == {
+        "worker_key": "wk_1", "answer": "partly"}
+    assert ACTS["other-channels"]({"channel": "court", "note": " filed "}) == {"channel": "court", "note": "filed"}
+    case = {"case_ref": "ILM-7K2M9QXR", "status": "validating", "severity": "high", "work_area": "working_conditions",
+            "opened_at": "2026-11-25T01:00:00Z", "deadlines": {}, "alerts": [], "audit": [], "lease": None,
+            "other_channels": [{"channel": "labour_inspectorate", "at": "2026-11-25T02:00:00Z"}]}
+    page = render("case.html", "th", who=LEAD, csrf="t", path="/", case=case, steps=[], can_reveal=True,
+                  note_scopes=NOTE_SCOPES, held=None, affected=["wk_1"])
+    assert 'action="/console/cases/ILM-7K2M9QXR/validation/answers"' in page and '<option value="wk_1">' in page
+    assert 'action="/console/cases/ILM-7K2M9QXR/other-channels"' in page and 'id="other-channels"' in page
+    assert "visit-answer" not in render("case.html", "en", who=LEAD, csrf="t", path="/", case=case, steps=[],
+                                        can_reveal=True, note_scopes=NOTE_SCOPES, held=None, affected=[])

@@ -57,6 +57,8 @@ ACTS = {
     "notes": lambda f: {"scope": f.get("scope", ""), "text": f.get("text", "").strip()},
     "worker-messages": lambda f: {"text": f.get("text", "").strip()},
     "lease": lambda f: {"force": True},          # "take over editing": on the case's trail
+    "validation/answers": lambda f: _given(f, "worker_key", "answer", "note"),   # a visit's answer
+    "other-channels": lambda f: _given(f, "channel", "note"),
 }
 # Forms that edit nothing on the case (a read; the lease itself): the others take the edit lease first.
 UNLEASED = frozenset({"identity-reveals", "lease"})
@@ -179,7 +181,7 @@ class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
         who = self._viewer(request)
         return self._case_page(request, who, case_ref, done=request.args.get("done"))
 
-    @page("POST", f"{ROOT}/cases/<string:case_ref>/<string:act>")
+    @page("POST", f"{ROOT}/cases/<string:case_ref>/<path:act>")
     def console_case_act(self, request, case_ref, act):
         """One of the case page's forms, posted to its /v1 route as the viewer."""
         who = self._viewer(request)
@@ -207,8 +209,19 @@ class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
             return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
         context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES, note_scopes=NOTE_SCOPES,
-                       held=lease_held_by(case, who.id, iso(utc_now())))
+                       held=lease_held_by(case, who.id, iso(utc_now())), affected=self._affected(who, case))
         return self._answer(request, who, "case.html", refusal, **context)
+
+    def _affected(self, who, case) -> list[str]:
+        """The affected workers' keys (pseudonyms) while their answers are asked: the
+        visit answer's choices (validation decides whether a round is open)."""
+        if who.role not in STAFF_ROLES or case["status"] != "validating":
+            return []
+        try:
+            rounds = self.forward_as(who, "GET", f"/v1/cases/{case['case_ref']}/validation", {})
+        except NotFound:
+            return []
+        return [a["worker_key"] for a in rounds.get("affected", ())]
 
     def _take_lease(self, who, case_ref) -> None:
         try:

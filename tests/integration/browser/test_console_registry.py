@@ -1,15 +1,17 @@
 """The console's registry pages (services/gateway/console/party_pages.py, ...) in headless
 Chromium against the real services: a case worker registers a supplier and a partner,
 links them and sees the partner's supply chain follow; finds a partner's webhook
-endpoint in the list and opens its delivery log."""
+endpoint in the list and opens its delivery log; on a case being validated, records
+another channel the worker went to and an affected worker's answer given in person."""
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
+from scripts.demo import remediate, until
 from tests.integration.browser.conftest import go, submit
 from tests.integration.browser.test_console_team import login
 from tests.integration.conftest import eventually
-from tests.integration.helpers import PASSWORD, key_for, unique
+from tests.integration.helpers import PASSWORD, key_for, post_grievance, report, unique
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +83,27 @@ def test_the_webhooks_page_lists_the_endpoints_each_linked_to_its_log(browser, s
     go(browser, link.click)
     assert browser.find_element(By.ID, "subscription_id").get_attribute("value") == hook["subscription_id"]
     assert not browser.find_elements(By.CSS_SELECTOR, ".notice.error")
+
+
+def test_the_case_page_records_another_channel_and_a_visits_answer(browser, stack, staff, member):
+    supplier, cw = unique("SUP"), staff["case_worker"]
+    ref = post_grievance(stack, report(supplier)).json()["case_ref"]
+    remediate(cw, key_for(staff, stack, supplier, "supplier"), ref, supplier, say=lambda _: None)
+    until(cw, ref, "validating")
+    reporter = cw.ok("GET", f"/v1/cases/{ref}")["worker_key"]
+    login(browser, stack, member)
+    go(browser, lambda: browser.get(f"{stack.gateway_url}/console/cases/{ref}"))
+
+    Select(browser.find_element(By.ID, "other-channel-choice")).select_by_value("labour_inspectorate")
+    browser.find_element(By.ID, "other-channel-note").send_keys("filed at the provincial office")
+    submit(browser, "other-channel")
+    assert "labour inspectorate" in browser.find_element(By.ID, "other-channels").text
+
+    assert [o.get_attribute("value") for o in Select(browser.find_element(By.ID, "visit-worker")).options] == [reporter]
+    Select(browser.find_element(By.ID, "visit-answer-choice")).select_by_value("partly")
+    browser.find_element(By.ID, "visit-note").send_keys("met at the dormitory")
+    submit(browser, "visit-answer")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".notice.error")
+    (answer,) = cw.ok("GET", f"/v1/cases/{ref}/validation")["rounds"][0]["answers"]
+    assert answer["worker_key"] == reporter and answer["answer"] == "partly"
+    assert answer["recorded_by"] == {"id": member, "role": "case_worker"}
