@@ -79,13 +79,14 @@ class Repository:
         return {row["_id"]: row["n"] for row in self.col.aggregate(pipeline)}
 
     def page(self, query: dict, limit: int, after: str | None = None,
-             key: str = "_id") -> tuple[list[dict], str | None]:
+             key: str = "_id", collection=None) -> tuple[list[dict], str | None]:
         """Up to ``limit`` documents matching ``query`` after ``after``, in ``key`` order
         (a unique field: stable while documents are added), and the key to continue
-        after when there are more (None: this was the last page)."""
+        after when there are more (None: this was the last page). ``collection``: another
+        collection of the store (default: its own)."""
         if after is not None:
             query = {**query, key: {"$gt": after}}
-        docs = list(self.col.find(query).sort(key, 1).limit(limit + 1))
+        docs = list((self.col if collection is None else collection).find(query).sort(key, 1).limit(limit + 1))
         return docs[:limit], (docs[limit - 1][key] if len(docs) > limit else None)
 
     # --- writes ----------------------------------------------------------------

@@ -128,6 +128,10 @@ class FakeNotificationStore(FakeRepository):
     def subscription(self, subscription_id):
         return copy.deepcopy(self.subs.get(subscription_id))
 
+    def subscriptions_page(self, owner, limit, after=None):
+        ids = sorted(i for i, s in self.subs.items() if owner in (None, s["partner_id"]) and (after is None or i > after))
+        return [copy.deepcopy(self.subs[i]) for i in ids[:limit]], (ids[limit - 1] if len(ids) > limit else None)
+
     def untold_disablings(self, limit):
         return [copy.deepcopy(d) for d in self.subs.values() if not d.get("active", True)
                 and (d.get("owner_notice") or {}).get("at") and d["owner_notice"].get("sent_by") is None][:limit]

@@ -16,6 +16,8 @@ from shared.auth import Principal
 from shared.errors import Forbidden, Unauthorized
 
 REFUSED = "a valid API key or staff access token is required"
+# A portal session's token (console/portal_session.py): names an API key, never an account.
+PORTAL_SCOPE = "portal"
 
 
 class Doorkeeper:
@@ -37,17 +39,33 @@ class Doorkeeper:
         self.limits.hit(self.api_rate, f"api:{principal.key_id or principal.id}")
         return principal
 
+    def portal(self, token: str, now: datetime) -> Principal:
+        """The principal of a portal session (a token the portal issued for an API key it
+        verified at login): the key must still be valid now, so a revoked key is out at
+        its next request; rate limited as the key itself."""
+        claims = self.staff_tokens.claims(token)
+        key = self.keys.get(str(claims["sub"])) if claims.get("scope") == PORTAL_SCOPE else None
+        if key is None or key.revoked_at is not None:
+            raise Unauthorized(REFUSED)
+        self.limits.hit(self.api_rate, f"api:{key.key_id}")
+        return self._in_use(key, now)
+
     def _api_key(self, presented: str, now: datetime) -> Principal:
         key_id = key_id_of(presented)
         key = self.keys.get(key_id) if key_id else None
         if key is None or not key.matches(presented):
             raise Unauthorized(REFUSED)
+        return self._in_use(key, now)
+
+    def _in_use(self, key, now: datetime) -> Principal:
         if key.used(now):       # last_used_at, written at most once a minute
-            self.keys.change(key_id, lambda k: k.used(now))
+            self.keys.change(key.key_id, lambda k: k.used(now))
         return key.principal()
 
     def _staff(self, token: str, enrolling: bool = False) -> Principal:
         claims = self.staff_tokens.claims(token)
+        if claims.get("scope") == PORTAL_SCOPE:         # a portal session is no staff token
+            raise Unauthorized(REFUSED)
         account = self.accounts.get(str(claims["sub"]))
         if account is None or not account.active:      # deactivated since the login
             raise Unauthorized(REFUSED)

@@ -134,6 +134,9 @@ FORWARDS = (
             "Subscribe an endpoint to case updates and alerts of the caller's scope (a business: its own cases' "
             "updates and deadline reminders, never alerts)", "partner, supplier, agency, safeguarding lead",
             status=201),
+    Forward("GET", "/v1/webhooks", "notifications", "list_webhooks", contract.ListWebhooks,
+            "The caller's own endpoints (staff: every endpoint), a page at a time (limit, after): URL, event "
+            "types, whether active and why not", "owner, staff"),
     Forward("GET", HOOK + "/deliveries", "notifications", "list_deliveries",
             contract.ListDeliveries, "The delivery log of one of the caller's endpoints (attempt time, status code, "
             "latency, error class), oldest first, a page at a time", "owner, staff"),

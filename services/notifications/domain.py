@@ -260,7 +260,7 @@ class Subscription:
         return cls(**{f.name: doc[f.name] for f in fields(cls) if f.name in doc})
 
     def public_view(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "sealed_secret"}
+        return {k: v for k, v in asdict(self).items() if k not in ("sealed_secret", "previous_sealed_secret")}
 
 
 @dataclass

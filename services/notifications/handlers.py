@@ -76,6 +76,13 @@ def _log_view(doc: dict) -> dict:
     return {k: v for k, v in Delivery.from_dict(doc).to_dict().items() if k not in ("body", "log_key")}
 
 
+def list_webhooks(deliveries, p: dict, actor: dict) -> dict:
+    """The caller's own endpoints (staff: all), without their sealed secrets."""
+    owner = None if actor["role"] in STAFF_ROLES else actor["id"]
+    docs, next_id = deliveries.repo.subscriptions_page(owner, p.get("limit", 50), p.get("after"))
+    return page_of([Subscription.from_doc(d).public_view() for d in docs], next_id)
+
+
 def list_deliveries(deliveries, p: dict, actor: dict) -> dict:
     """The delivery log of one endpoint, oldest first, a page at a time."""
     _owned(deliveries.repo, p["subscription_id"], actor)

@@ -48,6 +48,10 @@ class NotificationsService(ServiceBase):
         self.sender.check_url(p["url"])   # SSRF guard (egress.py), before anything is stored
         return handlers.register_webhook(self.deliveries, self.sender, p, actor, utc_now())
 
+    @query(contract.ListWebhooks, allow=OWNERS)
+    def list_webhooks(self, p, actor):
+        return handlers.list_webhooks(self.deliveries, p, actor)
+
     @query(contract.ListDeliveries, allow=OWNERS)
     def list_deliveries(self, p, actor):
         return handlers.list_deliveries(self.deliveries, p, actor)

@@ -26,6 +26,10 @@ class NotificationStore(Repository):
         """Disabled ones too: what they miss is kept for their re-enabling."""
         return list(self.subscriptions.find({"event_types": webhook_type}))
 
+    def subscriptions_page(self, owner: str | None, limit: int, after: str | None = None):
+        """A page of endpoints by id: one owner's, or every endpoint (``owner`` None)."""
+        return self.page({} if owner is None else {"partner_id": owner}, limit, after, collection=self.subscriptions)
+
     def subscription(self, subscription_id: str) -> dict | None:
         return self.subscriptions.find_one({"_id": subscription_id})
 

@@ -43,6 +43,8 @@ ACTOR_ROLES = STAFF_ROLES + ADMIN_ROLES + BUSINESS_ROLES + PARTNER_ROLES + WORKE
 # A worker's answer to "is the remedy real?" (DOMAIN.md, validation); "unsafe": it is not
 # safe to answer (an alert is raised and the round is held).
 VALIDATION_ANSWERS = ("confirmed", "partly", "not_resolved", "unsafe")
+# Where else a worker may have gone (the right to remediation elsewhere; staff record it).
+OTHER_CHANNELS = ("labour_inspectorate", "court", "ngo", "union", "embassy", "other")
 # What a business's plan may promise (each action is asked about when workers validate).
 REMEDY_ACTION_TYPES = (
     "recruitment_fee_repayment", "back_pay", "return_of_documents", "contract_correction",

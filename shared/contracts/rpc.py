@@ -7,7 +7,7 @@ context data (shared/auth.py), so an ``actor`` field is refused as unknown."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from shared.contracts.common import (
-    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, CHANNELS, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
+    AGENCY_SIDES, BUSINESS_TYPES, CASE_STATES, CHANNELS, OTHER_CHANNELS, PARTY_KINDS, PARTY_LINKS, PROTECTIVE_MEASURES, REMEDY_ACTION_TYPES,
     SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS, Email, OneOf, Page, Ref, StrictSchema,
 )
 from shared.contracts.events import WEBHOOK_EVENT_TYPES
@@ -132,8 +132,7 @@ class Withdraw(CaseCommand):
 
 
 class RecordOtherChannel(CaseCommand):
-    channel = OneOf(("labour_inspectorate", "court", "ngo", "union", "embassy", "other"),
-                    required=True)
+    channel = OneOf(OTHER_CHANNELS, required=True)
     note = Text(2000, load_default=None)
 
 
@@ -259,6 +258,10 @@ class ListParties(Page):
 
 class WebhookRef(StrictSchema):
     subscription_id = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class ListWebhooks(Page):
+    """The caller's own endpoints (staff: every endpoint), a page at a time."""
 
 
 class ListDeliveries(WebhookRef, Page):

@@ -7,13 +7,18 @@ import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from services.gateway.console.forms import NOTE_SCOPES, assignee_of, case_filters, lease_held_by, tag_list
+from services.gateway.console.forms import (
+    NOTE_SCOPES, action_update, assignee_of, case_filters, lease_held_by, new_party, plan_actions, remediation_report,
+    tag_list,
+)
 from services.gateway.console.pages import ACTS
+from services.gateway.console.portal_pages import ACTION_STATUSES, portal_steps
 from services.gateway.console.session import SESSION_COOKIE, bearer, end_session, keep_session, over_https
 from services.gateway.console.views import LOCALE_DIR, age, language_of, render
 from services.gateway.exports import view_download
 from shared.auth import Principal
 from shared.catalogues import read_catalogue
+from shared.contracts.common import REMEDY_ACTION_TYPES
 from shared.errors import Unauthorized
 
 LEAD = Principal("lena", "safeguarding_lead")
@@ -190,3 +195,70 @@ def test_every_text_of_the_templates_is_in_both_catalogues():
     for lang in ("en", "th"):
         translated = {m.id for m in read_catalogue(LOCALE_DIR, "console", lang) if m.id and m.string}
         assert not texts - translated, lang
+
+
+def test_the_portal_forms_become_the_business_bodies():
+    form = {"type_1": "back_pay", "description_1": " Pay overtime ", "owner_1": "HR", "due_date_1": "2027-01-31",
+            "type_2": "training", "description_2": "", "owner_2": " ", "due_date_2": "",
+            "type_3": "other", "owner_3": "Site manager"}
+    assert plan_actions(form) == {"actions": [
+        {"type": "back_pay", "description": "Pay overtime", "owner": "HR", "due_date": "2027-01-31"},
+        {"type": "other", "owner": "Site manager"}]}            # the owner names the missing description
+    assert plan_actions({}) == {"actions": []}
+    assert action_update({"status": "in_progress", "note": " paid ", "reason": "", "file_name": "a.pdf",
+                          "media_type": "application/pdf", "sha256": "AB" * 32}) == {
+        "status": "in_progress", "note": "paid",
+        "evidence": [{"file_name": "a.pdf", "media_type": "application/pdf", "sha256": "ab" * 32}]}
+    assert action_update({"status": "done", "file_name": " "}) == {"status": "done", "evidence": []}
+    assert remediation_report({"summary": " paid back ", "evidence": "payslips\r\n\n bank transfer \n"}) == {
+        "summary": "paid back", "evidence": ["payslips", "bank transfer"]}
+
+
+def test_the_portal_offers_each_role_the_steps_of_the_cases_state():
+    assert portal_steps("supplier", "referred") == ["acknowledgement"]
+    assert portal_steps("agency", "acknowledged") == ["plan"]
+    assert portal_steps("supplier", "remediating") == ["remediation-reports", "actions"]
+    assert portal_steps("supplier", "plan_submitted") == [] and portal_steps("supplier", "closed") == []
+    for status in ("referred", "acknowledged", "remediating"):
+        assert portal_steps("partner", status) == []               # a partner reads
+
+
+def test_the_portal_case_page_offers_the_steps_and_escapes_the_businesss_text():
+    supplier = Principal("SUP-1", "supplier", key_id="key_1")
+    case = {"case_ref": "ILM-7K2M9QXR", "status": "remediating", "severity": "high", "work_area": "working_conditions",
+            "opened_at": "2026-11-25T01:00:00Z", "deadlines": {}, "audit": [], "business_ref": "SUP-1",
+            "plan": [{"action_id": "P1-1", "type": "back_pay", "description": HOSTILE, "owner": "HR",
+                      "due_date": "2027-01-31", "status": "in_progress", "progress": [],
+                      "evidence": [{"file_name": "a.pdf", "media_type": "application/pdf", "sha256": "ab" * 32}]}]}
+    for lang in ("en", "th"):
+        page = render("portal_case.html", lang, who=supplier, csrf="t", path="/portal/cases/x", root="/portal",
+                      case=case, steps=portal_steps("supplier", "remediating"), plan_rows=range(1, 4),
+                      action_types=REMEDY_ACTION_TYPES, action_statuses=ACTION_STATUSES)
+        assert 'action="/portal/cases/ILM-7K2M9QXR/actions/P1-1"' in page and "<script" not in page
+        assert 'action="/portal/cases/ILM-7K2M9QXR/remediation-reports"' in page and "ab" * 32 in page
+        assert 'action="/portal/logout"' in page and "/console/" not in page.replace("/console/static/", "")
+
+
+def test_a_new_partys_form_sends_only_what_is_filled_and_the_country_in_capitals():
+    assert new_party({"ref": " SUP-1 ", "kind": "supplier", "name": "Acme", "country": "th", "side": ""}) == {
+        "ref": "SUP-1", "kind": "supplier", "name": "Acme", "country": "TH"}
+    page = render("party.html", "th", who=LEAD, csrf="t", path="/console/parties/P-1", links=["sources_from"],
+                  party={"ref": "P-1", "kind": "partner", "name": HOSTILE, "country": None, "side": None,
+                         "registered_at": "2026-11-25T01:00:00Z", "links": {"sources_from": ["SUP-1"]},
+                         "chain": {"suppliers": ["SUP-1"], "sites": [], "agencies": []}})
+    assert 'action="/console/parties/P-1/links"' in page and 'data-to="SUP-1"' in page and "<script" not in page
+
+
+def test_a_visits_answer_and_another_channel_become_their_bodies_and_forms():
+    assert ACTS["validation/answers"]({"worker_key": "wk_1", "answer": "partly", "note": " "}) == {
+        "worker_key": "wk_1", "answer": "partly"}
+    assert ACTS["other-channels"]({"channel": "court", "note": " filed "}) == {"channel": "court", "note": "filed"}
+    case = {"case_ref": "ILM-7K2M9QXR", "status": "validating", "severity": "high", "work_area": "working_conditions",
+            "opened_at": "2026-11-25T01:00:00Z", "deadlines": {}, "alerts": [], "audit": [], "lease": None,
+            "other_channels": [{"channel": "labour_inspectorate", "at": "2026-11-25T02:00:00Z"}]}
+    page = render("case.html", "th", who=LEAD, csrf="t", path="/", case=case, steps=[], can_reveal=True,
+                  note_scopes=NOTE_SCOPES, held=None, affected=["wk_1"])
+    assert 'action="/console/cases/ILM-7K2M9QXR/validation/answers"' in page and '<option value="wk_1">' in page
+    assert 'action="/console/cases/ILM-7K2M9QXR/other-channels"' in page and 'id="other-channels"' in page
+    assert "visit-answer" not in render("case.html", "en", who=LEAD, csrf="t", path="/", case=case, steps=[],
+                                        can_reveal=True, note_scopes=NOTE_SCOPES, held=None, affected=[])

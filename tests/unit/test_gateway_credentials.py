@@ -7,7 +7,7 @@ import pytest
 
 from services.gateway import handlers
 from services.gateway.credentials import ApiKey, StaffAccount, key_id_of, new_api_key
-from services.gateway.doorkeeper import Doorkeeper
+from services.gateway.doorkeeper import PORTAL_SCOPE, Doorkeeper
 from services.gateway.sessions import StaffTokens
 from shared import auth
 from shared.errors import InvalidTransition, TooManyAttempts, Unauthorized
@@ -123,3 +123,19 @@ def test_login_is_limited_per_account_and_per_source_and_refuses_alike():
     login("anna", "x" * 12, source="10.0.0.2")             # 3rd on anna: still allowed elsewhere
     with pytest.raises(TooManyAttempts):
         login("anna", "x" * 12, source="10.0.0.3")         # 4th on anna, from anywhere
+
+
+def test_a_portal_session_names_a_key_that_must_still_be_valid_and_is_no_staff_token():
+    door, accounts, keys = doorkeeper()
+    key_id, key, key_digest = new_api_key()
+    keys.create(key_id, ApiKey.issue(key_id, key_digest, "SUP-1", "supplier", "ops", STAFF, NOW))
+    session = StaffTokens(KEY, 900).issue(key_id, "supplier", scope=PORTAL_SCOPE)["access_token"]
+    assert door.portal(session, NOW).actor == {"id": "SUP-1", "role": "supplier"}
+    accounts.create(key_id, StaffAccount.create(key_id, "case_worker", "hash", STAFF, NOW))
+    with pytest.raises(Unauthorized):            # never a staff member's, whatever the accounts hold
+        door.authenticate(f"Bearer {session}", NOW)
+    with pytest.raises(Unauthorized):            # a staff token is no portal session
+        door.portal(StaffTokens(KEY, 900).issue(key_id, "supplier")["access_token"], NOW)
+    keys.change(key_id, lambda k: k.revoke(STAFF, NOW))
+    with pytest.raises(Unauthorized):            # revoked: out at the next request
+        door.portal(session, NOW)

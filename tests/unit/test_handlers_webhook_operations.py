@@ -16,7 +16,9 @@ from services.notifications import backup_handlers, handlers
 from services.notifications.backup import BackupSend
 from services.notifications.client import Answer
 from services.notifications.domain import CircuitPolicy, Delivery, signature_header
+from shared.contracts.common import load
 from shared.contracts.events import CASE_STATUS_CHANGED, iso, make_event
+from shared.contracts.rpc import ListWebhooks
 from shared.errors import InvalidInput, NotFound
 from tests.fakes import FakeNotificationStore, FakeSender, unit_of_work, webhook_world
 from tests.unit.test_backup_channel import FakeChannel, FakeSendStore
@@ -227,3 +229,19 @@ def test_a_v1a_endpoint_is_signed_with_ed25519_and_its_owner_holds_only_the_publ
         key.verify(base64.b64decode(signature.split(",", 1)[1]), f"{msg_id}.{timestamp}.{body}".encode())
         with pytest.raises(InvalidSignature):
             key.verify(base64.b64decode(signature.split(",", 1)[1]), f"{msg_id}.{timestamp}.{body} ".encode())
+
+
+def test_each_owner_lists_its_own_endpoints_and_staff_every_one_without_secrets(world):
+    store, deliveries, sender, sub_id = world
+    other = handlers.register_webhook(deliveries, sender, {"url": "http://brand2.example/hook",
+                                                           "event_types": ["case.status_changed"]},
+                                      {"id": "BRAND-2", "role": "partner"}, NOW)["subscription_id"]
+    store.update_subscription(sub_id, {"previous_sealed_secret": "sealed:old"})
+    mine = handlers.list_webhooks(deliveries, {"limit": 50}, OWNER)
+    assert [s["subscription_id"] for s in mine["items"]] == [sub_id] and mine["next"] is None
+    assert not {"sealed_secret", "previous_sealed_secret", "secret"} & set(mine["items"][0])
+    staff = {"id": "cw", "role": "case_worker"}
+    first = handlers.list_webhooks(deliveries, {"limit": 1}, staff)
+    rest = handlers.list_webhooks(deliveries, load(ListWebhooks, {"limit": 1, "after": first["next"]}), staff)
+    assert {s["subscription_id"] for s in first["items"] + rest["items"]} == {sub_id, other} and rest["next"] is None
+    assert handlers.list_webhooks(deliveries, {}, {"id": "SUP-9", "role": "supplier"})["items"] == []

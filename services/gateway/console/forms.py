@@ -39,3 +39,43 @@ def lease_held_by(case: dict, member: str, now_iso: str) -> dict | None:
     if lease and lease["holder"] != member and lease["until"] > now_iso:
         return lease
     return None
+
+
+# --- the portal's forms (portal_pages.py): a business's plan, progress and report ---------
+PLAN_ROWS = 3                   # a plan form's rows (no script to add one); blank rows are not sent
+PLAN_FIELDS = ("type", "description", "owner", "due_date")
+EVIDENCE_FIELDS = ("file_name", "sha256", "media_type")
+
+
+def plan_actions(values, rows: int = PLAN_ROWS) -> dict:
+    """SubmitPlan's body from the rows ``type_1``, ``description_1``, ...: a row with any
+    field but its type filled is an action (the type is a choice: never blank); the owner
+    names a missing field."""
+    actions = []
+    for i in range(1, rows + 1):
+        row = given(values, *(f"{f}_{i}" for f in PLAN_FIELDS))
+        if set(row) - {f"type_{i}"}:
+            actions.append({name.rsplit("_", 1)[0]: value for name, value in row.items()})
+    return {"actions": actions}
+
+
+def action_update(values) -> dict:
+    """UpdateAction's body: a status, a note, and one evidence file's metadata when given."""
+    evidence = given(values, *EVIDENCE_FIELDS)
+    if "sha256" in evidence:
+        evidence["sha256"] = evidence["sha256"].lower()
+    return {**given(values, "status", "note", "reason"), "evidence": [evidence] if evidence else []}
+
+
+def remediation_report(values) -> dict:
+    """ReportRemediation's body: a summary and the evidence, one item a line."""
+    return {"summary": (values.get("summary") or "").strip(),
+            "evidence": [line.strip() for line in (values.get("evidence") or "").splitlines() if line.strip()]}
+
+
+def new_party(values) -> dict:
+    """RegisterParty's body (a country code in capitals; a side only for an agency, as the owner asks)."""
+    party = given(values, "ref", "kind", "name", "country", "side")
+    if "country" in party:
+        party["country"] = party["country"].upper()
+    return party

@@ -8,7 +8,8 @@ page only shows what it was given and offers the steps the case's state allows f
 the viewer's role (the owner refuses any other anyway). No script: plain forms with
 a CSRF token each, the worker page's strict headers (shared/page_http.py), and the
 worker's words only on the answer to a reveal with a reason (never stored, never
-cached). Businesses and partners have no console login: they use API keys.
+cached). Businesses and partners have no console login: their portal (portal_pages.py) takes their
+API key.
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from services.gateway.console.forms import (
 )
 from services.gateway.console.key_pages import KeyPages
 from services.gateway.console.page import page
-from services.gateway.console.session import ROOT, bearer, end_session, keep_session, over_https
+from services.gateway.console.party_pages import PartyPages
+from services.gateway.console.portal_pages import PortalPages
+from services.gateway.console.session import PORTAL, ROOT, bearer, end_session, keep_session, over_https
 from services.gateway.console.team_pages import TeamPages
 from services.gateway.console.views import LANG_COOKIE, LANGUAGES, STATIC, language_of, render
 from services.gateway.schemas import Login
@@ -54,6 +57,8 @@ ACTS = {
     "notes": lambda f: {"scope": f.get("scope", ""), "text": f.get("text", "").strip()},
     "worker-messages": lambda f: {"text": f.get("text", "").strip()},
     "lease": lambda f: {"force": True},          # "take over editing": on the case's trail
+    "validation/answers": lambda f: _given(f, "worker_key", "answer", "note"),   # a visit's answer
+    "other-channels": lambda f: _given(f, "channel", "note"),
 }
 # Forms that edit nothing on the case (a read; the lease itself): the others take the edit lease first.
 UNLEASED = frozenset({"identity-reveals", "lease"})
@@ -69,7 +74,7 @@ class CaseRef(StrictSchema):
     case_ref = Ref(required=True)
 
 
-class ConsolePages(KeyPages, TeamPages):
+class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
     """Mixed into GatewayService (uses its accounts, keys, access and forward_as)."""
 
     @page("GET", ROOT)
@@ -176,7 +181,7 @@ class ConsolePages(KeyPages, TeamPages):
         who = self._viewer(request)
         return self._case_page(request, who, case_ref, done=request.args.get("done"))
 
-    @page("POST", f"{ROOT}/cases/<string:case_ref>/<string:act>")
+    @page("POST", f"{ROOT}/cases/<string:case_ref>/<path:act>")
     def console_case_act(self, request, case_ref, act):
         """One of the case page's forms, posted to its /v1 route as the viewer."""
         who = self._viewer(request)
@@ -204,8 +209,19 @@ class ConsolePages(KeyPages, TeamPages):
             return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
         context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES, note_scopes=NOTE_SCOPES,
-                       held=lease_held_by(case, who.id, iso(utc_now())))
+                       held=lease_held_by(case, who.id, iso(utc_now())), affected=self._affected(who, case))
         return self._answer(request, who, "case.html", refusal, **context)
+
+    def _affected(self, who, case) -> list[str]:
+        """The affected workers' keys (pseudonyms) while their answers are asked: the
+        visit answer's choices (validation decides whether a round is open)."""
+        if who.role not in STAFF_ROLES or case["status"] != "validating":
+            return []
+        try:
+            rounds = self.forward_as(who, "GET", f"/v1/cases/{case['case_ref']}/validation", {})
+        except NotFound:
+            return []
+        return [a["worker_key"] for a in rounds.get("affected", ())]
 
     def _take_lease(self, who, case_ref) -> None:
         try:
@@ -213,14 +229,15 @@ class ConsolePages(KeyPages, TeamPages):
         except InvalidTransition:      # another member holds it: the page says who, until when
             pass
 
-    # --- a webhook endpoint's delivery log ---------------------------------------------
+    # --- webhook endpoints and an endpoint's delivery log --------------------------------
     @page("GET", f"{ROOT}/webhooks")
     def console_webhook_log(self, request):
-        """The delivery log of one endpoint by its id (notifications decides who may read it)."""
+        """The endpoints (each linked to its log), or the delivery log of one endpoint by its
+        id (notifications decides who may read which)."""
         who = self._viewer(request)
         wanted = _given(request.args, "subscription_id", "after")
         if "subscription_id" not in wanted:
-            return self._show(request, who, "webhooks.html", deliveries=[], wanted=wanted)
+            return self._webhooks_page(request, who, wanted)
         try:
             listed = self.forward_as(who, "GET", f"/v1/webhooks/{wanted.pop('subscription_id')}/deliveries",
                                      {"limit": "50", **wanted})
@@ -230,6 +247,15 @@ class ConsolePages(KeyPages, TeamPages):
         shown = _given(request.args, "subscription_id")
         more = f"{ROOT}/webhooks?{urlencode({**shown, 'after': listed['next']})}" if listed["next"] else None
         return self._show(request, who, "webhooks.html", deliveries=listed["items"], more=more, wanted=shown)
+
+    def _webhooks_page(self, request, who, query: dict):
+        try:
+            listed = self.forward_as(who, "GET", "/v1/webhooks", {"limit": "50", **query})
+        except Exception as exc:
+            return self._refused(request, who, "webhooks.html", exc, endpoints=[], deliveries=[], wanted={})
+        more = f"{ROOT}/webhooks?{urlencode({'after': listed['next']})}" if listed["next"] else None
+        return self._show(request, who, "webhooks.html", endpoints=listed["items"], deliveries=[], more=more,
+                          wanted={})
 
     # --- plumbing -----------------------------------------------------------------------
     def _viewer(self, request):
@@ -243,14 +269,18 @@ class ConsolePages(KeyPages, TeamPages):
         return over_https(request, self.access.settings.console_https_proxy)
 
     def _show(self, request, who, template: str, status: int = 200, **context) -> Response:
-        """A page with a fresh CSRF token; a logged-in viewer's session renewed (idle expiry)."""
+        """A page with a fresh CSRF token; a logged-in viewer's session renewed (idle expiry).
+        The portal's pages (under PORTAL) keep their cookies on their own path."""
         lang, token, secure = language_of(request), csrf_token(request), self._https(request)
-        body = render(template, lang, who=who, csrf=token, path=request.path, **context)
-        response = set_csrf_cookie(html(body, status), request, token, path=ROOT, secure=secure)
-        if who is not None:
+        root = PORTAL if request.path.startswith(PORTAL) else ROOT
+        body = render(template, lang, who=who, csrf=token, path=request.path, root=root, **context)
+        response = set_csrf_cookie(html(body, status), request, token, path=root, secure=secure)
+        if who is not None and root == PORTAL:
+            self._keep_portal_session(response, who, secure)
+        elif who is not None:
             keep_session(response, self.access.staff_tokens.issue(who.id, who.role), secure)
         if request.args.get("lang") in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=ROOT, httponly=True,
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path=root, httponly=True,
                                 samesite="Strict", secure=secure)
         return response
 

@@ -15,6 +15,10 @@ from shared.errors import Unauthorized
 
 ROOT = "/console"
 SESSION_COOKIE = "ilm_console"
+# The business and partner portal (portal_pages.py): its own path and cookie, holding a
+# short token that names the API key verified at login (never the key itself).
+PORTAL = "/portal"
+PORTAL_COOKIE = "ilm_portal"
 
 
 def over_https(request, behind_https_proxy: bool) -> bool:
@@ -26,21 +30,28 @@ def over_https(request, behind_https_proxy: bool) -> bool:
     return behind_https_proxy and request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-def keep_session(response: Response, token: dict, secure: bool) -> Response:
-    """``token``: the login's answer (access_token, expires_in)."""
-    response.set_cookie(SESSION_COOKIE, token["access_token"], max_age=int(token["expires_in"]), path=ROOT,
+def keep_session(response: Response, token: dict, secure: bool, path: str = ROOT,
+                 cookie: str = SESSION_COOKIE) -> Response:
+    """``token``: the login's answer (access_token, expires_in); ``path``, ``cookie``: the
+    console's, or the portal's (portal_session.py)."""
+    response.set_cookie(cookie, token["access_token"], max_age=int(token["expires_in"]), path=path,
                         httponly=True, samesite="Strict", secure=secure)
     return response
 
 
-def end_session(response: Response, secure: bool) -> Response:
-    response.delete_cookie(SESSION_COOKIE, path=ROOT, httponly=True, samesite="Strict", secure=secure)
+def end_session(response: Response, secure: bool, path: str = ROOT, cookie: str = SESSION_COOKIE) -> Response:
+    response.delete_cookie(cookie, path=path, httponly=True, samesite="Strict", secure=secure)
     return response
+
+
+def session_token(request, cookie: str = SESSION_COOKIE) -> str:
+    """The session cookie's token (Unauthorized: not logged in)."""
+    token = request.cookies.get(cookie, "")
+    if not token or len(token) > 4096:
+        raise Unauthorized("not logged in")
+    return token
 
 
 def bearer(request) -> str:
     """The Authorization value the doorkeeper checks, from the session cookie."""
-    token = request.cookies.get(SESSION_COOKIE, "")
-    if not token or len(token) > 4096:
-        raise Unauthorized("not logged in")
-    return f"Bearer {token}"
+    return f"Bearer {session_token(request)}"

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.catalogues import compiled, read_catalogue
-from shared.contracts.common import BUSINESS_TYPES, CASE_STATES, SEVERITIES, WORK_AREAS
+from shared.contracts.common import BUSINESS_TYPES, CASE_STATES, OTHER_CHANNELS, SEVERITIES, VALIDATION_ANSWERS, WORK_AREAS
 from shared.page_views import page_environment
 
 HERE = Path(__file__).parent
@@ -27,7 +27,8 @@ def translations(language: str):
 def environment(language: str):
     env = page_environment(TEMPLATES, translations(language), languages=LANGUAGES, language_names=LANGUAGE_NAMES,
                            case_states=CASE_STATES, severities=SEVERITIES, work_areas=WORK_AREAS,
-                           business_types=BUSINESS_TYPES)
+                           business_types=BUSINESS_TYPES, other_channels=OTHER_CHANNELS,
+                           validation_answers=VALIDATION_ANSWERS)
     env.filters["age"] = age
     return env
 
