@@ -25,9 +25,12 @@ from scripts.stack import (
     DEV_BROKER_URIS, EmbeddedMongo, Stack, add_service_users, create_vhost, delete_vhost, ensure_rabbitmq,
     free_port, new_dev_keys,
 )
+from scripts.smtp_sink import SmtpSink
 from scripts.webhook_receiver import LOCAL_RECEIVER_SETTINGS, WebhookReceiver
 
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+# The backup contact the bench's alerts reach when no safeguarding recipient takes them.
+BENCH_BACKUP = {"BACKUP_CONTACT_EMAILS": "backup@bench.ilm.test"}
 
 
 class Vhost:
@@ -74,6 +77,7 @@ class BenchSystem:
         self.mongo: EmbeddedMongo | None = None
         self.stack: Stack | None = None
         self.receiver: WebhookReceiver | None = None
+        self.smtp: SmtpSink | None = None
         self.amqp_uri = base
         self.isolated = False
         self.started_at = None
@@ -102,6 +106,7 @@ class BenchSystem:
             return
         self.mongo = EmbeddedMongo(self.tmp / "mongo", port=free_port()).start()
         say(f"nx-27017 on {self.mongo.uri} (data in {self.mongo.data_dir})")
+        self.smtp = SmtpSink(self.tmp).start()      # the backup contact's mailbox (bench/retaliation.py)
         env = dict(os.environ)
         env.update({
             "AMQP_URI": self.amqp_uri,
@@ -111,6 +116,7 @@ class BenchSystem:
         })
         env.update(new_dev_keys())     # data keys and the token keyring, fresh for this run
         env.update(LOCAL_RECEIVER_SETTINGS)   # the partners' endpoints are local receivers
+        env.update(BENCH_BACKUP, **self.smtp.env())
         if self.log_level:
             env["LOG_LEVEL"] = self.log_level
         # This process's RPC client, event publisher and store adapter use the same
@@ -148,6 +154,7 @@ class BenchSystem:
     def close(self) -> None:
         for step in (lambda: self.stack and self._stop_stack(),
                      lambda: self.receiver and self.receiver.close(),
+                     lambda: self.smtp and self.smtp.stop(),
                      lambda: self.mongo and self.mongo.stop(),
                      self.vhost.delete):
             try:

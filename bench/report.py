@@ -8,7 +8,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 GOALS = {
     "throughput_ratio_pct": 15.0,     # grievances/s vs raw publish-with-confirms msg/s
-    "lane_p99_ms": 250.0,
+    "lane_p99_ms": 50.0,              # issue 14: behind the backlog, beside a dripping and a dead endpoint
+    "backup_reached_s": 30.0,
     "fifo_over_lane": 20.0,
     "rpc_p99_ms": 15.0,
     "idle_rss_mb": 150.0,
@@ -73,12 +74,19 @@ def rows(results: dict) -> list[tuple[str, str, str, str, str]]:
     elif r:
         lane, fifo = r["lane"], r["fifo"]
         ok_lane = lane["p99_ms"] is not None and lane["n"] == r["alerts"] and lane["p99_ms"] <= GOALS["lane_p99_ms"]
-        row("3 retaliation", f"lane: alert latency under a {r['backlog']:,}-event backlog, p50 / p99 / max "
-            f"({lane['n']}/{r['alerts']} alerts)",
+        row("3 retaliation", f"lane: alert latency under a {r['backlog']:,}-event backlog, beside a dripping and "
+            f"a dead endpoint, p50 / p99 / max ({lane['n']}/{r['alerts']} alerts)",
             f"{_fmt(lane['p50_ms'], ' ms')} / {_fmt(lane['p99_ms'], ' ms')} / {_fmt(lane['max_ms'], ' ms')}",
             f"p99 <= {GOALS['lane_p99_ms']:.0f} ms", ok_lane)
         row("3 retaliation", f"FIFO: marker behind the same backlog, p50 / p99 / max ({fifo['n']}/{r['alerts']})",
             f"{_fmt(fifo['p50_ms'], ' ms')} / {_fmt(fifo['p99_ms'], ' ms')} / {_fmt(fifo['max_ms'], ' ms')}")
+        b = r.get("backup") or {}
+        if b:
+            worst = b.get("max_ms")
+            row("3 retaliation", f"backup contact e-mailed when no safeguarding recipient took the alert "
+                f"(after {b['after_seconds']:g} s), p50 / max ({b['reached']}/{b['alerts']} alerts)",
+                f"{_fmt(b.get('p50_ms'), ' ms')} / {_fmt(worst, ' ms')}", f"<= {GOALS['backup_reached_s']:.0f} s",
+                None if worst is None else b["reached"] == b["alerts"] and worst <= 1000 * GOALS["backup_reached_s"])
         ratio = r.get("fifo_over_lane_p99")
         row("3 retaliation", "FIFO p99 / lane p99", _fmt(ratio, "x"), f">= {GOALS['fifo_over_lane']:.0f}x",
             None if ratio is None else ratio >= GOALS["fifo_over_lane"])

@@ -7,6 +7,12 @@ confirmed, the headers nameko sets), notifications is started again, and A
 retaliation reports are POSTed to intake ~20 ms apart. Latency = the partner's
 endpoint receiving the ``retaliation.reported`` webhook - intake's 201.
 
+Beside the healthy endpoint, two more partners of the supplier subscribe to the
+alerts: one whose endpoint drips a byte every 2 s and never finishes answering, one
+whose endpoint is dead (a closed port). Nobody safeguarding subscribes, so each alert
+goes to the backup contact after ALERT_BACKUP_AFTER_SECONDS: the e-mail's arrival at the
+bench's SMTP sink - intake's 201 is the "backup reached" time.
+
 FIFO: the same again, except that A *marker* events (ordinary events, the same type
 and queue as the backlog) are published right after the backlog, each stamped with
 its publish time; latency = webhook arrival - publish. That is what an alert would
@@ -24,6 +30,8 @@ import requests
 from bench import broker
 from bench.common import CpuMeter, say, summary_ms
 from bench.watch import Follower
+from scripts.drip_server import DripServer
+from scripts.stack import free_port
 from shared.contracts.events import CASE_STATUS_CHANGED
 
 RETALIATION_REPORT = {
@@ -81,8 +89,12 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
     from shared.auth import Principal
     from scripts.parties import link_partner
     with system.rpc_proxy(Principal("admin-bench", "admin")) as admin:
-        for brand in ("BRAND-BACKLOG", "BRAND-ALERTS"):
+        for brand in ("BRAND-BACKLOG", "BRAND-ALERTS", "BRAND-DRIP", "BRAND-DEAD"):
             link_partner(admin, brand, supplier)
+    drip = DripServer(every=2.0)
+    for brand, url in (("BRAND-DRIP", drip.url), ("BRAND-DEAD", f"http://127.0.0.1:{free_port()}/hook")):
+        with system.rpc_proxy(Principal(brand, "partner")) as rpc:
+            rpc.notifications.register_webhook({"url": url, "event_types": ["retaliation.reported"]})
     with system.rpc_proxy(Principal("BRAND-BACKLOG", "partner")) as rpc:
         rpc.notifications.register_webhook({
             "url": system.receiver.url(ordinary_path), "event_types": ["case.status_changed"]})
@@ -105,6 +117,7 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
     ready = time.monotonic()
     meter = _meter(system)
     accepted: dict[str, float] = {}
+    accepted_wall: dict[str, float] = {}
     session = requests.Session()
     body = dict(RETALIATION_REPORT, supplier_ref=supplier)
     for _ in range(alerts):
@@ -113,6 +126,7 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
         if r.status_code != 201 or not r.json().get("retaliation_alert"):
             raise RuntimeError(f"retaliation report answered {r.status_code}: {r.text[:200]}")
         accepted[r.json()["case_ref"]] = at
+        accepted_wall[r.json()["case_ref"]] = time.time()
         time.sleep(spacing)
     say(f"retaliation/lane: {alerts} reports accepted; waiting for their alerts")
     follower.wait(lambda: all(follower.arrival(alert_path, "retaliation.reported", ref) for ref in accepted),
@@ -124,7 +138,12 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
     result["lane"] = dict(summary_ms(lane), arrived=len(lane),
                           ordinary_delivered_before_last_alert=ordinary_before)
     say(f"retaliation/lane: p50 {result['lane']['p50_ms']} ms p99 {result['lane']['p99_ms']} ms "
-        f"({ordinary_before}/{backlog} backlog webhooks delivered before the last alert)")
+        f"({ordinary_before}/{backlog} backlog webhooks delivered before the last alert; beside a dripping "
+        f"endpoint ({drip.requests} requests held) and a dead one)")
+    result["lane"]["dripping_endpoint_requests"] = drip.requests
+    result["backup"] = _backup_reached(system, accepted_wall)
+    say(f"retaliation/backup: {result['backup']}")
+    drip.close()
     # Each report also opens a case, whose 'received' change joins the ordinary queue.
     drain = _drain(follower, ordinary_path, backlog + alerts, "lane backlog", drain_timeout)
     result["lane_drain"] = _finish_drain(system, drain, ready, meter)
@@ -162,6 +181,24 @@ def run(system, backlog: int, alerts: int, spacing: float = 0.02, drain_timeout:
         fifo_p99 = result["fifo"]["lower_bound_ms"]
     result["fifo_over_lane_p99"] = round(fifo_p99 / lane_p99, 1) if lane_p99 and fifo_p99 else None
     return result
+
+
+def _backup_reached(system, accepted_wall: dict[str, float], timeout: float = 90) -> dict:
+    """Seconds from each alert's report accepted to the backup contact's e-mail naming it."""
+    with system.rpc_proxy() as rpc:
+        alert_of = {ref: (rpc.remediation.get_case({"case_ref": ref}).get("alerts") or [None])[0]
+                    for ref in accepted_wall}
+    try:
+        system.smtp.wait_for(lambda got: all(any(a and a in m["subject"] for m in got) for a in alert_of.values()),
+                             timeout)
+    except TimeoutError:
+        pass
+    mails = system.smtp.messages()
+    reached = [min(m["at"] for m in mails if alert and alert in m["subject"]) - accepted_wall[ref]
+               for ref, alert in alert_of.items() if alert and any(alert in m["subject"] for m in mails)]
+    from shared.config import settings
+    return dict(summary_ms(reached), reached=len(reached), alerts=len(alert_of),
+                after_seconds=settings().backup["after_seconds"])
 
 
 def _received(system, path):

@@ -20,7 +20,7 @@ from bench import cli, report  # noqa: E402
 REQUIRED = {
     "broker": ("publish_msg_s", "consume_msg_s"),
     "throughput": ("grievances_per_s",),
-    "retaliation": ("lane", "fifo"),
+    "retaliation": ("lane", "fifo", "backup"),
     "rpc": ("single", "concurrent"),
     "memory": ("idle",),
     "scale": ("docs_per_s",),

@@ -27,7 +27,7 @@ VARIABLES: tuple[Var, ...] = (
     Var("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ connection URI."),
     Var("MONGO_URI", "mongodb://127.0.0.1:27017/", "MongoDB URI (nx-27017 locally, MongoDB 7 in compose/k8s)."),
     Var("MONGO_DB_PREFIX", "ilm_", "Each service uses its own database named PREFIX + service."),
-    Var("MONGO_TIMEOUT", "0.4", "Seconds to find the store before a request answers 503 (and an event consumer backs off); pymongo waits in 0.5 s steps, so under 0.5 answers within about 0.5 s."),
+    Var("MONGO_TIMEOUT", "0.25", "Seconds to find the store before a request answers 503 (and an event consumer backs off). pymongo waits in 0.5 s steps and may start one more just before this time runs out, so an outage is answered within this + 0.5 s (0.25: 0.5 s measured)."),
     Var("HTTP_ADDRESS", "0.0.0.0:8000", "host:port of the service's HTTP entrypoints (intake)."),
     Var("HTTP_MAX_CONNECTIONS", "100", "HTTP connections served at once by a service's HTTP door; more wait in the listen backlog."),
     Var("HTTP_CLIENT_TIMEOUT", "30", "Seconds an HTTP client may stay silent (slow request or idle keep-alive) before it is dropped."),

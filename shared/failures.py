@@ -1,4 +1,5 @@
-"""Which failures are transient: the one place that tells an outage from a poison message.
+"""Which failures are transient: the one place that tells an outage from a poison message,
+and what an event consumer does with each (``disposition``).
 
 A transient failure is a dependency that did not answer (the store, the broker, a
 name lookup, another service): the same work succeeds once it answers again, so it
@@ -19,7 +20,7 @@ from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, ServerSelectionTimeoutError
 
-from shared.errors import ServiceUnavailable
+from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PoisonMessage, ServiceUnavailable
 
 # ServerSelectionTimeoutError, NetworkTimeout and AutoReconnect are ConnectionFailures;
 # named for the reader. Not all of OSError: a missing file fails the same way each time.
@@ -51,3 +52,20 @@ def as_unavailable(exc: BaseException) -> BaseException:
         return ServiceUnavailable(str(exc) if own else "a service this door depends on is not answering",
                                   RETRY_AFTER_SECONDS)
     return exc
+
+
+# Failures that will fail the same way every time: retrying only delays the dead letter.
+DETERMINISTIC = (PoisonMessage, InvalidInput, InvalidTransition, Forbidden, NotFound)
+DEFER, RETRY, DEAD_LETTER = "defer", "retry", "dead_letter"
+
+
+def disposition(exc: BaseException, attempts: int, max_attempts: int) -> str:
+    """What an event consumer does with an event whose handler raised ``exc`` on its
+    ``attempts``-th try: DEFER (an outage: wait it out, attempts unchanged), RETRY
+    (maybe a bug that passes: try again later), or DEAD_LETTER (fails the same way
+    each time, or out of attempts)."""
+    if is_transient(exc):
+        return DEFER
+    if isinstance(exc, DETERMINISTIC) or attempts >= max_attempts:
+        return DEAD_LETTER
+    return RETRY

@@ -35,8 +35,8 @@ from nameko.events import EventHandler
 from shared import broker_users, metrics
 from shared.config import settings_of
 from shared.contracts.events import EventContract, parse_event
-from shared.errors import Forbidden, InvalidInput, InvalidTransition, NotFound, PoisonMessage
-from shared.failures import is_transient
+from shared.errors import InvalidInput
+from shared.failures import DEAD_LETTER, DEFER, disposition
 from shared.logging import bind, get_logger
 
 log = get_logger(__name__)
@@ -48,8 +48,6 @@ ATTEMPTS_HEADER = "x-ilm-attempts"
 RETRY_SUFFIX = broker_users.RETRY_SUFFIX
 MAX_RETRY_DELAY = 5.0
 FIRST_BACKOFF, MAX_BACKOFF = 0.2, 10.0
-# Failures that will fail the same way every time: retrying only delays the DLQ.
-DETERMINISTIC = (PoisonMessage, InvalidInput, InvalidTransition, Forbidden, NotFound)
 
 
 def retry_delay(attempts: int) -> float:
@@ -177,7 +175,8 @@ class ReliableEventHandler(EventHandler):
         bind(case_id=event["case_ref"], event_id=event["event_id"])
         exc = exc_info[1]
         attempts = int((message.headers or {}).get(ATTEMPTS_HEADER, 1))
-        if is_transient(exc):
+        decided = disposition(exc, attempts, self.max_attempts)
+        if decided == DEFER:
             self.backoff.failed(type(exc).__name__)
             log.warning("event_deferred", queue=self.queue.name, error=type(exc).__name__,
                         pause=self.backoff.pause)
@@ -186,7 +185,7 @@ class ReliableEventHandler(EventHandler):
             # queue counts redeliveries towards its delivery limit and would drop it.
             self._wait(message, body, event, attempts, self.backoff.pause)
             return result, exc_info
-        if isinstance(exc, DETERMINISTIC) or attempts >= self.max_attempts:
+        if decided == DEAD_LETTER:
             log.error("event_dead_lettered", queue=self.queue.name, attempts=attempts,
                       error=type(exc).__name__, detail=str(exc)[:200])
             metrics.EVENTS_CONSUMED.labels(self.contract.name, "dead_lettered").inc()

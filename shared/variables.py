@@ -150,7 +150,7 @@ def report_disclosure(raw) -> dict:
 BACKUP_VARIABLES: tuple[Var, ...] = (
     Var("SAFEGUARDING_ACK_MINUTES", "15", "Minutes an alert may wait unacknowledged before the backup contact is told (decimals allowed)."),
     Var("SAFEGUARDING_SWEEP_SECONDS", "5", "Seconds between looks for alerts waiting unacknowledged past SAFEGUARDING_ACK_MINUTES (remediation)."),
-    Var("ALERT_BACKUP_AFTER_SECONDS", "30", "A retaliation alert no safeguarding webhook recipient received within this many seconds goes to the backup contact."),
+    Var("ALERT_BACKUP_AFTER_SECONDS", "20", "A retaliation alert no safeguarding webhook recipient received within this many seconds goes to the backup contact (20: reached within 30 s with the sweep and the mail)."),
     Var("BACKUP_CONTACT_EMAILS", "", "Backup contacts' e-mail addresses (comma-separated)."),
     Var("BACKUP_CONTACT_PHONES", "", "Backup contacts' phone numbers for SMS, E.164 (comma-separated)."),
     Var("BACKUP_RETRY_SCHEDULE", "0,30,120,600,1800", "Seconds before each try of a backup message (comma-separated; their count the tries before it is kept as failed)."),

@@ -3,48 +3,15 @@ every 2 s used to hold the alert lane's workers, delaying alerts to everybody. N
 alerts to another endpoint arrive as if the dripping one were not there."""
 import time
 
-import eventlet
 import pytest
 
+from scripts.drip_server import DripServer
 from scripts.parties import link_partner
 from tests.integration.helpers import post_grievance, report, unique
 from tests.principals import ADMIN, partner
 
 pytestmark = pytest.mark.integration
 ALERTS = 6          # more than the lane's ALERT_MAX_WORKERS (4)
-
-
-class DripServer:
-    """Answers every request with a status line, then one byte every ``every``
-    seconds, for ever (the headers never end)."""
-
-    def __init__(self, every: float):
-        self.sock = eventlet.listen(("127.0.0.1", 0))
-        self.every, self.requests = every, 0
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
-        self.thread = eventlet.spawn(self._serve)
-
-    def _serve(self):
-        while True:
-            conn, _ = self.sock.accept()
-            eventlet.spawn(self._drip, conn)
-
-    def _drip(self, conn):
-        self.requests += 1
-        try:
-            conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\n")
-            while True:
-                eventlet.sleep(self.every)
-                conn.sendall(b"x")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def close(self):
-        self.thread.kill()
-        self.sock.close()
 
 
 def test_a_dripping_endpoint_delays_no_alert_to_another(stack, actors, receiver):
