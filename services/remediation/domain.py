@@ -41,7 +41,8 @@ WORKER = frozenset(WORKER_ROLES)
 # Audit actions a business or partner never sees: that the worker went to an
 # inspectorate, court or NGO must not reach the business (DOMAIN.md "Never"), nor
 # anything of safeguarding.
-STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed", "worker_message"}) | SAFEGUARDING_ACTIONS
+STAFF_ONLY_ACTIONS = frozenset({"record_other_channel", "identity_revealed", "worker_message",
+                                "visit_answer_recorded"}) | SAFEGUARDING_ACTIONS
 STAFF_ONLY_ACTIONS |= ASSIGNMENT_ACTIONS | NOTE_ACTIONS | TAG_ACTIONS   # team work: assignment.py, notes.py, case_list.py
 
 
@@ -195,6 +196,13 @@ class Case(Escalating, Planned, Safeguarded, Assigned, Noted, Listed, Aggregate)
         """The worker wrote again (``worker.message_received``): when and what kind, on
         the staff-only trail; the words stay sealed in intake (a reveal reads them)."""
         self._audit(_WORKER, at, "worker_message", self.status, self.status, {"kind": kind})
+
+    def record_visit_answer(self, round_no: int, answer: str, recorded_by: dict, at: datetime) -> None:
+        """A case worker recorded a worker's answer given in person (validation's
+        ``validation.visit_answer_recorded``): that worker's answer, on the staff-only
+        trail with who recorded it; never an override (the round decides)."""
+        self._audit(recorded_by, at, "visit_answer_recorded", self.status, self.status,
+                    {"round_no": round_no, "answer": answer})
 
     # --- validation (driven by the validation service's events) ---------------
     def start_validation(self, round_no: int, now: datetime) -> bool:

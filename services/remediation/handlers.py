@@ -52,6 +52,13 @@ def record_worker_message(cases, event: dict):
                         event=event, missing=CaseNotOpenYet).aggregate
 
 
+def record_visit_answer(cases, event: dict):
+    data = event["data"]
+    at = datetime.fromisoformat(data["recorded_at"].replace("Z", "+00:00"))
+    return cases.change(event["case_ref"], lambda case: case.record_visit_answer(
+        data["round_no"], data["answer"], data["recorded_by"], at), event=event, missing=CaseNotOpenYet).aggregate
+
+
 def project_business_record(records, event: dict, apply=BusinessRecord.apply):
     """Feed the scorecard counters of the business the case is referred to; ``apply``:
     the record's method for this kind of event (a status change, an escalation)."""

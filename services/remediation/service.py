@@ -24,7 +24,8 @@ from shared.contracts.common import (
 from shared.contracts.events import (
     CASE_DEADLINE_ESCALATED, CASE_STATUS_CHANGED, GRIEVANCE_RECEIVED, IDENTITY_REVEALED, LEDGER_ENTRY_RECORDED,
     PARTY_LINKS_CHANGED, REPORT_COUNTS_CHANGED, RETALIATION_REPORTED, VALIDATION_COMPLETED, VALIDATION_ROUND_OPENED,
-    VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, WORKER_MESSAGE_RECEIVED, iso, utc_now,
+    VISIT_ANSWER_RECORDED, VOICE_SUPPRESSION_REPORTED, VOICE_SUPPRESSION_SUSPECTED, WORKER_MESSAGE_RECEIVED, iso,
+    utc_now,
 )
 from shared.messaging import on_event
 from shared.rpc import command, query
@@ -78,6 +79,10 @@ class RemediationService(ServiceBase):
     @on_event(WORKER_MESSAGE_RECEIVED)
     def on_worker_message(self, event):
         handlers.record_worker_message(self.cases, event)
+
+    @on_event(VISIT_ANSWER_RECORDED)
+    def on_visit_answer_recorded(self, event):
+        handlers.record_visit_answer(self.cases, event)
 
     @on_event(IDENTITY_REVEALED)
     def log_identity_reveal(self, event):

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from services.validation.rules import Rules, tally_of
 from shared.contracts.common import VALIDATION_ANSWERS
 from shared.contracts.events import (
-    VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED, VALIDATION_ROUND_OPENED, iso,
+    VALIDATION_COMPLETED, VALIDATION_OUTREACH_REQUESTED, VALIDATION_ROUND_OPENED, VISIT_ANSWER_RECORDED, iso,
 )
 from shared.domain import Aggregate
 from shared.errors import InvalidInput, InvalidTransition
@@ -154,8 +154,13 @@ class CaseValidation(Aggregate):
             raise InvalidInput({"worker_key": ["not an affected worker of this case"]})
         if self.open_round is None:
             raise InvalidTransition(f"case {self.case_ref}: no validation round is open")
-        return self.answer(worker_key, answer, now, rules, channel="in_person",
-                           recorded_by={"id": actor["id"], "role": actor["role"]}, note=note)
+        round_no, mark = self.open_round["round_no"], len(self.raised)
+        recorded_by = {"id": actor["id"], "role": actor["role"]}
+        fate = self.answer(worker_key, answer, now, rules, channel="in_person", recorded_by=recorded_by, note=note)
+        if fate == "counted":       # on the case's trail, before a decision it completed
+            self.raised.insert(mark, (VISIT_ANSWER_RECORDED, {"round_no": round_no, "answer": answer,
+                                                              "recorded_by": recorded_by, "recorded_at": iso(now)}))
+        return fate
 
     def _adopt_reporter(self, worker_key: str, now: datetime) -> None:
         """A case from before validation knew its affected workers: only the reporter

@@ -243,6 +243,16 @@ class WorkerMessageReceived(StrictSchema):
     received_at = fields.String(required=True)
 
 
+class VisitAnswerRecorded(StrictSchema):
+    """A case worker recorded an affected worker's answer given in person
+    (services/validation/domain.py): who recorded it, when, for which round, and the
+    answer; remediation puts it on the case's staff-only trail. Not the worker's key."""
+    round_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    answer = OneOf(VALIDATION_ANSWERS, required=True)
+    recorded_by = fields.Nested(Actor, required=True)
+    recorded_at = fields.String(required=True)
+
+
 class AlertUnacknowledged(StrictSchema):
     """A safeguarding alert waited SAFEGUARDING_ACK_MINUTES with no lead acknowledging
     it (services/remediation/safeguarding.py): notifications tells the backup contact
@@ -269,6 +279,7 @@ CASE_DEADLINE_ESCALATED = EventContract("case.deadline_escalated", 1, "remediati
 VALIDATION_ROUND_OPENED = EventContract("validation.round_opened", 1, "validation",
                                         ValidationRoundOpened)
 VALIDATION_COMPLETED = EventContract("validation.completed", 1, "validation", ValidationCompleted)
+VISIT_ANSWER_RECORDED = EventContract("validation.visit_answer_recorded", 1, "validation", VisitAnswerRecorded)
 VALIDATION_OUTREACH_REQUESTED = EventContract("validation.outreach_requested", 1, "validation",
                                               ValidationOutreachRequested)
 PARTY_CHAIN_CHANGED = EventContract("party.chain_changed", 1, "remediation", PartyChainChanged)
@@ -289,6 +300,7 @@ CATALOGUE = {c.routing_key: c for c in (
     LEDGER_ENTRY_RECORDED,
     IDENTITY_REVEALED,
     WORKER_MESSAGE_RECEIVED,
+    VISIT_ANSWER_RECORDED,
     SAFEGUARDING_ALERT_UNACKNOWLEDGED,
     REPORT_COUNTS_CHANGED,
     VOICE_SUPPRESSION_SUSPECTED,

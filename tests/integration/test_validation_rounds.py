@@ -91,8 +91,15 @@ def test_three_workers_one_not_resolved_reopens_and_the_second_round_passes(stac
     assert rounds[1]["decision"]["answered"] == 2 and rounds[1]["decision"]["quorum"] == 2
     assert all(a["channel"] == "in_person" and a["recorded_by"]["role"] == "case_worker"
                for r in rounds for a in r["answers"])
-    actions = [a["action"] for a in cw.ok("GET", case)["audit"]]
+    actions = [a["action"] for a in cw.ok("GET", case)["audit"] if a["action"] != "visit_answer_recorded"]
     assert actions[-4:] == ["reopen", "report_remediation", "start_validation", "close"]
+    # Each in-person answer is on the case's trail too, as recorded by the case worker.
+    visits = eventually(lambda: len(v := [a for a in cw.ok("GET", case)["audit"]
+                                          if a["action"] == "visit_answer_recorded"]) == 4 and v)
+    assert sorted((a["detail"]["round_no"], a["detail"]["answer"]) for a in visits) == [
+        (1, "confirmed"), (1, "not_resolved"), (2, "confirmed"), (2, "confirmed")]
+    assert {a["actor"]["role"] for a in visits} == {"case_worker"}
+    assert "visit_answer_recorded" not in {a["action"] for a in sup.ok("GET", case)["audit"]}
 
 
 def test_a_rerun_is_refused_while_a_round_is_open_and_staff_only(stack, staff, outreach):

@@ -252,3 +252,16 @@ def test_triage_corrects_the_work_area_a_chat_report_guessed():
     contract, data = case.raised[-1]
     assert contract is CASE_STATUS_CHANGED and data["work_area"] == "labour_recruitment"
     assert case.audit[-1]["detail"]["work_area"] == "labour_recruitment"
+
+
+def test_the_workers_messages_and_in_person_answers_are_on_the_staff_trail_only():
+    case = case_in("validating")
+    case.record_worker_message("follow_up", NOW)
+    case.record_visit_answer(1, "not_resolved", STAFF, NOW)
+    staff = case.view_for(STAFF)["audit"]
+    assert [(a["action"], a["actor"]["role"], a["detail"]) for a in staff[-2:]] == [
+        ("worker_message", "worker", {"kind": "follow_up"}),
+        ("visit_answer_recorded", "case_worker", {"round_no": 1, "answer": "not_resolved"})]
+    assert case.status == "validating"                          # never an override: the round decides
+    business = {a["action"] for a in case.view_for(SUPPLIER)["audit"]}
+    assert not {"worker_message", "visit_answer_recorded"} & business

@@ -193,7 +193,10 @@ def test_a_stranger_answer_is_set_aside_and_an_affected_unasked_one_counts():
 
 def test_in_person_answers_are_the_workers_own_with_who_recorded_them():
     v = opened(W1, W2, W3)
+    v.raised.clear()
     assert v.record_visit_answer(W1, "confirmed", STAFF, LATER, note="met at the dormitory") == "counted"
+    assert [(c.name, d) for c, d in v.raised] == [("validation.visit_answer_recorded", {   # for the case's trail
+        "round_no": 1, "answer": "confirmed", "recorded_by": STAFF, "recorded_at": iso(LATER)})]
     a = v.rounds[0]["answers"][0]
     assert (a["worker_key"], a["channel"], a["recorded_by"], a["note"]) == (
         W1, "in_person", STAFF, "met at the dormitory")
