@@ -22,7 +22,7 @@ from shared.auth import Principal
 from shared.contracts.common import ADMIN_ROLES, STAFF_ROLES
 from shared.contracts.events import iso
 from shared.domain import Aggregate
-from shared.errors import InvalidTransition
+from shared.errors import Forbidden, InvalidTransition
 
 ACCOUNT_ROLES = STAFF_ROLES + ADMIN_ROLES
 KEY_PREFIX = "ilmk_"
@@ -42,12 +42,22 @@ class StaffAccount(TwoFactor, Aggregate):
     otp_secret: str | None = None      # sealed TOTP secret once enrolment is confirmed (two_factor.py)
     otp_pending: str | None = None     # sealed secret of an enrolment not yet confirmed
     otp_last_step: int = 0             # the last TOTP step accepted: no code is taken twice
+    languages: list = field(default_factory=list)   # what the person works in: choosing an assignee
 
     @classmethod
-    def create(cls, username: str, role: str, password_hash: str, by: dict, now: datetime) -> "StaffAccount":
-        account = cls(username=username, role=role, password_hash=password_hash, created_at=iso(now))
-        account._audit(by, now, "create", {"role": role})
+    def create(cls, username: str, role: str, password_hash: str, by: dict, now: datetime,
+               languages=()) -> "StaffAccount":
+        account = cls(username=username, role=role, password_hash=password_hash, created_at=iso(now),
+                      languages=sorted(set(languages)))
+        account._audit(by, now, "create", {"role": role, "languages": account.languages})
         return account
+
+    def set_languages(self, by: dict, now: datetime, languages) -> None:
+        """An admin, or the person themselves, says which languages they work in."""
+        if by["role"] not in ADMIN_ROLES and by["id"] != self.username:
+            raise Forbidden("only an admin or the person themselves sets their languages")
+        self.languages = sorted(set(languages))
+        self._audit(by, now, "languages", {"languages": self.languages})
 
     def principal(self) -> Principal:
         return Principal(self.username, self.role, issuer="gateway")
@@ -60,7 +70,7 @@ class StaffAccount(TwoFactor, Aggregate):
 
     def view(self) -> dict:
         return {"username": self.username, "role": self.role, "active": self.active, "created_at": self.created_at,
-                "two_factor": self.two_factor}
+                "two_factor": self.two_factor, "languages": self.languages}
 
     def _audit(self, by: dict, now: datetime, action: str, detail: dict) -> None:
         self.version += 1

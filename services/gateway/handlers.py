@@ -57,11 +57,26 @@ def _second_factor(accounts, account, otp: str | None, second) -> str | None:
 
 
 def create_account(accounts, actor: dict, body: dict, now: datetime) -> dict:
-    account = StaffAccount.create(body["username"], body["role"], hash_secret(body["password"]), actor, now)
+    account = StaffAccount.create(body["username"], body["role"], hash_secret(body["password"]), actor, now,
+                                  body.get("languages") or ())
     if not accounts.create(account.username, account):
         raise InvalidInput({"username": ["already taken"]})
     log.info("staff_account_created", role=account.role)
     return account.view()
+
+
+def set_languages(accounts, actor: dict, username: str, languages: list, now: datetime) -> dict:
+    account = accounts.change(username, lambda a: a.set_languages(actor, now, languages),
+                              missing=lambda _: NotFound(f"account {username} not found")).aggregate
+    return account.view()
+
+
+def list_staff(accounts, query: dict) -> dict:
+    """Active staff members (case workers and leads; admins do no case work), by name,
+    optionally only those working in a language: whom to assign a case to."""
+    roles = [query["role"]] if query["role"] else list(STAFF_ROLES)
+    docs = accounts.repo.active_staff(roles, query["language"])
+    return {"items": [{k: d.get(k) for k in ("username", "role", "languages")} for d in docs]}
 
 
 def deactivate_account(accounts, actor: dict, username: str, now: datetime) -> dict:

@@ -4,6 +4,8 @@ from marshmallow import fields, validate
 
 from services.gateway.credentials import ACCOUNT_ROLES
 from shared.contracts import rpc
+
+LANGUAGE = validate.Regexp(r"^[a-z]{2,3}$", error="a language code (en, th, my, km, lo, ne, ...)")
 from shared.contracts.common import BUSINESS_ROLES, PARTNER_ROLES, OneOf, Ref, StrictSchema
 
 USERNAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{1,63}$", error="2-64 lower-case letters, digits, . _ or -")
@@ -21,6 +23,22 @@ class NewStaffAccount(StrictSchema):
     role = OneOf(ACCOUNT_ROLES, required=True)
     # At least 12 characters (NIST 800-63B: length, not composition rules).
     password = fields.String(required=True, validate=validate.Length(12, 256))
+    languages = fields.List(fields.String(validate=LANGUAGE), load_default=list, validate=validate.Length(max=10),
+                            metadata={"description": "languages the person works in (codes: en, th, my, km, ...)"})
+
+
+class StaffLanguages(StrictSchema):
+    languages = fields.List(fields.String(validate=LANGUAGE), required=True, validate=validate.Length(max=10))
+
+
+class StaffQuery(StrictSchema):
+    """GET /v1/staff: active staff members, to choose an assignee (e.g. who speaks the worker's language)."""
+    language = fields.String(load_default=None, validate=LANGUAGE)
+    role = OneOf(ACCOUNT_ROLES, load_default=None)
+
+
+class StaffList(StrictSchema):
+    items = fields.List(fields.Dict(), required=True)
 
 
 class NewApiKey(StrictSchema):
@@ -53,6 +71,7 @@ class StaffAccountView(StrictSchema):
     active = fields.Boolean(required=True)
     created_at = fields.String(required=True)
     two_factor = fields.Boolean(metadata={"description": "enrolled in two-factor login"})
+    languages = fields.List(fields.String())
 
 
 class ApiKeyView(StrictSchema):

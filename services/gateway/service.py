@@ -17,7 +17,7 @@ from services.gateway.credentials import ApiKey, StaffAccount
 from services.gateway.schemas import (
     AccessToken, ApiKeyList, ApiKeyView, ExportQuery, Health, IssuedApiKey, KeyIdPath, KeyPage, Login, NewApiKey,
     NewStaffAccount, OtpCode, StaffAccountView, TwoFactorPolicyView, TwoFactorRule, TwoFactorSecret, UsernamePath,
-    ViewExportQuery,
+    StaffLanguages, StaffList, StaffQuery, ViewExportQuery,
 )
 from services.gateway.store import AccountStore, ApiKeyStore, PolicyStore
 from services.gateway.two_factor import TwoFactorPolicy
@@ -111,6 +111,22 @@ class GatewayService(ConsolePages, ApiDocs, ServiceBase):
         account under the rule without enrolment then gets a token that can only enrol."""
         actor = self._authenticate(request, handlers.ACCOUNT_MAKERS).actor
         return 200, handlers.require_two_factor(self.policies, actor, read_json(request, TwoFactorRule), utc_now())
+
+    @json_http("GET", "/v1/staff", answers={200: StaffList}, problems=GUARDED + (400,))
+    def list_staff(self, request):
+        """Active case workers and safeguarding leads, to choose an assignee: ?language=my
+        those who work in the worker's language, ?role= one role (staff and admins)."""
+        self._authenticate(request, handlers.KEY_ISSUERS)
+        return 200, handlers.list_staff(self.accounts, load(StaffQuery, request.args.to_dict()))
+
+    @json_http("POST", "/v1/staff/<string:username>/languages", reads=StaffLanguages,
+               answers={200: StaffAccountView}, problems=GUARDED + (400, 404))
+    def set_staff_languages(self, request, username):
+        """The languages a staff member works in (an admin, or the person themselves)."""
+        actor = self._authenticate(request, handlers.KEY_ISSUERS).actor
+        username = load(UsernamePath, {"username": username})["username"]
+        return 200, handlers.set_languages(self.accounts, actor, username,
+                                           read_json(request, StaffLanguages)["languages"], utc_now())
 
     @json_http("POST", "/v1/staff", reads=NewStaffAccount, answers={201: StaffAccountView}, problems=GUARDED)
     def create_staff_account(self, request):

@@ -6,6 +6,11 @@ class AccountStore(Repository):
     service = "gateway"
     collection_name = "staff_accounts"
 
+    def active_staff(self, roles: list[str], language: str | None) -> list[dict]:
+        """No index on ``languages``: nx-27017 answers equality on an indexed array with nothing."""
+        query = {"active": True, "role": {"$in": roles}, **({"languages": language} if language else {})}
+        return list(self.col.find(query, {"username": 1, "role": 1, "languages": 1}).sort("_id", 1).limit(500))
+
 
 class ApiKeyStore(Repository):
     service = "gateway"

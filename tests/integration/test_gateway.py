@@ -83,3 +83,26 @@ def test_staff_reissue_a_lost_receipt_and_the_old_one_stops_working(stack, staff
     assert requests.post(door, json={"receipt": new}, timeout=10).status_code == 200
     sup = key_for(staff, stack, unique("SUP"), "supplier")
     assert sup.call("POST", f"/v1/cases/{ref}/receipt", {"reason": "let me in"}).status_code == 403
+
+
+def test_staff_who_work_in_the_workers_language_are_listed_for_an_assignment(stack, staff):
+    speaker, other = unique("my-speaker").lower(), unique("th-speaker").lower()
+    admin = staff["admin"]
+    made = admin.ok("POST", "/v1/staff", {"username": speaker, "role": "case_worker", "password": PASSWORD,
+                                          "languages": ["my", "th"]})
+    assert made["languages"] == ["my", "th"]
+    admin.ok("POST", "/v1/staff", {"username": other, "role": "case_worker", "password": PASSWORD})
+    bad = admin.call("POST", "/v1/staff", {"username": unique("x").lower(), "role": "case_worker",
+                                           "password": PASSWORD, "languages": ["Burmese"]})
+    assert bad.status_code == 400 and "languages.0" in bad.json()["errors"]         # the field named
+
+    def speakers(language):
+        return {s["username"] for s in staff["case_worker"].ok("GET", "/v1/staff", params={"language": language})["items"]}
+    assert speaker in speakers("my") and other not in speakers("my")
+    # The person sets their own languages; another case worker may not.
+    them = Api.login(stack.gateway_url, other, PASSWORD)
+    assert them.ok("POST", f"/v1/staff/{other}/languages", {"languages": ["my"]})["languages"] == ["my"]
+    assert other in speakers("my")
+    assert them.call("POST", f"/v1/staff/{speaker}/languages", {"languages": []}).status_code == 403
+    supplier = key_for(staff, stack, unique("SUP"), "supplier")
+    assert supplier.call("GET", "/v1/staff").status_code == 403            # colleagues' names are staff's

@@ -141,3 +141,10 @@ def _alert(alert: dict):
 
 def _given(**values) -> dict:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def staff(language: Annotated[Optional[str], Opt("Only those who work in this language, e.g. my.")] = None,
+          role: Annotated[Optional[str], Opt("case_worker or safeguarding_lead.")] = None, json: Json = False):
+    """Active case workers and leads, to choose an assignee (e.g. who speaks the worker's language)."""
+    run("GET", "/v1/staff", json, lambda answer: rows("staff", ["username", "role", "languages"], answer["items"]),
+        params={"language": language, "role": role})

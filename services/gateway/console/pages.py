@@ -209,8 +209,17 @@ class ConsolePages(KeyPages, TeamPages, PartyPages, PortalPages):
             return self._refused(request, who, "case.html", refusal or exc, case=None)
         steps = [s for s in CASE_STEPS if case["status"] in STEPS[s].sources and who.role in STEPS[s].roles]
         context.update(case=case, steps=steps, can_reveal=who.role in STAFF_ROLES, note_scopes=NOTE_SCOPES,
-                       held=lease_held_by(case, who.id, iso(utc_now())), affected=self._affected(who, case))
+                       held=lease_held_by(case, who.id, iso(utc_now())), affected=self._affected(who, case),
+                       speakers=self._speakers(who, case))
         return self._answer(request, who, "case.html", refusal, **context)
+
+    def _speakers(self, who, case) -> list[str]:
+        """Colleagues working in the worker's language: whom to assign the case to (the
+        gateway keeps the staff accounts)."""
+        if who.role not in STAFF_ROLES or not case.get("language"):
+            return []
+        found = handlers.list_staff(self.accounts, {"language": case["language"], "role": None})["items"]
+        return [s["username"] for s in found]
 
     def _affected(self, who, case) -> list[str]:
         """The affected workers' keys (pseudonyms) while their answers are asked: the
