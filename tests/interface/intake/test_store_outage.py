@@ -3,6 +3,7 @@
 accepted report is published. The container's store is an embedded Mongo server of
 this test's own, stopped and started here."""
 import json
+import time
 import uuid
 
 import pytest
@@ -60,3 +61,31 @@ def test_reports_while_the_store_is_down_are_answered_503_then_accepted_and_publ
         accepted.append(answer.json()["case_ref"])
     wait_for(lambda: published() >= set(accepted), 20, "every accepted report published")
     assert published() == set(accepted)
+
+
+def test_a_chat_message_while_the_store_is_down_is_refused_for_redelivery_then_cased_once(
+        own_mongo, container_factory, make_config, published):
+    """LINE redelivers a webhook its endpoint did not answer 2xx: intake must answer a
+    message it could not store with an error (never a 200 that loses it), and the
+    redelivered copy (the same webhookEventId) opens exactly one case."""
+    from scripts.provider_webhooks import line_text
+    secret = "line-secret-for-the-outage-test"
+    config = make_config(mongo_uri=own_mongo.uri, actor_signing_key=signing_key("intake"),
+                         channels={"LINE_CHANNEL_SECRET": secret, "LINE_CHANNEL_TOKEN": "token",
+                                   "LINE_API_BASE": "http://127.0.0.1:9"})      # replies go nowhere: not tested here
+    container_factory(IntakeService, config).start()
+    url = f"http://{config['WEB_SERVER_ADDRESS']}/channels/line"
+    headers, body = line_text(secret, "U" + "7" * 32, "My employer kept my passport and my wages.")
+
+    own_mongo.stop()
+    refused = requests.post(url, data=body, headers=headers, timeout=10)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+
+    own_mongo.start()
+    taken = wait_for(lambda: (r := requests.post(url, data=body, headers=headers, timeout=10)).status_code == 200
+                     and r, 20, "intake taking the redelivered message")
+    assert taken.status_code == 200
+    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200   # LINE again: no new case
+    wait_for(lambda: published() or None, 20, "the case published")
+    time.sleep(1)                          # a second case would be published by now (relay interval)
+    assert len(published()) == 1
