@@ -15,6 +15,7 @@ from selenium.webdriver.common.by import By
 from scripts.api_client import Api
 from scripts.chat_worker import ChatWorker, case_and_receipt
 from tests.integration.browser.conftest import chromium, go, last_status, submit
+from tests.integration.browser.test_console import shot
 from tests.integration.conftest import eventually
 from tests.integration.helpers import PASSWORD, post_grievance, report, unique
 
@@ -73,6 +74,7 @@ def test_a_view_saved_from_the_filters_assigns_all_its_cases(browser, stack, sta
     submit(browser, "bulk-assign")
     assert "2 of 2 cases assigned" in browser.find_element(By.ID, "bulk-result").text
     assert [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#cases td.assignee")] == [team["ben"]] * 2
+    shot(browser, "console-view")
 
     export = browser.find_element(By.CSS_SELECTOR, "a.export[href$='format=csv']").get_attribute("href")
     got = requests.get(export, cookies={"ilm_console": browser.get_cookie("ilm_console")["value"]}, timeout=20)
@@ -84,6 +86,9 @@ def test_a_view_saved_from_the_filters_assigns_all_its_cases(browser, stack, sta
     row = browser.find_element(By.CSS_SELECTOR, f"#views tr[data-view='{name}']")
     assert row.find_element(By.CSS_SELECTOR, "td.count").text == "2"
     assert row.find_element(By.CSS_SELECTOR, "td.changed").text == "0"             # seen after the assignment
+    shot(browser, "console-home-views")
+    browser.get(f"{stack.gateway_url}/console/deadlines?hours=720")
+    shot(browser, "console-deadlines")
 
 
 def test_the_edit_lease_names_the_other_editor_who_may_take_it_over(browser, stack, staff, team):

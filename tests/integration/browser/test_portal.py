@@ -8,6 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
 from tests.integration.browser.conftest import chromium, go, submit
+from tests.integration.browser.test_console import shot
 from tests.integration.browser.test_console_team import new_cases
 from tests.integration.conftest import eventually
 from tests.integration.helpers import unique
@@ -85,6 +86,7 @@ def test_a_supplier_acknowledges_plans_and_records_progress_with_evidence(browse
     actions = [li.get_attribute("data-action") for li in browser.find_elements(By.CSS_SELECTOR, "#timeline > li")]
     assert {"acknowledge", "submit_plan", "accept_plan", "update_action"} <= set(actions)
     assert browser.find_elements(By.ID, "report")              # remediating: the report form is offered
+    shot(browser, "portal-case")
 
     go(browser, lambda: browser.find_element(By.CSS_SELECTOR, "form[action='/portal/logout'] button").click())
     assert browser.current_url == f"{base}/login"
