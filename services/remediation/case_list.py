@@ -9,8 +9,8 @@ worker called the hotline, or an internal tag), so those are refused with the fi
 named.
 
 Every stored case carries the keys lists filter on, derived whenever it is written
-(``Listed.to_dict``): ``next_due_at`` (the earliest deadline not yet met, while the
-case is open) and ``updated_at`` (its last audited change). Cases written before
+(``Listed.to_dict``): ``next_due_at`` and ``next_due_deadline`` (the earliest deadline not
+yet met while the case is open, and its name) and ``updated_at`` (its last audited change). Cases written before
 these keys existed get them from the escalation sweep's catch-up (``unscheduled``).
 
 ``Listed`` is mixed into Case (pure: callers pass ``now``)."""
@@ -47,14 +47,17 @@ class Listed:
         self._audit(actor, now, "tag", self.status, self.status, {"added": added, "removed": removed})
         return True
 
-    def next_due_at(self) -> str | None:
+    def next_due(self) -> tuple[str | None, str | None]:
+        """(due, name) of the earliest deadline not yet met while the case is open."""
         if self.status not in OPEN_CASE_STATES:
-            return None
-        return min((e["due"] for e in self.deadlines.values() if e["done_at"] is None), default=None)
+            return None, None
+        return min(((e["due"], name) for name, e in self.deadlines.items() if e["done_at"] is None),
+                   default=(None, None))
 
     def to_dict(self) -> dict:
         data = super().to_dict()
-        data.update(next_due_at=self.next_due_at(),
+        due, name = self.next_due()
+        data.update(next_due_at=due, next_due_deadline=name,
                     updated_at=self.audit[-1]["at"] if self.audit else self.opened_at)
         return data
 

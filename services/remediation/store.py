@@ -68,13 +68,11 @@ class CaseStore(Repository):
         return {status: counts.get(status, 0) for status in sorted(OPEN_STATES)}
 
     def count_overdue(self, now_iso: str) -> dict[str, int]:
-        """Open cases past a deadline that is not met yet. ``$in: [None]`` rather than
-        ``None``: nx-27017 matches a nested null only that way (real MongoDB: both)."""
-        return {name: self.count({
-            "status": {"$in": sorted(OPEN_STATES)},
-            f"deadlines.{name}.done_at": {"$in": [None]},
-            f"deadlines.{name}.due": {"$lt": now_iso},
-        }) for name in DEADLINE_INDEX}
+        """Open cases past their earliest deadline not met, by that deadline's name: an
+        index range on ``next_due_at`` (the nested deadline fields took 2.7 s at 113,000
+        cases on nx-27017, every 15 s)."""
+        counts = self.count_by("next_due_deadline", {"next_due_at": {"$lt": now_iso}})
+        return {name: counts.get(name, 0) for name in DEADLINE_INDEX}
 
     def escalations_due(self, now_iso: str, limit: int) -> list[str]:
         """Cases whose next deadline escalation has come (services/remediation/escalation.py)."""

@@ -13,6 +13,7 @@ from services.remediation.saved_views import SavedView
 from services.remediation.store import AccessLogStore, CaseStore, SavedViewStore
 from shared.contracts import rpc as contract
 from shared.contracts.common import load
+from shared.contracts.events import iso
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.repository import database
 from tests.fakes import FakePartyStore, unit_of_work
@@ -225,3 +226,11 @@ def test_a_case_stored_before_the_list_keys_gets_them_from_the_sweep(cases, part
     assert refs(cases, parties, overdue="true") == []
     escalation.escalate_due(cases, NOW, (1000, 2000, 3000))
     assert refs(cases, parties, overdue="true") == ["ILM-A0001"]
+
+
+def test_the_overdue_gauge_counts_cases_by_the_deadline_they_are_past(cases):
+    assert cases.repo.count_overdue(iso(NOW)) == {"acknowledge": 1, "plan": 0, "remediation": 0}
+    later = NOW + timedelta(days=3)             # ILM-A0002's acknowledgement (3 days) has passed too
+    assert cases.repo.count_overdue(iso(later)) == {"acknowledge": 2, "plan": 0, "remediation": 0}
+    cases.change("ILM-A0001", lambda c: c.acknowledge(SUPPLIER, NOW, DEADLINES))      # met: the plan is next
+    assert cases.repo.count_overdue(iso(later + timedelta(days=30))) == {"acknowledge": 1, "plan": 1, "remediation": 0}
