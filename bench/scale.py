@@ -225,7 +225,7 @@ def _rebuild_records(store, gen) -> dict:
     # Upserted, as a backfill beside live services must: the escalation sweep may have
     # created a business's record already (bulk-loaded cases past their deadlines).
     for doc in docs:
-        records.col.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        _store_beside_the_service(records.col, doc)
     biggest = next((d for d in docs if d["_id"] == gen.biggest_supplier()), {})
     return {"businesses": len(docs), "biggest_supplier_referred_cases": biggest.get("cases"),
             "from_cases_seconds": round(built, 2),
@@ -256,12 +256,22 @@ def _rebuild_report_counts(store, gen) -> dict:
     built = time.perf_counter() - started
     report_counts = ReportCountsStore(store.db)
     for scope, c in counts.items():
-        report_counts.col.replace_one({"_id": scope}, {"_id": scope, **c.to_dict()}, upsert=True)
+        _store_beside_the_service(report_counts.col, {"_id": scope, **c.to_dict()})
     partner = Party.register({"ref": BENCH_PARTNER, "kind": "partner", "name": "Bench brand"}, STAFF, utc_now())
     partner.chain = {"suppliers": gen.suppliers[:50], "sites": [], "agencies": []}
-    PartyStore(store.db).col.replace_one({"_id": BENCH_PARTNER}, {"_id": BENCH_PARTNER, **partner.to_dict()},
-                                         upsert=True)
+    _store_beside_the_service(PartyStore(store.db).col, {"_id": BENCH_PARTNER, **partner.to_dict()})
     return {"cases_counted": sum(gen.made_per_supplier), "scopes": len(counts), "built_seconds": round(built, 2)}
+
+
+def _store_beside_the_service(col, doc: dict) -> None:
+    """Write an aggregate's document the way shared/repository.Repository keeps it
+    (``_rev``, an empty outbox) and a revision past any the running service wrote: the
+    service's own guarded writes then go on from it. A document without ``_rev``
+    dead-lettered every event the service applied to it later (KeyError '_rev': 151 in
+    one run, when the escalation sweep had created the record before this backfill)."""
+    known = col.find_one({"_id": doc["_id"]}, {"_rev": 1})
+    col.replace_one({"_id": doc["_id"]}, {**doc, "_rev": (known or {}).get("_rev", 0) + 1, "outbox": [],
+                                          "outbox_pending": False}, upsert=True)
 
 
 def gen_first_ref() -> str:

@@ -27,12 +27,7 @@ def test_quick_bench_runs_every_stage(tmp_path, rabbitmq):
     assert problems(results) == []
     assert results["stages"]["broker"]["publish_msg_s"] > 0
     assert results["isolated_vhost"] is True                  # its own vhost: no other stack's queues
-    # memory only reads the processes' RSS. scale: its bulk load wakes the escalation
-    # sweep over thousands of overdue cases at once; dead letters were seen there twice
-    # in five runs at 100,000 cases (never at this size), an open item in the closing
-    # note: printed, not asserted, so that one rare burst cannot hold the whole CI.
-    on_stack = NEEDS_STACK - {"memory", "scale"}
-    print("scale stage dead letters:", results["stages"]["scale"].get("dead_lettered"))
+    on_stack = NEEDS_STACK - {"memory"}                         # memory only reads the processes' RSS
     assert {name: results["stages"][name]["dead_lettered"] for name in on_stack} == dict.fromkeys(on_stack, 0)
     backup = results["stages"]["retaliation"]["backup"]
     assert backup["reached"] == backup["alerts"] > 0 and backup["after_seconds"] == 3
