@@ -285,6 +285,7 @@ class Delivery(Aggregate):
     case_version: int = 0    # re-enabling replays in the order of (event time, case version)
     round_from: int = 0      # attempts made before the current round (a replay starts a new one)
     log_key: str = ""        # the delivery log's order: creation time, then id
+    replay_batch: str | None = None   # replayed together: sent one after another, in order (retry_units)
     raised: list = field(default_factory=list, repr=False, compare=False)
 
     def claim(self, now: datetime, lease_seconds: float) -> None:
@@ -332,13 +333,14 @@ class Delivery(Aggregate):
         attempt spent."""
         self.status, self.next_attempt_at, self.lease_until = "pending", until, None
 
-    def replay(self, now: datetime) -> bool:
+    def replay(self, now: datetime, batch: str | None = None) -> bool:
         """A new round of the schedule from now, with the same webhook-id. Not while a
-        send is in flight."""
+        send is in flight. ``batch``: the replay it belongs to (sent in order)."""
         if self.status == "sending":
             return False
         self.status, self.next_attempt_at, self.lease_until = "pending", iso(now), None
         self.round_from = len(self.attempts)
+        self.replay_batch = batch
         return True
 
 
@@ -379,3 +381,20 @@ def replay_order(held: list[dict]) -> list[dict]:
 def retry_order(due: list[dict]) -> list[dict]:
     """Alerts first: a retaliation alert waiting for retry goes before case updates."""
     return sorted(due, key=lambda d: (not d.get("urgent"), d.get("next_attempt_at") or ""))
+
+
+def retry_units(due: list[dict]) -> list[list[str]]:
+    """The due deliveries as units of sending: each on its own, except those of one
+    replay (an endpoint re-enabled, a time range replayed), which go one after another
+    in the order they were replayed, so the endpoint receives them in that order."""
+    units, batches = [], {}
+    for doc in retry_order(due):
+        batch = doc.get("replay_batch")
+        if batch is None:
+            units.append([doc["_id"]])
+        elif batch in batches:
+            batches[batch].append(doc["_id"])
+        else:
+            batches[batch] = [doc["_id"]]
+            units.append(batches[batch])
+    return units

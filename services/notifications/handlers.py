@@ -19,7 +19,7 @@ from eventlet.event import Event
 
 from services.notifications.domain import (
     BUSINESS_EVENT_TYPES, Delivery, Subscription, circuit_after, circuit_gate, new_secret, parse_retry_after,
-    plan_deliveries, replay_order, retry_order, shown_to_owner,
+    plan_deliveries, replay_order, retry_units, shown_to_owner,
 )
 from shared import metrics
 from shared.contracts.events import iso, utc_now
@@ -112,15 +112,17 @@ def replay_deliveries(deliveries, p: dict, actor: dict, now: datetime) -> dict:
     """Every delivery of the events that happened in [since, until], in their order."""
     _owned(deliveries.repo, p["subscription_id"], actor)
     docs = replay_order(deliveries.repo.between(p["subscription_id"], iso(p["since"]), iso(p["until"])))
-    replayed = [doc["_id"] for i, doc in enumerate(docs) if _replay(deliveries.repo, doc, now, i)]
+    batch = "rp_" + uuid.uuid4().hex
+    replayed = [doc["_id"] for i, doc in enumerate(docs) if _replay(deliveries.repo, doc, now, i, batch)]
     log.info("webhook_replayed", subscription_id=p["subscription_id"], deliveries=len(replayed))
     return {"subscription_id": p["subscription_id"], "replayed": replayed}
 
 
-def _replay(repo, doc: dict, now: datetime, order: int = 0) -> dict | None:
-    """Due ``order`` milliseconds after ``now``: the retry timer starts them in that order."""
+def _replay(repo, doc: dict, now: datetime, order: int = 0, batch: str | None = None) -> dict | None:
+    """Due ``order`` milliseconds after ``now``; the deliveries of one ``batch`` are sent
+    one after another in that order (``retry_units``)."""
     delivery = Delivery.from_dict(doc)
-    if not delivery.replay(now + timedelta(milliseconds=order)):
+    if not delivery.replay(now + timedelta(milliseconds=order), batch):
         return None
     try:
         return repo.replace({**doc, **delivery.to_dict()})
@@ -138,7 +140,8 @@ def enable_webhook(deliveries, sender, p: dict, actor: dict, now: datetime) -> d
         "failures": 0, "failing_since": None, "circuit_open_until": None})
     sender.forget_subscriptions()
     held = replay_order(repo.held_for(p["subscription_id"]))
-    replayed = [doc["_id"] for i, doc in enumerate(held) if _replay(repo, doc, now, i)]
+    batch = "rp_" + uuid.uuid4().hex
+    replayed = [doc["_id"] for i, doc in enumerate(held) if _replay(repo, doc, now, i, batch)]
     log.info("webhook_enabled", subscription_id=p["subscription_id"], replayed=len(replayed), by=actor["id"])
     return {**Subscription.from_doc(repo.subscription(p["subscription_id"])).public_view(), "replayed": replayed}
 
@@ -226,11 +229,14 @@ def project_chain(deliveries, sender, event: dict) -> bool:
 
 def retry_due(deliveries, sender, clock=utc_now, urgent_only: bool = False) -> int:
     """Due deliveries are retried concurrently (started in retry order): one slow
-    endpoint's retries do not hold the others'."""
-    due = retry_order(deliveries.repo.due_deliveries(iso(clock()), urgent_only=urgent_only))
+    endpoint's retries do not hold the others'. A replay's deliveries are one unit,
+    sent one after another in their order (``retry_units``)."""
+    units = retry_units(deliveries.repo.due_deliveries(iso(clock()), urgent_only=urgent_only))
     pool = eventlet.GreenPool(MAX_PARALLEL_SENDS)
-    return sum(1 for status in pool.imap(lambda d: attempt(deliveries, sender, d["_id"], clock), due)
-               if status is not None)
+
+    def send(unit):
+        return sum(1 for delivery_id in unit if attempt(deliveries, sender, delivery_id, clock) is not None)
+    return sum(pool.imap(send, units))
 
 
 def attempt(deliveries, sender, delivery_id: str, clock=utc_now) -> str | None:

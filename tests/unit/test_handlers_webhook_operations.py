@@ -245,3 +245,45 @@ def test_each_owner_lists_its_own_endpoints_and_staff_every_one_without_secrets(
     rest = handlers.list_webhooks(deliveries, load(ListWebhooks, {"limit": 1, "after": first["next"]}), staff)
     assert {s["subscription_id"] for s in first["items"] + rest["items"]} == {sub_id, other} and rest["next"] is None
     assert handlers.list_webhooks(deliveries, {}, {"id": "SUP-9", "role": "supplier"})["items"] == []
+
+
+class SlowFirst(FakeSender):
+    """The endpoint answers the first request it gets slowly and the rest at once, and
+    records what it received when each request completes (arrival order)."""
+
+    def __init__(self, store):
+        super().__init__(store)
+        self.arrived, self.started = [], 0
+
+    def post(self, url, delivery_id, secrets, body):
+        self.started += 1
+        if self.started == 1:
+            eventlet.sleep(0.05)
+        answer = super().post(url, delivery_id, secrets, body)
+        self.arrived.append(delivery_id)
+        return answer
+
+
+def test_a_replay_arrives_in_the_order_it_was_replayed(world):
+    store, deliveries, _, sub_id = world
+    sender = SlowFirst(store)
+    sender.answers = [Answer(False, "http_410")]
+    held = [handlers.fan_out(deliveries, sender, changed(v, v), at(NOW))[0] for v in (2, 3, 4, 5)]
+    later = NOW + timedelta(minutes=5)
+    enabled = handlers.enable_webhook(deliveries, sender, {"subscription_id": sub_id}, OWNER, later)
+    assert enabled["replayed"] == held                                  # in order of case version
+    sender.posts.clear(), sender.arrived.clear()
+    sender.started = 0
+    assert handlers.retry_due(deliveries, sender, at(later + timedelta(seconds=1))) == 4
+    assert sender.arrived == held           # the slow first one did not let the others overtake it
+
+
+def test_retries_that_are_not_a_replay_still_go_out_side_by_side(world):
+    store, deliveries, _, sub_id = world
+    sender = SlowFirst(store)
+    sender.answers = [False, False]
+    failed = [handlers.fan_out(deliveries, sender, changed(v, v), at(NOW))[0] for v in (2, 3)]
+    sender.posts.clear(), sender.arrived.clear()
+    sender.started = 0
+    assert handlers.retry_due(deliveries, sender, at(NOW + timedelta(seconds=3))) == 2
+    assert sender.arrived == failed[::-1]   # one endpoint's slow answer holds none of its other retries
