@@ -96,10 +96,9 @@ class CaseStore(Repository):
 
     def overdue_of_business(self, business_ref: str, now_iso: str, limit: int,
                             after: str | None) -> tuple[list[dict], str | None]:
-        """A page of the business's open cases past a deadline not met yet."""
-        return self.page({"business_ref": business_ref, "status": {"$in": sorted(OPEN_STATES)},
-                          "$or": [{f"deadlines.{name}.done_at": {"$in": [None]}, f"deadlines.{name}.due": {"$lt": now_iso}}
-                                  for name in DEADLINE_INDEX]}, limit, after)
+        """A page of the business's open cases past a deadline not met yet: their earliest
+        one not met (``next_due_at``, indexed, null once closed) is in the past."""
+        return self.page({"business_ref": business_ref, "next_due_at": {"$lt": now_iso}}, limit, after)
 
     def count_escalated(self) -> dict[int, int]:
         """Open cases by the escalation level their current deadlines reached (1 to 3)."""
