@@ -80,8 +80,7 @@ def case_query(parties, filters: dict, actor: dict, chain: frozenset, now: datet
     if "tag" in asked:
         query["tags"] = asked["tag"]            # not indexed: nx-27017 answers nothing on an indexed array
     if "partner_ref" in asked:
-        refs = sorted(_partner_chain(parties, asked["partner_ref"]))
-        query["$or"] = [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]
+        query.update(_in_chain(_partner_chain(parties, asked["partner_ref"])))
     due = [iso(now)] if asked.get("overdue") else []
     if "due_within_hours" in asked:
         due.append(iso(now + timedelta(hours=asked["due_within_hours"])))
@@ -99,14 +98,19 @@ def _scope(asked: dict, actor: dict, chain: frozenset) -> dict | None:
     if actor["role"] in STAFF_ROLES:
         return {}
     if actor["role"] in PARTNER_ROLES:
-        refs = sorted(chain)
-        if not refs:
+        if not chain:
             return None
-        scope = {"$or": [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]}
+        scope = _in_chain(chain)
         return {**scope, "business_ref": asked["business_ref"]} if "business_ref" in asked else scope
     if asked.get("business_ref", actor["id"]) != actor["id"]:
         return None
     return {"business_ref": actor["id"]}
+
+
+def _in_chain(chain: frozenset) -> dict:
+    """Cases of a partner's supply chain: supplied by, or referred to, a business in it."""
+    refs = sorted(chain)
+    return {"$or": [{"supplier_ref": {"$in": refs}}, {"business_ref": {"$in": refs}}]}
 
 
 def _partner_chain(parties, partner_ref: str) -> frozenset:
