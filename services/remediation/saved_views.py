@@ -105,12 +105,11 @@ def export_view(views, cases, parties, entries, p: dict, actor: dict, now: datet
     """The view's cases as rows (EXPORT_FIELDS, no worker key or words), each export
     logged on the case's access log."""
     view = _load(views, actor, p["name"])
-    refs, more = _matching(cases, parties, view.filters, actor, now)
+    docs, more = _matching(cases, parties, view.filters, actor, now)
     rows = []
-    for doc in cases.repo.of_refs(refs):
+    for doc in docs:                        # in reference order, as the store pages them
         rows.append({k: doc.get(k) for k in EXPORT_FIELDS})
         access_log.record(entries, doc["_id"], actor, "export", now)
-    rows.sort(key=lambda row: row["case_ref"])
     log.info("view_exported", count=len(rows))
     return {"view": view.name, "fields": list(EXPORT_FIELDS), "rows": rows, "more": more}
 
@@ -118,9 +117,10 @@ def export_view(views, cases, parties, entries, p: dict, actor: dict, now: datet
 # --- internals ---------------------------------------------------------------------------
 
 def _summary(view: SavedView, cases, parties, actor: dict, now: datetime) -> dict:
+    count = count_cases(cases, parties, view.filters, actor, now)
+    changed = count_cases(cases, parties, _with_changes(view, True), actor, now) if view.looked_at else count
     return {"name": view.name, "filters": view.filters, "saved_at": view.saved_at, "looked_at": view.looked_at,
-            "count": count_cases(cases, parties, view.filters, actor, now),
-            "changed": count_cases(cases, parties, _with_changes(view, True), actor, now)}
+            "count": count, "changed": changed}        # never opened: all of it is new
 
 
 def _with_changes(view: SavedView, changed_only: bool) -> dict:
@@ -129,16 +129,17 @@ def _with_changes(view: SavedView, changed_only: bool) -> dict:
     return dict(view.filters)
 
 
-def _matching(cases, parties, filters: dict, actor: dict, now: datetime) -> tuple[list[str], bool]:
-    """The references of the view's cases (at most BULK_LIMIT), and whether there are more."""
+def _matching(cases, parties, filters: dict, actor: dict, now: datetime) -> tuple[list[dict], bool]:
+    """The view's case documents (at most BULK_LIMIT, by reference), and whether there are more."""
     query = case_query(parties, filters, actor, frozenset(), now)
     docs, after = cases.repo.page(query, BULK_LIMIT, None) if query is not None else ([], None)
-    return [d["_id"] for d in docs], after is not None
+    return docs, after is not None
 
 
 def _bulk(views, cases, parties, p: dict, actor: dict, now: datetime, done: str, decide) -> dict:
     view = _load(views, actor, p["name"])
-    refs, more = _matching(cases, parties, view.filters, actor, now)
+    docs, more = _matching(cases, parties, view.filters, actor, now)
+    refs = [d["_id"] for d in docs]
     changed = [ref for ref in refs if cases.change(ref, decide, skip_unchanged=True).result]
     log.info("view_bulk_action", action=done, count=len(changed))
     return {"view": view.name, "matched": len(refs), done: len(changed), "case_refs": changed, "more": more}

@@ -91,9 +91,6 @@ class CaseStore(Repository):
         query = {"next_due_at": {"$lte": horizon_iso}, **({"assignee": assignee} if assignee else {})}
         return list(self.col.find(query).sort("next_due_at", 1).limit(limit))
 
-    def of_refs(self, refs: list[str]) -> list[dict]:
-        return list(self.col.find({"_id": {"$in": sorted(refs)}}))
-
     def overdue_of_business(self, business_ref: str, now_iso: str, limit: int,
                             after: str | None) -> tuple[list[dict], str | None]:
         """A page of the business's open cases past a deadline not met yet: their earliest
