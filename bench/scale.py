@@ -240,19 +240,13 @@ def _rebuild_report_counts(store, gen) -> dict:
     contribution of each template times its uses), stored in report_counts, and a
     partner whose chain is the 50 biggest suppliers."""
     from services.remediation.parties import Party
-    from services.remediation.report_backfill import reported_from_case
-    from services.remediation.report_tables import ReportCounts
+    from services.remediation.report_backfill import counts_by_scope
     from services.remediation.store import PartyStore, ReportCountsStore
     from shared.contracts.events import utc_now
 
     started = time.perf_counter()
     gen.count_rest()
-    counts: dict[str, ReportCounts] = {}
-    for template, uses in gen.template_usage():
-        for _, data in reported_from_case(template).raised:
-            times = {t: {r: {c: n * uses for c, n in cols.items()} for r, cols in rows.items()}
-                     for t, rows in data["cells"].items()}
-            counts.setdefault(data["scope"], ReportCounts(data["scope"])).apply({"cells": times, "paid": {}})
+    counts = counts_by_scope(gen.template_usage())
     built = time.perf_counter() - started
     report_counts = ReportCountsStore(store.db)
     for scope, c in counts.items():

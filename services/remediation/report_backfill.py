@@ -13,6 +13,8 @@ the destination sector were facts of the grievance event only.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from services.remediation.report_tables import UNSCOPED, ReportCounts, ReportedCase
 from services.remediation.reports import STAGES
 from shared.logging import get_logger
@@ -55,13 +57,17 @@ def backfill(cases_repo, reported, ledger_repo, batch: int = BATCH) -> dict:
     return {"made": made, "skipped": skipped}
 
 
-def counts_by_scope(docs) -> dict[str, ReportCounts]:
-    """The counts of many cases at once, without their ReportedCase documents (a
-    bulk load's shortcut, as the bench's; ledger lines not included)."""
+def counts_by_scope(weighted) -> dict[str, ReportCounts]:
+    """The counts of many cases at once, without their ReportedCase documents (a bulk
+    load's shortcut: the bench's). ``weighted``: (case document, how many cases like
+    it); ledger lines not included."""
     counts: dict[str, ReportCounts] = {}
-    for doc in docs:
+    for doc, uses in weighted:
         for _, data in reported_from_case(doc).raised:
-            counts.setdefault(data["scope"], ReportCounts(data["scope"])).apply(data)
+            cells = {t: {r: {c: n * uses for c, n in cols.items()} for r, cols in rows.items()}
+                     for t, rows in data["cells"].items()}
+            paid = {currency: str(Decimal(amount) * uses) for currency, amount in data["paid"].items()}
+            counts.setdefault(data["scope"], ReportCounts(data["scope"])).apply({"cells": cells, "paid": paid})
     return counts
 
 

@@ -107,5 +107,8 @@ def test_a_case_whose_events_came_first_is_skipped_and_later_events_apply_on_the
 def test_counts_by_scope_is_the_bulk_shortcut_of_the_same_counts(db):
     cases = stored_cases(db)
     docs = [c.to_dict() | {"_id": c.case_ref} for c in cases]
-    shortcut = total_of([c.to_dict() for c in report_backfill.counts_by_scope(docs).values()])
+    shortcut = total_of([c.to_dict() for c in report_backfill.counts_by_scope((d, 1) for d in docs).values()])
     assert shortcut.cells["work_area"] == by_events(cases).cells["work_area"]
+    tripled = total_of([c.to_dict() for c in report_backfill.counts_by_scope((d, 3) for d in docs).values()])
+    assert tripled.cells["work_area"] == {area: {stage: 3 * n for stage, n in stages.items()}
+                                          for area, stages in shortcut.cells["work_area"].items()}
