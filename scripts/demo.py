@@ -336,6 +336,7 @@ Try the doors yourself (this run's credentials; dev only):
     curl -s {gw}/v1/cases -H "authorization: Bearer {result['keys'][supplier]}"
   partner BRAND-DEMO, with its API key:
     curl -s {gw}/v1/cases/{ref} -H "authorization: Bearer {result['keys']['BRAND-DEMO']}"
+  either of them on the portal (paste its key): {gw}/portal
   admin {logins['admin']} (same password): POST {gw}/v1/staff, /v1/api-keys, /v1/parties
   API documentation: {gw}/docs and {stack.intake_url}/docs""")
 
